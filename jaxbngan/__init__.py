@@ -1,0 +1,43 @@
+"""jaxbngan: batch normalization in GANs, as pure JAX functions that run many seeds at once."""
+
+from jaxbngan.config import (
+    Config,
+    ConfigError,
+    DataConfig,
+    LossConfig,
+    NetworkConfig,
+    OptimizerConfig,
+    StrategyConfig,
+)
+from jaxbngan.data import make_population, mixture_modes
+from jaxbngan.metrics import VIEWS, Metrics
+from jaxbngan.models import make_network
+from jaxbngan.presets import PRESETS, get_preset
+from jaxbngan.strategies import StepLosses, TrainState, make_strategy
+from jaxbngan.train import TrainResult, make_run, make_train, seed_keys
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PRESETS",
+    "VIEWS",
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "LossConfig",
+    "Metrics",
+    "NetworkConfig",
+    "OptimizerConfig",
+    "StepLosses",
+    "StrategyConfig",
+    "TrainResult",
+    "TrainState",
+    "get_preset",
+    "make_network",
+    "make_population",
+    "make_run",
+    "make_strategy",
+    "make_train",
+    "mixture_modes",
+    "seed_keys",
+]

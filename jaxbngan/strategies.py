@@ -1,0 +1,156 @@
+"""The GAN train step: which BN statistics D uses in each step, and which state update is kept.
+
+A strategy is three choices from `StrategyConfig`, each one visible below:
+
+* `d_batch`  - in D's own step: `split` (fake, then real, each normalized by its own batch moments,
+  as Keras/PyTorch DCGAN code does) or `joint` (one call on fake+real);
+* `g_view`   - in G's step, how D normalizes the fakes: `fake` (their own batch moments),
+  `running` (the running averages) or `joint` (the moments of fake+real);
+* `keep_g_step_stats` - whether the running-average update D makes during G's step survives.
+
+One step is: G step, then D step on the fake batch made before G's update (as the blog does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxbngan.config import Config
+from jaxbngan.models import Network, PyTree, make_network
+
+
+class TrainState(NamedTuple):
+    """Everything one seed carries from step to step."""
+
+    g_params: PyTree
+    g_stats: PyTree  # G's batch_stats (empty unless G is normalized)
+    g_opt_state: optax.OptState
+    d_params: PyTree
+    d_stats: PyTree  # D's batch_stats: BN running averages, spectral-norm vectors
+    d_opt_state: optax.OptState
+    key: jax.Array
+
+
+class StepLosses(NamedTuple):
+    """The two numbers the blog reports per step."""
+
+    g_loss: jax.Array  # BCE of D on the fakes with fake labels, in G's view (blog's "G loss")
+    d_loss: jax.Array  # 0.5 * (BCE_real + BCE_fake), D's own objective
+
+
+class Strategy(NamedTuple):
+    """Pure functions of one run: `init(key) -> TrainState`, `train_step(state) -> (state, losses)`."""
+
+    init: Callable[[jax.Array], TrainState]
+    train_step: Callable[[TrainState], tuple[TrainState, StepLosses]]
+    generator: Network
+    discriminator: Network
+    sample_noise: Callable[[jax.Array], jax.Array]
+    sample_real: Callable[[jax.Array], jax.Array]
+
+
+def bce(logits: jax.Array, label: float) -> jax.Array:
+    """Mean binary cross-entropy of logits against a constant label."""
+    return jnp.mean(optax.sigmoid_binary_cross_entropy(logits, jnp.full_like(logits, label)))
+
+
+def d_on_fakes(
+    d: Network, d_params: PyTree, d_stats: PyTree, fake: jax.Array, real: jax.Array, view: str
+) -> tuple[jax.Array, PyTree]:
+    """D's logits on `fake` under the normalization `view`, and D's batch_stats after the call."""
+    if view == "fake":  # training mode on fakes alone: they are normalized by their own moments
+        return d.apply(d_params, d_stats, fake, stats="batch")
+    if view == "running":  # inference mode: the running averages normalize; nothing is updated
+        return d.apply(d_params, d_stats, fake, stats="running")
+    if view == "joint":  # training mode on fake+real, the mix D is trained on; loss on the fake half
+        logits, d_stats = d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
+        return logits[: fake.shape[0]], d_stats
+    raise ValueError(f"unknown view {view!r}")
+
+
+def match_moments(fake: jax.Array, real_mean: jax.Array, real_var: jax.Array) -> jax.Array:
+    """Blog bonus: standardize the fakes per feature, then give them the real mean and variance."""
+    fake_mean, fake_var = jnp.mean(fake, axis=0, keepdims=True), jnp.var(fake, axis=0, keepdims=True)
+    return (fake - fake_mean) * jax.lax.rsqrt(fake_var + 1e-12) * jnp.sqrt(real_var) + real_mean
+
+
+def make_strategy(config: Config, population: jax.Array) -> Strategy:
+    """Set up G, D and both optimizers for `config`; return the pure init and train step."""
+    config.validate()
+    data_dim = population.shape[1]
+    batch = config.batch_size or population.shape[0]
+    reference = population[: config.reference_size] if "reference" in config.discriminator.norms else None
+    g = make_network(config.generator, data_dim)
+    d = make_network(config.discriminator, 1, reference)
+    opt = config.optimizer
+    g_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
+    d_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
+    strategy, loss = config.strategy, config.loss
+    real_mean, real_var = jnp.mean(population, axis=0, keepdims=True), jnp.var(population, axis=0, keepdims=True)
+    real_label = 1.0 - loss.label_smoothing  # one-sided smoothing, D's real targets only
+
+    def sample_noise(key: jax.Array) -> jax.Array:
+        return jax.random.normal(key, (batch, config.noise_dim))
+
+    def sample_real(key: jax.Array) -> jax.Array:
+        if config.batch_size is None:
+            return population  # the blog's setting: the whole population every step
+        return jax.random.choice(key, population, (batch,), replace=False)
+
+    def init(key: jax.Array) -> TrainState:
+        k_g, k_d, key = jax.random.split(key, 3)
+        g_params, g_stats = g.init(k_g, jnp.zeros((batch, config.noise_dim)))
+        d_params, d_stats = d.init(k_d, jnp.zeros((batch, data_dim)))
+        return TrainState(g_params, g_stats, g_opt.init(g_params), d_params, d_stats, d_opt.init(d_params), key)
+
+    def g_objective(g_params, state, noise, real):
+        fake, g_stats = g.apply(g_params, state.g_stats, noise, stats="batch")
+        if loss.moment_matching:
+            fake = match_moments(fake, real_mean, real_var)
+        logits, d_stats = d_on_fakes(d, state.d_params, state.d_stats, fake, real, strategy.g_view)
+        d_loss_on_fakes = bce(logits, 0.0)
+        # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
+        g_loss = -d_loss_on_fakes if loss.g_loss == "minimax" else bce(logits, 1.0)
+        g_loss = g_loss - loss.shift_weight * jnp.mean(fake[:, 0])  # shift experiment: reward moving right
+        return g_loss, (fake, g_stats, d_stats, d_loss_on_fakes)
+
+    def d_objective(d_params, d_stats, fake, real):
+        if strategy.d_batch == "split":
+            # Two calls, fake then real (Keras order): each batch is normalized by its own
+            # moments, and the running averages are updated twice.
+            logits_fake, d_stats = d.apply(d_params, d_stats, fake, stats="batch")
+            logits_real, d_stats = d.apply(d_params, d_stats, real, stats="batch")
+        else:
+            # One call: real and fake share the batch moments, so a shift of the fakes shows.
+            logits, d_stats = d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
+            logits_fake, logits_real = logits[: fake.shape[0]], logits[fake.shape[0] :]
+        d_loss = 0.5 * (bce(logits_real, real_label) + bce(logits_fake, 0.0))
+        return d_loss, d_stats
+
+    def train_step(state: TrainState) -> tuple[TrainState, StepLosses]:
+        key, k_noise, k_real = jax.random.split(state.key, 3)
+        noise, real = sample_noise(k_noise), sample_real(k_real)
+
+        # G step.
+        (_, (fake, g_stats, d_stats_after_g, g_loss)), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
+            state.g_params, state, noise, real
+        )
+        d_stats = d_stats_after_g if strategy.keep_g_step_stats else state.d_stats
+        g_updates, g_opt_state = g_opt.update(g_grads, state.g_opt_state, state.g_params)
+        g_params = optax.apply_updates(state.g_params, g_updates)
+
+        # D step, on the fakes G made before its update.
+        fake = jax.lax.stop_gradient(fake)
+        (d_loss, d_stats), d_grads = jax.value_and_grad(d_objective, has_aux=True)(state.d_params, d_stats, fake, real)
+        d_updates, d_opt_state = d_opt.update(d_grads, state.d_opt_state, state.d_params)
+        d_params = optax.apply_updates(state.d_params, d_updates)
+
+        new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key)
+        return new_state, StepLosses(g_loss, d_loss)
+
+    return Strategy(init, train_step, g, d, sample_noise, sample_real)

@@ -1,0 +1,82 @@
+"""Whole runs as one XLA program: `scan` over steps, metrics every `log_every`, `vmap` over seeds.
+
+    train = make_train(config)
+    result = jax.jit(jax.vmap(train))(jax.random.split(jax.random.key(0), 16))
+    result.history.g_loss  # (seeds, logs)
+
+The same pieces drive chunked runs (progress, checkpoints): `make_segments(config, k)` advances a
+state by `k` logged segments of `log_every` steps and returns their metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxbngan.config import Config
+from jaxbngan.data import make_population, mixture_modes
+from jaxbngan.metrics import Metrics, make_evaluate, make_sample_fakes
+from jaxbngan.strategies import Strategy, TrainState, make_strategy
+
+
+class TrainResult(NamedTuple):
+    """The outcome of one seed."""
+
+    state: TrainState
+    history: Metrics  # each field with a leading (logs,) axis
+    samples: jax.Array  # (batch, d) fakes from the final G
+
+
+class Run(NamedTuple):
+    """The pure pieces of a run, for drivers that need more than `make_train`."""
+
+    strategy: Strategy
+    population: jax.Array
+    segments: Callable[[TrainState, int], tuple[TrainState, Metrics]]
+    sample_fakes: Callable[[TrainState], jax.Array]
+
+
+def make_run(config: Config, population: jax.Array | None = None) -> Run:
+    """Resolve the population and build the strategy and segment runner of `config`.
+
+    `population` may be any (n, d) float array; by default it is made from `config.data`.
+    """
+    config.validate()
+    modes = None
+    if population is None:
+        population = make_population(config.data)
+        modes = mixture_modes(config.data)
+    population = jnp.asarray(population, dtype=jnp.float32)
+    strategy = make_strategy(config, population)
+    evaluate = make_evaluate(config, population, strategy, modes)
+
+    def segment(state: TrainState, _) -> tuple[TrainState, Metrics]:
+        state, losses = jax.lax.scan(lambda s, _: strategy.train_step(s), state, None, length=config.log_every)
+        last = jax.tree.map(lambda x: x[-1], losses)
+        return state, evaluate(state, last)
+
+    def segments(state: TrainState, count: int) -> tuple[TrainState, Metrics]:
+        """Advance `count` segments of `log_every` steps; metrics stacked on a (count,) axis."""
+        return jax.lax.scan(segment, state, None, length=count)
+
+    return Run(strategy, population, segments, make_sample_fakes(strategy))
+
+
+def make_train(config: Config, population: jax.Array | None = None) -> Callable[[jax.Array], TrainResult]:
+    """Return the pure `train(key) -> TrainResult` of one seed; vmap it over keys for many."""
+    run = make_run(config, population)
+    logs = config.steps // config.log_every
+
+    def train(key: jax.Array) -> TrainResult:
+        state, history = run.segments(run.strategy.init(key), logs)
+        return TrainResult(state, history, run.sample_fakes(state))
+
+    return train
+
+
+def seed_keys(seed: int, count: int) -> jax.Array:
+    """`count` independent training keys derived from one integer seed."""
+    return jax.random.split(jax.random.key(seed), count)

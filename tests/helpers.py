@@ -1,0 +1,13 @@
+"""Small configs shared by the tests."""
+
+import dataclasses
+
+from jaxbngan import Config, get_preset
+
+
+def tiny(preset: str = "bn-split", *, steps: int = 20, log_every: int = 10, size: int = 64, **fields) -> Config:
+    """`preset` on a small population with few steps."""
+    config = get_preset(preset).config
+    data = dataclasses.replace(config.data, size=size)
+    extra = {"reference_size": min(config.reference_size, size)} if "reference" in config.discriminator.norms else {}
+    return dataclasses.replace(config, data=data, steps=steps, log_every=log_every, **extra, **fields)
