@@ -6,6 +6,8 @@ no `axis_name`); jit then runs each device's seeds where they live, with no comm
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -23,9 +25,19 @@ def seed_devices(limit: int | None = None) -> list[jax.Device]:
     return devices[:limit]
 
 
+def seed_mesh(devices: list[jax.Device]) -> Mesh:
+    """A one-axis mesh, `seeds`, over `devices`."""
+    return Mesh(np.array(devices), ("seeds",))
+
+
 def seed_sharding(devices: list[jax.Device]) -> NamedSharding:
     """Split a leading seed axis over `devices`; every other axis stays whole."""
-    return NamedSharding(Mesh(np.array(devices), ("seeds",)), PartitionSpec("seeds"))
+    return NamedSharding(seed_mesh(devices), PartitionSpec("seeds"))
+
+
+def per_device(fn: Callable, devices: list[jax.Device]) -> Callable:
+    """Run `fn` on each device's own block of seeds (leading axis of every argument and output)."""
+    return jax.shard_map(fn, mesh=seed_mesh(devices), in_specs=PartitionSpec("seeds"), out_specs=PartitionSpec("seeds"))
 
 
 def shard_seeds(tree, devices: list[jax.Device]):
