@@ -1,0 +1,311 @@
+"""The chunked multi-seed driver: a Python loop over jitted chunks of steps, with progress and checkpoints.
+
+Seeds run in groups sized to fit memory; a group is spread over the devices, and each device
+loops over blocks of `tuning.vmap_width` seeds (`lax.map`), so a CPU keeps each block in cache
+while a GPU vmaps its whole share at once. A group runs chunk after chunk, each chunk one jitted
+call that advances every seed by `chunk_steps` steps; between chunks the progress bar is redrawn
+and the group's state is checkpointed, so a stopped run resumes bit for bit. A finished group's
+histories and final samples go to the run directory, and the next group starts from fresh keys.
+
+Groups are a multiple of the device count. Seeds that do not fill the last group are padded with
+extra seeds (the next keys of the same sequence) whose results are discarded; every group has the
+same shape, so the chunk function is traced once per run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, TextIO
+
+import jax
+import numpy as np
+
+from jaxbngan import rundir
+from jaxbngan.config import Config, ConfigError
+from jaxbngan.metrics import VIEWS
+from jaxbngan.sharding import per_device, seed_sharding, shard_seeds
+from jaxbngan.train import make_run, seed_keys
+from jaxbngan.tuning import vmap_width
+
+FLOAT_BYTES = 4
+MEMORY_SAFETY = 2  # estimate / XLA's own count: 2-4x on CPU (tests/test_driver.py measures it)
+HOST_MEMORY_SHARE = 0.5  # of the available host memory, when devices report none of their own
+DEVICE_MEMORY_SHARE = 0.8  # of an accelerator's free memory
+BLOCKS_PER_GROUP = 16  # caps a group at 16 vmap blocks per device, so chunks stay short on a CPU
+CHUNKS_PER_GROUP = 10  # the default chunk length aims at this many progress updates per group
+
+
+class SeedMemory(NamedTuple):
+    """Estimated device bytes of one seed."""
+
+    resident: int  # held by every seed of a group through a chunk: state in and out, metrics, samples
+    working: int  # needed while the seed's step runs: activations, gradients, the metrics' pairwise distances
+
+
+def seed_memory(config: Config, data_dim: int) -> SeedMemory:
+    """Estimate a seed's memory from the config's batch, widths and metric sample count."""
+    batch = config.batch_size or config.data.size
+    g_hidden, d_hidden = sum(config.generator.hidden), sum(config.discriminator.hidden)
+    g_dims = (config.noise_dim, *config.generator.hidden, data_dim)
+    d_dims = (data_dim, *config.discriminator.hidden, 1)
+    params = _dense_params(g_dims) + _dense_params(d_dims) + 4 * (g_hidden + d_hidden)  # + norm scales, stats
+    per_log = 6 + 2 * data_dim + len(VIEWS)  # floats of one Metrics record
+    logs = config.steps // config.log_every  # a chunk's metrics are at most the whole history
+    resident = 2 * 3 * params + logs * per_log + batch * data_dim  # Adam: params and two moments
+
+    d_row = data_dim + d_hidden + 1
+    g_rows = 2 * batch if config.strategy.g_view == "joint" else batch
+    train_step = batch * (sum(g_dims)) + g_rows * d_row + 2 * batch * d_row  # G step, then D on fake and real
+    m = min(config.metric_samples, batch)
+    evaluation = 3 * m * m * (data_dim + 1) + 4 * batch * d_row  # energy distance; D under each view
+    working = MEMORY_SAFETY * (train_step + evaluation)
+    return SeedMemory(FLOAT_BYTES * resident, FLOAT_BYTES * working)
+
+
+def _dense_params(dims: tuple[int, ...]) -> int:
+    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
+
+
+def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, backend: str) -> int:
+    """Seeds per device in one group: the most that fit `budget` bytes, balanced over the groups needed.
+
+    A group of g seeds on a device holds g residents and runs `vmap_width(backend, g)` seeds at a
+    time. At least one seed always runs, even if the estimate says it does not fit.
+    """
+
+    def fits(g: int) -> bool:
+        return g * memory.resident + vmap_width(backend, g) * memory.working <= budget
+
+    low, high = 1, seeds_per_device
+    while low < high:  # largest g in [1, seeds_per_device] that fits; `fits` is monotone in g
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle - 1)
+    largest = min(low, BLOCKS_PER_GROUP * vmap_width(backend, low))
+    groups = math.ceil(seeds_per_device / largest)
+    return math.ceil(seeds_per_device / groups)
+
+
+def default_chunk_logs(logs: int) -> int:
+    """Logs per chunk: the largest divisor of `logs` that still gives about CHUNKS_PER_GROUP chunks."""
+    target = max(1, logs // CHUNKS_PER_GROUP)
+    return max(d for d in range(1, target + 1) if logs % d == 0)
+
+
+def memory_budget(devices: list[jax.Device]) -> int:
+    """Bytes one device may fill: its free memory where it reports it, else a share of the host's."""
+    stats = devices[0].memory_stats()
+    if stats and "bytes_limit" in stats:
+        return int(DEVICE_MEMORY_SHARE * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
+    return int(HOST_MEMORY_SHARE * _available_host_memory() / len(devices))
+
+
+def _available_host_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a run's seeds are split into groups and its steps into chunks."""
+
+    seeds: int
+    group_size: int  # a multiple of `devices`; the last group is padded with discarded seeds
+    chunk_steps: int  # a multiple of log_every that divides steps
+    devices: int
+
+    @property
+    def groups(self) -> int:
+        """How many groups the seeds need."""
+        return math.ceil(self.seeds / self.group_size)
+
+    def real_seeds(self, group: int) -> int:
+        """Seeds of `group` that are kept (the rest pad it)."""
+        return min(self.group_size, self.seeds - group * self.group_size)
+
+
+def plan_layout(
+    config: Config,
+    seeds: int,
+    devices: list[jax.Device],
+    data_dim: int,
+    *,
+    group_size: int | None = None,
+    chunk_steps: int | None = None,
+) -> Layout:
+    """Choose groups (from the memory estimate unless given) and chunks (about ten per group unless given)."""
+    count = len(devices)
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be positive, got {seeds}")
+    if group_size is None:
+        budget = memory_budget(devices)
+        backend = devices[0].platform
+        group_size = count * group_per_device(math.ceil(seeds / count), seed_memory(config, data_dim), budget, backend)
+    elif group_size < 1 or group_size % count:
+        raise ConfigError(f"--group-size must be a positive multiple of the device count ({count}), got {group_size}")
+    logs = config.steps // config.log_every
+    if chunk_steps is None:
+        chunk_steps = default_chunk_logs(logs) * config.log_every
+    elif chunk_steps < 1 or chunk_steps % config.log_every or config.steps % chunk_steps:
+        raise ConfigError(
+            f"--chunk-steps must be a multiple of log_every ({config.log_every}) that divides steps "
+            f"({config.steps}), got {chunk_steps}"
+        )
+    return Layout(seeds=seeds, group_size=group_size, chunk_steps=chunk_steps, devices=count)
+
+
+class Progress:
+    """A progress line on stderr: redrawn in place on a terminal, else printed every `interval` seconds."""
+
+    def __init__(
+        self,
+        total: int,
+        stream: TextIO | None = None,
+        interval: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.total = total  # seed-steps
+        self.stream = stream or sys.stderr
+        self.interval = interval
+        self.clock = clock
+        self.live = self.stream.isatty()
+        self.start: tuple[float, int] | None = None  # (time, done) after the first chunk, which compiles
+        self.printed = -math.inf
+        self.pending = ""  # the latest line, until it is printed
+
+    def update(self, done: int, note: str) -> None:
+        """Report `done` of `total` seed-steps; `note` says where in the run that is."""
+        now = self.clock()
+        if self.start is None:
+            self.start = (now, done)
+            rate = None
+        else:
+            rate = (done - self.start[1]) / max(now - self.start[0], 1e-9)
+        self.pending = self._line(done, note, rate)
+        if self.live:
+            self.stream.write("\r" + self.pending.ljust(100))
+        elif now - self.printed >= self.interval or done >= self.total:
+            self._print_pending()
+            self.printed = now
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the live line, or print the latest state if it was not printed yet."""
+        if self.live:
+            self.stream.write("\n")
+        self._print_pending()
+        self.stream.flush()
+
+    def _print_pending(self) -> None:
+        if self.pending and not self.live:
+            self.stream.write(self.pending + "\n")
+        self.pending = ""
+
+    def _line(self, done: int, note: str, rate: float | None) -> str:
+        share = done / self.total
+        bar = "#" * round(20 * share)
+        speed = f"{rate:,.0f} seed-steps/s" if rate else "speed after the next chunk"
+        eta = _clock((self.total - done) / rate) if rate else "?"
+        return f"[{bar:<20}] {100 * share:5.1f}% | {note} | {speed} | ETA {eta}"
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def train(
+    root: Path,
+    config: Config,
+    layout: Layout,
+    devices: list[jax.Device],
+    *,
+    seed: int,
+    population: np.ndarray | None = None,
+    progress: Progress | None = None,
+    deadline: float | None = None,
+) -> bool:
+    """Run (or continue) every group of a run directory; True when all are done, False if stopped at `deadline`.
+
+    `population` is own data, None for the config's named data set; `deadline` is a
+    `time.monotonic()` value after which the run stops at the next checkpoint.
+    """
+    if len(devices) != layout.devices:
+        raise ConfigError(f"this run is laid out for {layout.devices} devices; pass --devices {layout.devices}")
+    if (root / rundir.METRICS).is_file():
+        return True  # finished before
+    run = make_run(config, population)
+    logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
+    width = vmap_width(devices[0].platform, layout.group_size // layout.devices)
+
+    # Each runs over one device's seeds, `width` of them vmapped at a time.
+    def init_seeds(keys):
+        return jax.lax.map(run.strategy.init, keys, batch_size=width)
+
+    def advance_seeds(states):
+        return jax.lax.map(lambda state: run.segments(state, chunk_logs), states, batch_size=width)
+
+    def sample_seeds(states):
+        return jax.lax.map(run.sample_fakes, states, batch_size=width)
+
+    # Fixed shardings, and restored states committed to them like fresh ones: the chunk's input
+    # types include their sharding, and a resumed run must not compile the chunk a second time.
+    seeds_split = seed_sharding(devices)
+    init = jax.jit(per_device(init_seeds, devices), in_shardings=seeds_split, out_shardings=seeds_split)
+    advance = jax.jit(
+        per_device(advance_seeds, devices), in_shardings=seeds_split, out_shardings=seeds_split, donate_argnums=0
+    )
+    sample = jax.jit(per_device(sample_seeds, devices), in_shardings=seeds_split, out_shardings=seeds_split)
+    keys = seed_keys(seed, layout.groups * layout.group_size)
+
+    first = rundir.finished_groups(root)
+    saved = None
+    if first < layout.groups:
+        template = jax.eval_shape(init, keys[: layout.group_size])
+        saved = rundir.load_checkpoint(root, template)
+        if saved is not None and saved.group != first:
+            saved = None  # left over from a group whose results are already written
+    for group in range(first, layout.groups):
+        if saved is not None:
+            state, history, done = jax.device_put(saved.state, seeds_split), saved.history, saved.logs_done
+            saved = None
+        else:
+            group_keys = keys[group * layout.group_size : (group + 1) * layout.group_size]
+            state, history, done = init(shard_seeds(group_keys, devices)), None, 0
+        while done < logs:
+            state, metrics = advance(state)
+            metrics = jax.device_get(metrics)  # (group, chunk_logs, ...)
+            history = metrics if history is None else jax.tree.map(_along_logs, history, metrics)
+            done += chunk_logs
+            if done < logs:
+                rundir.save_checkpoint(root, group, done, state, history)
+            else:
+                kept = layout.real_seeds(group)
+                fakes = np.asarray(sample(state))[:kept]
+                rundir.save_group(root, group, jax.tree.map(lambda x, k=kept: x[:k], history), fakes)
+            if progress is not None:
+                seed_steps = (group * layout.group_size + layout.real_seeds(group) * done / logs) * config.steps
+                note = f"step {done * config.log_every}/{config.steps}"
+                if layout.groups > 1:
+                    note = f"group {group + 1}/{layout.groups}, {note}"
+                progress.update(round(seed_steps), note)
+            finished = group == layout.groups - 1 and done == logs
+            if deadline is not None and time.monotonic() >= deadline and not finished:
+                return False
+    rundir.finish(root, config.log_every * np.arange(1, logs + 1))
+    return True
+
+
+def _along_logs(history: np.ndarray, new: np.ndarray) -> np.ndarray:
+    return np.concatenate([history, new], axis=1)

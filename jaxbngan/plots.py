@@ -1,0 +1,203 @@
+"""Figures of runs: the blog's sample scatter over seeds, loss curves and the consistency diagnostic
+with seed bands, distances of the fakes over training, and a comparison of several runs.
+
+Each figure is a fresh matplotlib `Figure` on the Agg canvas (no pyplot, no global state) and is
+written atomically as PNG. Histories are `Metrics` whose leaves are numpy arrays shaped
+(seeds, logs, ...); non-finite values (diverged seeds, logs not run yet) are left out of the bands.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from jaxbngan import rundir
+from jaxbngan.config import ConfigError
+from jaxbngan.metrics import VIEWS, Metrics
+from jaxbngan.rundir import atomic_path
+
+LN2 = math.log(2)
+REAL_COLOR = "0.6"  # real data in grey, as in the blog
+FAKE_COLOR = "tab:orange"
+
+
+def scatter_grid(
+    samples: np.ndarray,
+    real: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    max_seeds: int = 16,
+    labels: list[str] | None = None,
+) -> None:
+    """One panel per seed (the first `max_seeds`): real data in grey, that seed's fakes in colour."""
+    samples, real = np.asarray(samples, dtype=float), np.asarray(real, dtype=float)  # (seeds, n, d), (n, d)
+    shown = samples[:max_seeds]
+    count, dim = shown.shape[0], real.shape[1]
+    cols = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / cols)
+    fig = Figure(figsize=(2.6 * cols, 2.6 * rows + 0.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    limits = _shared_limits(real, shown)
+    for i, fakes in enumerate(shown):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        fakes = fakes[np.all(np.isfinite(fakes), axis=1)]
+        if dim == 1:
+            bins = np.linspace(*limits[0], 40)
+            ax.hist(real[:, 0], bins=bins, color=REAL_COLOR, density=True)
+            ax.hist(fakes[:, 0], bins=bins, color=FAKE_COLOR, density=True, alpha=0.6)
+        else:
+            ax.scatter(real[:, 0], real[:, 1], s=2, color=REAL_COLOR, linewidths=0)
+            ax.scatter(fakes[:, 0], fakes[:, 1], s=2, color=FAKE_COLOR, alpha=0.6, linewidths=0)
+            ax.set_ylim(*limits[1])
+        ax.set_xlim(*limits[0])
+        if len(fakes) == 0:
+            ax.text(0.5, 0.5, "no finite samples", transform=ax.transAxes, ha="center", va="center")
+        ax.set_title(labels[i] if labels else f"seed {i}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    notes = [f"first {count} of {samples.shape[0]} seeds"] if samples.shape[0] > count else []
+    if dim == 1:
+        notes.append("1-D data: histograms")
+    elif dim > 2:
+        notes.append(f"first 2 of {dim} dims")
+    fig.suptitle(_titled(title or "real (grey) and generated samples", notes))
+    _save(fig, path)
+
+
+def loss_curves(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
+    """G and D loss over training: median and interquartile band over seeds, ln 2 for reference."""
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    _band(ax, steps, history.g_loss, "G loss (D's BCE on fakes, G's view)", "tab:blue")
+    _band(ax, steps, history.d_loss, "D loss", "tab:red")
+    ax.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=8)
+    fig.suptitle(_titled(title or "losses", [_seed_note(history.g_loss)]))
+    _save(fig, path)
+
+
+def view_diagnostic(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
+    """D's loss on the same fakes under each normalization view, and the fraction of seeds where both win."""
+    fig = Figure(figsize=(7, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    for i, view in enumerate(VIEWS):
+        _band(top, steps, history.d_fake_loss_by_view[..., i], f"{view} view", f"C{i}")
+    top.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
+    top.set_ylabel("D's BCE on fakes")
+    top.legend(fontsize=8)
+    both_win = np.asarray(history.both_win, dtype=float)  # NaN where a log has not run yet
+    bottom.plot(steps, _quiet(np.nanmean, both_win, axis=0), color="black")
+    bottom.set_ylim(-0.05, 1.05)
+    bottom.set_ylabel("seeds where\nboth win", fontsize=8)
+    bottom.set_xlabel("step")
+    fig.suptitle(_titled(title or "consistency diagnostic", [_seed_note(history.d_loss)]))
+    _save(fig, path)
+
+
+def distance_curves(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
+    """How far the fakes are from the real data over training: mean offset per dim and energy distance."""
+    fig = Figure(figsize=(7, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    dims = history.offset.shape[-1]
+    for d in range(min(dims, 2)):
+        _band(top, steps, history.offset[..., d], f"dim {d}", f"C{d}")
+    top.axhline(0.0, color="0.3", linewidth=1)
+    top.set_ylabel("mean(fake) - mean(real)")
+    top.legend(fontsize=8)
+    _band(bottom, steps, history.energy_distance, "energy distance", "tab:green")
+    bottom.set_ylabel("energy distance")
+    bottom.set_xlabel("step")
+    notes = [_seed_note(history.g_loss)] + ([f"first 2 of {dims} dims"] if dims > 2 else [])
+    fig.suptitle(_titled(title or "fakes against the real data", notes))
+    _save(fig, path)
+
+
+def compare_runs(
+    finals: dict[str, dict[str, np.ndarray]], path: str | os.PathLike, *, title: str = "", columns: int = 3
+) -> None:
+    """One panel per final metric, one box per run: `finals[run][metric]` holds a value per seed."""
+    runs = list(finals)
+    metrics = list(finals[runs[0]])
+    rows = math.ceil(len(metrics) / columns)
+    fig = Figure(figsize=(4 * columns, 0.6 + 3 * rows + 0.15 * max(len(r) for r in runs)), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, columns, i + 1)
+        values = [np.asarray(finals[run][metric], dtype=float) for run in runs]
+        ax.boxplot([v[np.isfinite(v)] for v in values], tick_labels=runs)
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(axis="x", labelrotation=30, labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle(title or "final metrics over seeds (box: interquartile range, line: median)")
+    _save(fig, path)
+
+
+def _band(ax, steps: np.ndarray, values: np.ndarray, label: str, color: str) -> None:
+    """Median line and interquartile band over the leading (seeds) axis."""
+    values = np.asarray(values, dtype=float)
+    values = np.where(np.isfinite(values), values, np.nan)
+    low, median, high = _quiet(np.nanpercentile, values, [25, 50, 75], axis=0)
+    ax.plot(steps, median, color=color, label=label)
+    ax.fill_between(steps, low, high, color=color, alpha=0.25, linewidth=0)
+
+
+def _quiet(fn, *args, **kwargs):
+    # A log that no seed has reached yet (partial runs) is all NaN: a gap in the plot, not a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return fn(*args, **kwargs)
+
+
+def _shared_limits(real: np.ndarray, fakes: np.ndarray) -> list[tuple[float, float]]:
+    """Axis limits that hold the real data and nearly all fakes of every panel (robust to outliers)."""
+    points = np.concatenate([real[:, :2], fakes[..., :2].reshape(-1, min(real.shape[1], 2))])
+    points = points[np.all(np.isfinite(points), axis=1)]
+    low, high = np.percentile(points, 0.5, axis=0), np.percentile(points, 99.5, axis=0)
+    pad = 0.1 * np.maximum(high - low, 1e-6)
+    return [(float(lo - p), float(hi + p)) for lo, hi, p in zip(low, high, pad, strict=True)]
+
+
+def _seed_note(values: np.ndarray) -> str:
+    return f"median and IQR over {np.shape(values)[0]} seeds"
+
+
+def _titled(title: str, notes: list[str]) -> str:
+    return f"{title} ({'; '.join(notes)})" if notes else title
+
+
+def _save(fig: Figure, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+
+
+def draw_run(root: Path, results: rundir.Results | None = None) -> list[Path]:
+    """(Re)draw every figure of a finished or partial run directory; return the files written."""
+    if results is None:
+        results = rundir.load(root)
+    if results.history is None:
+        raise ConfigError(f"{root} has no results yet: not one chunk has finished")
+    name = results.spec.get("preset") or "run"
+    partial = "" if results.complete else ", partial"
+    written = []
+    if results.fakes is not None:
+        written.append(root / "samples.png")
+        scatter_grid(results.fakes, results.real, written[-1], title=f"{name}: final samples{partial}")
+    for file, draw, what in (
+        ("losses.png", loss_curves, "losses"),
+        ("diagnostic.png", view_diagnostic, "D's loss on fakes under each view"),
+        ("distances.png", distance_curves, "fakes against the real data"),
+    ):
+        written.append(root / file)
+        draw(results.history, results.steps, written[-1], title=f"{name}: {what}{partial}")
+    return written

@@ -1,0 +1,435 @@
+"""The run directory: what a run writes, how it is read back, and what its summary reports.
+
+    config.json      the run spec: preset, data, seeds, layout, resolved config, versions, device
+    population.npy   the real data the run learned
+    metrics.npz      per-seed metric histories, each (seeds, logs, ...), and `steps` (logs,)
+    samples.npz      `fakes`: final samples of every seed, (seeds, rows, d)
+    summary.json     final metrics per seed and aggregated over seeds, divergence flags
+    *.png            figures (see `plots.draw_run`)
+    checkpoint.npz   while running: the active group's state and its partial history
+    groups/          while running: finished groups, merged into metrics.npz and samples.npz at the end
+
+Every file is written to a temporary name and renamed into place, so an interrupted run never
+leaves a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from jaxbngan.config import ConfigError
+from jaxbngan.metrics import VIEWS, Metrics
+
+SPEC = "config.json"
+POPULATION = "population.npy"
+METRICS = "metrics.npz"
+SAMPLES = "samples.npz"
+SUMMARY = "summary.json"
+CHECKPOINT = "checkpoint.npz"
+GROUPS = "groups"
+SAMPLE_ROWS = 512  # fakes kept per seed; noise is i.i.d., so a prefix is a random subsample
+# Fields whose non-finite values mean a seed diverged (std_ratio is inf for a constant real column,
+# and the mode scores are NaN by design for data without modes).
+DIVERGENCE_FIELDS = ("g_loss", "d_loss", "offset", "energy_distance", "d_fake_loss_by_view")
+DATA_SUFFIXES = (".npy", ".npz", ".csv")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """Write `value` as indented JSON, atomically; NaN and inf become null."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(_json_ready(value), indent=2) + "\n")
+
+
+def write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """Write named arrays to an .npz file, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write one array to an .npy file, atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+# -- the spec and the real data --------------------------------------------------------------------
+
+
+def create(root: Path, spec: dict[str, Any], population: np.ndarray) -> None:
+    """Make a fresh run directory holding the spec and the real data."""
+    root.mkdir(parents=True, exist_ok=True)
+    write_npy(root / POPULATION, population)
+    write_json(root / SPEC, spec)  # last: a directory with config.json is a run directory
+
+
+def is_run_dir(root: Path) -> bool:
+    """Whether `root` holds a run's config.json."""
+    return (root / SPEC).is_file()
+
+
+def remove(root: Path) -> None:
+    """Delete a run directory, refusing anything that is not one."""
+    if not is_run_dir(root):
+        raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC}); refusing to delete it")
+    shutil.rmtree(root)
+
+
+def read_spec(root: Path) -> dict[str, Any]:
+    """The spec saved in config.json."""
+    if not is_run_dir(root):
+        raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC})")
+    return json.loads((root / SPEC).read_text())
+
+
+def read_population(root: Path) -> np.ndarray:
+    """The real data a run learned."""
+    return np.load(root / POPULATION)
+
+
+# -- checkpoints and finished groups ---------------------------------------------------------------
+
+
+class Checkpoint(NamedTuple):
+    """The active group of an interrupted run."""
+
+    group: int
+    logs_done: int
+    state: Any  # TrainState of numpy leaves (keys as typed key arrays), leading axis = group seeds
+    history: Metrics  # (group seeds, logs_done, ...)
+
+
+def save_checkpoint(root: Path, group: int, logs_done: int, state: Any, history: Metrics) -> None:
+    """Write the active group's state and partial history, atomically."""
+    leaves = jax.tree.leaves(state)
+    arrays = {f"state_{i}": _storable(leaf) for i, leaf in enumerate(leaves)}
+    arrays |= {f"history_{name}": np.asarray(value) for name, value in history._asdict().items()}
+    write_npz(root / CHECKPOINT, {"group": np.array(group), "logs_done": np.array(logs_done), **arrays})
+
+
+def load_checkpoint(root: Path, template: Any) -> Checkpoint | None:
+    """The saved checkpoint, its state shaped like `template` (a tree of ShapeDtypeStructs); None if absent."""
+    if not (root / CHECKPOINT).is_file():
+        return None
+    with np.load(root / CHECKPOINT) as saved:
+        expected, treedef = jax.tree.flatten(template)
+        leaves = []
+        for i, like in enumerate(expected):
+            leaf = saved[f"state_{i}"]
+            if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
+                leaf = jax.random.wrap_key_data(leaf)
+            if leaf.shape != like.shape:
+                raise ConfigError(f"{root / CHECKPOINT} does not match this run's config (state leaf {i})")
+            leaves.append(leaf)
+        history = Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields})
+        return Checkpoint(int(saved["group"]), int(saved["logs_done"]), jax.tree.unflatten(treedef, leaves), history)
+
+
+def _storable(leaf: Any) -> np.ndarray:
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        leaf = jax.random.key_data(leaf)
+    return np.asarray(leaf)
+
+
+def save_group(root: Path, group: int, history: Metrics, fakes: np.ndarray) -> None:
+    """Write the results of one finished group of seeds."""
+    (root / GROUPS).mkdir(exist_ok=True)
+    write_npz(_group_file(root, group), {**_metric_arrays(history), "fakes": fakes[:, :SAMPLE_ROWS]})
+    (root / CHECKPOINT).unlink(missing_ok=True)  # it held this group, now finished
+
+
+def finished_groups(root: Path) -> int:
+    """How many groups, counted from the first, have their results written."""
+    count = 0
+    while _group_file(root, count).is_file():
+        count += 1
+    return count
+
+
+def _group_file(root: Path, group: int) -> Path:
+    return root / GROUPS / f"{group:06d}.npz"
+
+
+def finish(root: Path, steps: np.ndarray) -> None:
+    """Merge the groups into metrics.npz and samples.npz; drop the checkpoint and the group files."""
+    history, fakes = _load_groups(root)
+    write_npz(root / METRICS, {**_metric_arrays(history), "steps": steps})
+    write_npz(root / SAMPLES, {"fakes": fakes})
+    (root / CHECKPOINT).unlink(missing_ok=True)
+    shutil.rmtree(root / GROUPS, ignore_errors=True)
+
+
+def _metric_arrays(history: Metrics) -> dict[str, np.ndarray]:
+    return {name: np.asarray(value) for name, value in history._asdict().items()}
+
+
+def _load_groups(root: Path) -> tuple[Metrics, np.ndarray]:
+    parts, fakes = [], []
+    for group in range(finished_groups(root)):
+        with np.load(_group_file(root, group)) as saved:
+            parts.append(Metrics(**{name: saved[name] for name in Metrics._fields}))
+            fakes.append(saved["fakes"])
+    return concat_seeds(parts), np.concatenate(fakes)
+
+
+def concat_seeds(parts: list[Metrics]) -> Metrics:
+    """Histories of several seed groups as one (seeds first)."""
+    return jax.tree.map(lambda *xs: np.concatenate(xs), *parts)
+
+
+# -- reading results back ---------------------------------------------------------------------------
+
+
+class Results(NamedTuple):
+    """What a run directory holds so far."""
+
+    spec: dict[str, Any]
+    history: Metrics | None  # (seeds, logs, ...); NaN where a partial run has not logged yet
+    steps: np.ndarray  # (logs,)
+    fakes: np.ndarray | None  # (seeds, rows, d) of the seeds that finished
+    real: np.ndarray
+    complete: bool
+
+
+def load(root: Path) -> Results:
+    """The results of a finished run, or whatever a partial run has written so far."""
+    spec = read_spec(root)
+    config = spec["config"]
+    steps = config["log_every"] * np.arange(1, config["steps"] // config["log_every"] + 1)
+    real = read_population(root)
+    if (root / METRICS).is_file():
+        with np.load(root / METRICS) as saved, np.load(root / SAMPLES) as samples:
+            history = Metrics(**{name: saved[name] for name in Metrics._fields})
+            return Results(spec, history, steps, samples["fakes"], real, complete=True)
+    parts, fakes = [], None
+    if finished_groups(root):
+        finished, fakes = _load_groups(root)
+        parts.append(finished)
+    if (root / CHECKPOINT).is_file():
+        with np.load(root / CHECKPOINT) as saved:
+            if int(saved["group"]) == finished_groups(root):  # not a leftover of a finished group
+                parts.append(Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields}))
+    history = None
+    if parts:  # without the seeds that only pad the last group
+        history = jax.tree.map(lambda x: x[: spec["seeds"]], concat_seeds([_padded(p, len(steps)) for p in parts]))
+    return Results(spec, history, steps, fakes, real, complete=False)
+
+
+def _padded(history: Metrics, logs: int) -> Metrics:
+    """Float copies with NaN for the logs not reached yet."""
+
+    def pad(x):
+        x = np.asarray(x, dtype=float)
+        width = [(0, 0), (0, logs - x.shape[1])] + [(0, 0)] * (x.ndim - 2)
+        return np.pad(x, width, constant_values=np.nan)
+
+    return jax.tree.map(pad, history)
+
+
+# -- the summary ------------------------------------------------------------------------------------
+
+
+def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
+    """One value per seed for each reported metric, from the last log (and over the whole run)."""
+    last = jax.tree.map(lambda x: np.asarray(x[:, -1], dtype=float), history)
+    values = {
+        "g_loss": last.g_loss,
+        "d_loss": last.d_loss,
+        "offset_x": last.offset[:, 0],  # the shift term pushes along x
+        "offset_norm": np.linalg.norm(last.offset, axis=-1),
+        "std_ratio_x": last.std_ratio[:, 0],
+        "energy_distance": last.energy_distance,
+    }
+    values |= {f"d_fake_loss_{view}": last.d_fake_loss_by_view[:, i] for i, view in enumerate(VIEWS)}
+    values |= {
+        "both_win": last.both_win,
+        "both_win_share": np.mean(np.asarray(history.both_win, dtype=float), axis=1),  # of all logs
+        "high_quality": last.high_quality,
+        "mode_coverage": last.mode_coverage,
+    }
+    return values
+
+
+def divergence_steps(history: Metrics, steps: np.ndarray) -> np.ndarray:
+    """Per seed, the first logged step with a non-finite number, or -1 if it stayed finite."""
+    bad = np.zeros(np.shape(history.g_loss), dtype=bool)  # (seeds, logs)
+    for name in DIVERGENCE_FIELDS:
+        value = np.asarray(getattr(history, name), dtype=float)
+        bad |= ~np.all(np.isfinite(value.reshape(*bad.shape, -1)), axis=-1)
+    first = np.argmax(bad, axis=1)
+    return np.where(np.any(bad, axis=1), np.asarray(steps)[first], -1)
+
+
+def aggregate(values: np.ndarray) -> dict[str, float | int]:
+    """Median, quartiles and mean of the finite values, and how many there were."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return {"median": float("nan"), "q25": float("nan"), "q75": float("nan"), "mean": float("nan"), "seeds": 0}
+    q25, median, q75 = np.percentile(finite, [25, 50, 75])
+    return {"median": median, "q25": q25, "q75": q75, "mean": float(np.mean(finite)), "seeds": int(finite.size)}
+
+
+def summarize(history: Metrics, steps: np.ndarray) -> dict[str, Any]:
+    """Final metrics per seed and over seeds; diverged seeds are flagged and left out of the aggregates."""
+    finals = final_metrics(history)
+    diverged_at = divergence_steps(history, steps)
+    healthy = diverged_at < 0
+    per_seed = [
+        {"seed": i, "diverged_at": int(diverged_at[i]) if diverged_at[i] >= 0 else None}
+        | {name: values[i] for name, values in finals.items()}
+        | {"offset": np.asarray(history.offset)[i, -1]}
+        for i in range(len(diverged_at))
+    ]
+    return {
+        "seeds": len(diverged_at),
+        "diverged": [{"seed": int(i), "step": int(diverged_at[i])} for i in np.flatnonzero(~healthy)],
+        "aggregate": {name: aggregate(values[healthy]) for name, values in finals.items()},
+        "per_seed": per_seed,
+    }
+
+
+def write_summary(root: Path, summary: dict[str, Any]) -> None:
+    """Write summary.json, atomically."""
+    write_json(root / SUMMARY, summary)
+
+
+def read_summary(root: Path) -> dict[str, Any]:
+    """The summary of a finished run."""
+    if not (root / SUMMARY).is_file():
+        raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `jaxbngan run --resume --out {root}`")
+    return json.loads((root / SUMMARY).read_text())
+
+
+# -- own data ---------------------------------------------------------------------------------------
+
+
+def is_data_file(source: str) -> bool:
+    """Whether a --data argument names a file rather than a built-in data set."""
+    return Path(_split_npz(source)[0]).suffix.lower() in DATA_SUFFIXES or os.sep in source
+
+
+def load_data_file(source: str) -> np.ndarray:
+    """An (n, d) float32 array from .npy, .npz (`file.npz` or `file.npz:name`) or .csv; ConfigError otherwise."""
+    path_text, member = _split_npz(source)
+    path = Path(path_text)
+    name = path.name
+    if not path.is_file():
+        raise ConfigError(f"{name}: no such file ({path})")
+    suffix = path.suffix.lower()
+    if suffix not in DATA_SUFFIXES:
+        raise ConfigError(f"{name}: unsupported file type {suffix or '(none)'}; use .npy, .npz or .csv")
+    try:
+        if suffix == ".csv":
+            array = _read_csv(path)
+        elif suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        else:
+            array = _read_npz(path, member)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        raise ConfigError(f"{name}: cannot read it as {suffix[1:]} ({_first_line(error)})") from None
+    return _checked(array, name)
+
+
+def _split_npz(source: str) -> tuple[str, str | None]:
+    head, sep, member = source.rpartition(":")
+    if sep and head.lower().endswith(".npz"):
+        return head, member
+    return source, None
+
+
+def _read_npz(path: Path, member: str | None) -> np.ndarray:
+    with np.load(path, allow_pickle=False) as saved:
+        names = list(saved.keys())
+        if member is None:
+            if len(names) != 1:
+                listing = ", ".join(names) or "none"
+                raise ConfigError(f"{path.name}: holds {len(names)} arrays ({listing}); pick one: --data {path}:NAME")
+            member = names[0]
+        if member not in names:
+            raise ConfigError(f"{path.name}: has no array {member!r}; it holds {', '.join(names)}")
+        return saved[member]
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    with open(path, newline="") as f:
+        rows = [(number, row) for number, row in enumerate(csv.reader(f), start=1) if any(c.strip() for c in row)]
+    if rows and not any(_is_number(cell) for cell in rows[0][1]):
+        rows = rows[1:]  # a header
+    if not rows:
+        raise ConfigError(f"{path.name}: holds no data rows")
+    width = len(rows[0][1])
+    values = []
+    for number, row in rows:
+        if len(row) != width:
+            raise ConfigError(f"{path.name}: line {number} has {len(row)} columns, expected {width}")
+        for column, cell in enumerate(row, start=1):
+            if not _is_number(cell):
+                shown = repr(cell.strip()) if cell.strip() else "an empty cell"
+                raise ConfigError(f"{path.name}: line {number}, column {column}: {shown} is not a number")
+        values.append([float(cell) for cell in row])
+    return np.array(values)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _checked(array: np.ndarray, name: str) -> np.ndarray:
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise ConfigError(f"{name}: holds {array.dtype} values; expected real numbers")
+    if array.ndim != 2:
+        raise ConfigError(f"{name}: expected an (n, d) array, got shape {array.shape}")
+    if array.shape[1] < 1:
+        raise ConfigError(f"{name}: has no columns")
+    if array.shape[0] < 2:
+        raise ConfigError(f"{name}: has {array.shape[0]} rows; at least 2 are needed")
+    bad_rows = np.flatnonzero(~np.all(np.isfinite(array), axis=1))
+    if bad_rows.size:
+        raise ConfigError(f"{name}: row {bad_rows[0] + 1} holds NaN or inf ({bad_rows.size} such rows)")
+    return array.astype(np.float32)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,304 @@
+"""The command line: real runs in a subprocess (files, summary, exit codes, resume), errors as one line."""
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxbngan import Metrics, cli, rundir
+from jaxbngan.config import ConfigError
+from jaxbngan.data import GENERATORS
+from jaxbngan.presets import PRESETS
+
+REPO = Path(__file__).resolve().parents[1]
+# 3 seeds in groups of 2 (the second padded), two chunks of 10 steps each.
+TINY = ["bn-split", "--steps", "20", "--set", "log_every=10", "--seeds", "3", "--set", "data.size=64"]
+LAYOUT = ["--group-size", "2", "--chunk-steps", "10"]
+FIGURES = {"samples.png", "losses.png", "diagnostic.png", "distances.png"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _shared_compile_cache(tmp_path_factory):
+    """The runs below compile the same programs: JAX's persistent cache lets later runs skip that."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla-cache")))
+        yield
+
+
+def jaxbngan(*args) -> subprocess.CompletedProcess:
+    """The real command, as `python -m jaxbngan`, from the repository root."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "jaxbngan", *map(str, args)]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def in_process(*args) -> tuple[int, str, str]:
+    """`cli.main` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(map(str, args)))
+    return code, out.getvalue(), err.getvalue()
+
+
+def assert_one_line_error(code: int, stderr: str, *fragments: str) -> None:
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jaxbngan: error:"), stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("runs") / "finished"
+    result = jaxbngan("run", *TINY, *LAYOUT, "--out", root)
+    assert result.returncode == 0, result.stderr
+    assert f"results go to {root}/" in result.stdout and "devices: 1 of" in result.stdout
+    return root
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory) -> dict:
+    """The same run stopped after its first chunk, inspected, refused a changed config, then resumed."""
+    root = tmp_path_factory.mktemp("runs") / "resumed"
+    stages = {"root": root, "stopped": jaxbngan("run", *TINY, *LAYOUT, "--out", root, "--time-limit", 0)}
+    stages["files_when_stopped"] = {p.name for p in root.iterdir()}
+    stages["plot_when_stopped"] = jaxbngan("plot", root)
+    stages["changed"] = in_process("run", "--resume", "--out", root, "--steps", 40)
+    stages["resume"] = jaxbngan("run", "--resume", "--out", root)
+    return stages
+
+
+def load_arrays(root: Path) -> dict[str, np.ndarray]:
+    with np.load(root / rundir.METRICS) as metrics, np.load(root / rundir.SAMPLES) as samples:
+        return {**{k: metrics[k] for k in metrics}, "fakes": samples["fakes"]}
+
+
+def test_run_writes_a_complete_run_directory(finished):
+    assert {p.name for p in finished.iterdir()} == {
+        "config.json",
+        "population.npy",
+        "metrics.npz",
+        "samples.npz",
+        "summary.json",
+    } | FIGURES
+    spec = json.loads((finished / "config.json").read_text())
+    assert spec["preset"] == "bn-split" and spec["seeds"] == 3 and spec["data"] == "ring8"
+    assert spec["config"]["steps"] == 20 and spec["config"]["data"]["size"] == 64
+    assert spec["config"]["discriminator"]["norms"] == ["batch", "batch"]
+    assert set(spec["versions"]) >= {"jaxbngan", "jax"} and spec["device"].startswith("cpu")
+    assert spec["layout"] == {"seeds": 3, "group_size": 2, "chunk_steps": 10, "devices": 1}
+
+    arrays = load_arrays(finished)
+    np.testing.assert_array_equal(arrays["steps"], [10, 20])
+    for name in Metrics._fields:
+        assert arrays[name].shape[:2] == (3, 2), name
+    assert arrays["offset"].shape == (3, 2, 2) and arrays["d_fake_loss_by_view"].shape == (3, 2, 3)
+    assert arrays["fakes"].shape == (3, 64, 2)
+    assert np.all(np.isfinite(arrays["g_loss"]))
+    assert not np.array_equal(arrays["fakes"][0], arrays["fakes"][2])  # the padded group's real seed is its own
+
+    summary = json.loads((finished / "summary.json").read_text())
+    assert summary["seeds"] == 3 and summary["diverged"] == [] and len(summary["per_seed"]) == 3
+    assert set(summary["aggregate"]) >= {"g_loss", "d_loss", "offset_x", "energy_distance", "both_win"}
+    g_loss = summary["aggregate"]["g_loss"]
+    assert g_loss["seeds"] == 3 and g_loss["median"] == pytest.approx(np.median(arrays["g_loss"][:, -1]))
+    assert g_loss["q25"] <= g_loss["median"] <= g_loss["q75"]
+    assert summary["per_seed"][1]["d_loss"] == pytest.approx(float(arrays["d_loss"][1, -1]))
+    assert summary["per_seed"][1]["diverged_at"] is None
+
+
+def test_time_limit_stops_after_a_chunk_with_a_checkpoint(resumed):
+    stopped = resumed["stopped"]
+    assert stopped.returncode == cli.EXIT_STOPPED, stopped.stderr
+    assert "--resume" in stopped.stdout
+    files = resumed["files_when_stopped"]
+    assert "checkpoint.npz" in files and "metrics.npz" not in files and "summary.json" not in files
+    assert not any(name.startswith(".") for name in files)  # no temporary file left behind
+
+
+def test_a_partial_run_can_be_plotted(resumed):
+    plotted = resumed["plot_when_stopped"]
+    assert plotted.returncode == 0, plotted.stderr
+    assert "partial: 2 of 3 seeds have started" in plotted.stdout  # the first group; no padding shown
+    assert "losses.png" in plotted.stdout and "diagnostic.png" in plotted.stdout
+
+
+def test_resume_refuses_a_changed_config(resumed):
+    assert_one_line_error(resumed["changed"][0], resumed["changed"][2], "steps: 20 -> 40")
+
+
+def test_resume_ends_with_the_same_numbers_as_an_uninterrupted_run(finished, resumed):
+    assert resumed["resume"].returncode == 0, resumed["resume"].stderr
+    root = resumed["root"]
+    assert {p.name for p in root.iterdir()} == {p.name for p in finished.iterdir()}
+    uninterrupted, continued = load_arrays(finished), load_arrays(root)
+    assert uninterrupted.keys() == continued.keys()
+    for name in uninterrupted:
+        np.testing.assert_array_equal(continued[name], uninterrupted[name], err_msg=name)
+    summaries = [json.loads((r / "summary.json").read_text()) for r in (finished, root)]
+    assert summaries[0]["aggregate"] == summaries[1]["aggregate"]
+
+
+def test_compare_tabulates_runs_and_draws_a_figure(finished, resumed, tmp_path):
+    figure = tmp_path / "cmp.png"
+    result = jaxbngan("compare", finished, resumed["root"], "--out", figure)
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[1]
+    assert "finished" in header and "resumed" in header
+    g_loss = next(line for line in result.stdout.splitlines() if line.startswith("g_loss"))
+    median = np.median(load_arrays(finished)["g_loss"][:, -1])
+    assert f"{median:.4g}" in g_loss and g_loss.count("[") == 2
+    assert figure.stat().st_size > 0
+
+
+def test_unknown_preset_and_existing_directory_fail_in_one_line(finished):
+    unknown = jaxbngan("run", "bn-splitt")
+    assert_one_line_error(unknown.returncode, unknown.stderr, "unknown preset 'bn-splitt'", "bn-split")
+    again = jaxbngan("run", *TINY, "--out", finished)
+    assert_one_line_error(again.returncode, again.stderr, "exists", "--resume", "--overwrite")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def bad_files(tmp_path) -> dict[str, Path]:
+    np.save(tmp_path / "flat.npy", np.zeros(10))
+    np.save(tmp_path / "inf.npy", np.array([[0.0, 1.0], [np.inf, 2.0], [3.0, 4.0]]))
+    np.save(tmp_path / "one_row.npy", np.zeros((1, 2)))
+    np.save(tmp_path / "strings.npy", np.array([["a", "b"], ["c", "d"]]))
+    np.savez(tmp_path / "two.npz", a=np.zeros((5, 2)), b=np.ones((5, 2)))
+    return {
+        "flat": tmp_path / "flat.npy",
+        "inf": tmp_path / "inf.npy",
+        "one_row": tmp_path / "one_row.npy",
+        "strings": tmp_path / "strings.npy",
+        "two": tmp_path / "two.npz",
+        "word": write(tmp_path / "word.csv", "x,y\n1,2\n3,abc\n"),
+        "ragged": write(tmp_path / "ragged.csv", "1,2\n3,4,5\n"),
+        "nan": write(tmp_path / "nan.csv", "1,2\nnan,4\n5,6\n"),
+        "text": write(tmp_path / "points.txt", "1 2\n3 4\n"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case, fragments",
+    [
+        ("flat", ["flat.npy", "(n, d)", "(10,)"]),
+        ("inf", ["inf.npy", "row 2", "NaN or inf"]),
+        ("one_row", ["one_row.npy", "1 rows"]),
+        ("strings", ["strings.npy", "real numbers"]),
+        ("two", ["two.npz", "2 arrays", "a, b"]),
+        ("word", ["word.csv", "line 3, column 2", "'abc'"]),
+        ("ragged", ["ragged.csv", "line 2 has 3 columns"]),
+        ("nan", ["nan.csv", "row 2"]),
+        ("text", ["points.txt", "unsupported file type .txt"]),
+    ],
+)
+def test_bad_data_files_fail_in_one_line(bad_files, case, fragments):
+    assert_one_line_error(*in_process("run", "--data", bad_files[case])[::2], *fragments)
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--data", "rng8"], ["unknown data set 'rng8'", "ring8"]),
+        (["--data", "missing.csv"], ["missing.csv", "no such file"]),
+        (["--seeds", "0"], ["--seeds must be positive"]),
+        (["--seeds", "-3"], ["--seeds must be positive"]),
+        (["--seeds", "many"], ["--seeds", "invalid int value"]),
+        (["--steps", "0"], ["steps must be positive"]),
+        (["--steps", "-5"], ["steps must be positive"]),
+        (["--batch-size", "0"], ["batch_size must be at least 2"]),
+        (["--set", "data.size=64", "--batch-size", "128"], ["batch_size (128) exceeds the population size (64)"]),
+        (["--devices", "0"], ["--devices must be between 1 and"]),
+        (["--set", "loss.shift_wieght=0.1"], ["unknown override key 'loss.shift_wieght'", "loss.shift_weight"]),
+        (["--set", "loss.shift_weight"], ["--set expects KEY=VALUE"]),
+        (["--lr", "fast"], ["optimizer.learning_rate", "expected a number", "'fast'"]),
+        (["--d-batch", "mixed"], ["strategy.d_batch", "split, joint"]),
+        (["--chunk-steps", "7"], ["--chunk-steps must be a multiple of log_every"]),
+        (["--resume"], ["--resume needs --out"]),
+        (["--resume", "--out", "no/such/run"], ["not a jaxbngan run directory"]),
+    ],
+)
+def test_usage_errors_fail_in_one_line(args, fragments):
+    assert_one_line_error(*in_process("run", *args)[::2], *fragments)
+
+
+def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert_one_line_error(*in_process("run", "--out", tmp_path, "--overwrite")[::2], "not a jaxbngan run directory")
+    assert (tmp_path / "notes.txt").is_file()
+
+
+def test_overrides_parse_by_field_type():
+    config = cli.apply_overrides(
+        PRESETS["bn-split"].config,
+        [
+            ("discriminator.hidden", "32,16"),
+            ("discriminator.norms", "layer,none"),
+            ("data.params", "radius:3,std:0.5"),
+            ("strategy.keep_g_step_stats", "false"),
+            ("batch_size", "none"),
+            ("steps", "100"),
+            ("optimizer.learning_rate", "2e-4"),
+        ],
+    )
+    assert config.discriminator.hidden == (32, 16) and config.discriminator.norms == ("layer", "none")
+    assert config.data.params == (("radius", 3.0), ("std", 0.5))
+    assert config.strategy.keep_g_step_stats is False and config.batch_size is None
+    assert config.steps == 100 and config.optimizer.learning_rate == 2e-4
+    with pytest.raises(ConfigError, match="discriminator.norms: 'batchnorm' is not one of"):
+        cli.apply_overrides(config, [("discriminator.norms", "batchnorm,none")])
+
+
+def test_data_files_load_as_float_arrays(tmp_path):
+    header = write(tmp_path / "header.csv", "x,y\n1,2\n3,4\n5,6\n")
+    bare = write(tmp_path / "bare.csv", "1,2,3\n4,5,6\n")
+    np.savez(tmp_path / "named.npz", points=np.arange(8).reshape(4, 2), labels=np.arange(4).reshape(4, 1))
+    np.save(tmp_path / "ints.npy", np.arange(6).reshape(3, 2))
+    np.testing.assert_array_equal(rundir.load_data_file(str(header)), [[1, 2], [3, 4], [5, 6]])
+    assert rundir.load_data_file(str(bare)).shape == (2, 3)
+    named = rundir.load_data_file(f"{tmp_path / 'named.npz'}:points")
+    assert named.dtype == np.float32 and named.shape == (4, 2)
+    assert rundir.load_data_file(str(tmp_path / "ints.npy")).dtype == np.float32
+
+
+def test_list_names_every_preset_and_data_set():
+    code, out, _ = in_process("list")
+    assert code == 0
+    for name in [*PRESETS, *GENERATORS]:
+        assert f"  {name} " in out
+
+
+@pytest.mark.parametrize("command", ["bench", "reproduce"])
+def test_bench_and_reproduce_get_their_arguments_untouched(monkeypatch, command):
+    received = []
+    module = types.ModuleType(f"jaxbngan.{command}")
+    module.main = lambda argv: received.append(argv) or 3
+    monkeypatch.setitem(sys.modules, f"jaxbngan.{command}", module)
+    assert cli.main([command, "--seeds", "5", "x", "--help"]) == 3
+    assert received == [["--seeds", "5", "x", "--help"]]
+
+
+@pytest.mark.slow
+def test_own_data_from_a_csv_file_runs_end_to_end(tmp_path):
+    rows = np.random.default_rng(0).normal(size=(48, 3))
+    data = write(tmp_path / "points.csv", "a,b,c\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    root = tmp_path / "own"
+    result = jaxbngan("run", "bn-split", "--data", data, "--steps", 10, "--log-every", 5, "--seeds", 2, "--out", root)
+    assert result.returncode == 0, result.stderr
+    spec = json.loads((root / "config.json").read_text())
+    assert spec["data"] == str(data) and spec["config"]["data"]["size"] == 48
+    np.testing.assert_allclose(np.load(root / "population.npy"), rows, rtol=1e-6)
+    assert load_arrays(root)["fakes"].shape == (2, 48, 3)

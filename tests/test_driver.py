@@ -1,0 +1,161 @@
+"""The chunked driver: memory-sized groups, chunk lengths, one trace per run, per-seed keys, divergence, progress."""
+
+import dataclasses
+import io
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import tiny
+
+from jaxbngan import Metrics, driver, make_run, rundir, seed_keys
+from jaxbngan.config import ConfigError, to_dict
+from jaxbngan.driver import BLOCKS_PER_GROUP, Layout, Progress, SeedMemory, group_per_device, seed_memory
+from jaxbngan.tuning import vmap_width
+
+CONFIG = tiny("joint", size=256, steps=6, log_every=3)  # joint: D's largest batches
+SEEDS = 3
+
+
+@pytest.fixture(scope="module")
+def vmapped():
+    """Plain vmapped runs of SEEDS seeds (compiled ahead of time), clean and with seed 1 poisoned."""
+    run = make_run(CONFIG)
+    states = jax.vmap(run.strategy.init)(seed_keys(0, SEEDS))
+    poisoned = states._replace(g_params=jax.tree.map(lambda x: x.at[1].set(jnp.nan), states.g_params))
+    compiled = jax.jit(jax.vmap(lambda s: run.segments(s, 2))).lower(states).compile()
+    clean, dirty = jax.device_get((compiled(states)[1], compiled(poisoned)[1]))
+    return compiled, clean, dirty
+
+
+def test_memory_estimate_bounds_what_xla_allocates(vmapped):
+    analysis = vmapped[0].memory_analysis()
+    measured = analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+    estimate = seed_memory(CONFIG, data_dim=2)
+    assert measured <= SEEDS * (estimate.resident + estimate.working) <= 10 * measured
+
+
+def test_memory_estimate_grows_with_batch_and_width():
+    small = seed_memory(tiny("bn-split", size=256), 2)
+    assert seed_memory(tiny("bn-split", size=1024), 2).working > 3 * small.working
+    wide = tiny("bn-split", size=256)
+    wide = dataclasses.replace(wide, discriminator=dataclasses.replace(wide.discriminator, hidden=(256, 256)))
+    assert seed_memory(wide, 2).working > small.working and seed_memory(wide, 2).resident > 4 * small.resident
+
+
+def test_groups_fit_the_budget_and_are_balanced():
+    memory = SeedMemory(resident=1_000, working=100_000)
+    room_for_50 = 50 * 101_000  # on a GPU every seed of a group works at once
+    assert group_per_device(1000, memory, room_for_50, "gpu") == 50
+    assert group_per_device(120, memory, room_for_50, "gpu") == 40  # 3 groups of 40, not 50 + 50 + 20
+    assert group_per_device(30, memory, room_for_50, "gpu") == 30
+    assert group_per_device(10, memory, budget=10, backend="gpu") == 1  # one seed runs even if it seems too big
+    # On a CPU only a vmap block works at once: memory allows far more, the block cap keeps chunks short.
+    cap = BLOCKS_PER_GROUP * vmap_width("cpu", 10**6)
+    assert group_per_device(100_000, memory, 10**12, "cpu") <= cap
+    assert group_per_device(1000, SeedMemory(10**6, 0), 10 * 10**6, "cpu") == 10  # resident-bound
+
+
+def test_layout_checks_counts_and_device_multiples():
+    config = tiny("bn-split", steps=40, log_every=10)
+    device = jax.devices()[0]
+    layout = driver.plan_layout(config, 5, [device, device], data_dim=2)
+    assert layout.group_size % 2 == 0 and layout.groups * layout.group_size >= 5
+    assert driver.plan_layout(config, 5, [device], 2, chunk_steps=20).chunk_steps == 20
+    with pytest.raises(ConfigError, match="--seeds must be positive"):
+        driver.plan_layout(config, 0, [device], 2)
+    with pytest.raises(ConfigError, match="positive multiple of the device count"):
+        driver.plan_layout(config, 5, [device, device], 2, group_size=3)
+    with pytest.raises(ConfigError, match="--chunk-steps"):
+        driver.plan_layout(config, 5, [device], 2, chunk_steps=30)
+
+
+@pytest.mark.parametrize("logs, chunk", [(40, 4), (100, 10), (37, 1), (12, 1), (1, 1), (30, 3)])
+def test_default_chunks_divide_the_run(logs, chunk):
+    assert driver.default_chunk_logs(logs) == chunk
+
+
+def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped):
+    per_device = driver.per_device
+    monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
+    rundir.create(tmp_path, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
+    layout = Layout(seeds=SEEDS, group_size=2, chunk_steps=3, devices=1)  # two groups (one padded), two chunks each
+    assert not driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, deadline=0.0)  # stops after a chunk
+    chex.clear_trace_counter()  # a new process would start counting afresh
+    # Group 0 from its checkpoint, then group 1 from fresh keys: one program for both.
+    assert driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0)
+
+    # Blocked vs. whole vmaps sum in another order: see test_train.test_vmapped_seeds_match_separate_runs.
+    chex.assert_trees_all_close(rundir.load(tmp_path).history, vmapped[1], rtol=5e-3, atol=5e-3)
+
+
+def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
+    _, clean, dirty = vmapped
+    for seed in (0, 2):
+        chex.assert_trees_all_equal(*(jax.tree.map(lambda x, i=seed: x[i], h) for h in (clean, dirty)))
+
+    summary = rundir.summarize(dirty, np.array([3, 6]))
+    assert summary["diverged"] == [{"seed": 1, "step": 3}]
+    assert summary["per_seed"][1]["diverged_at"] == 3 and summary["per_seed"][0]["diverged_at"] is None
+    assert summary["aggregate"]["g_loss"]["seeds"] == 2
+    healthy = np.asarray(clean.g_loss)[[0, 2], -1]
+    assert summary["aggregate"]["g_loss"]["median"] == pytest.approx(np.median(healthy))
+
+
+def test_divergence_is_the_first_log_with_non_finite_training_numbers():
+    seeds, logs = 3, 4
+    history = Metrics(
+        g_loss=np.zeros((seeds, logs)),
+        d_loss=np.zeros((seeds, logs)),
+        offset=np.zeros((seeds, logs, 2)),
+        std_ratio=np.full((seeds, logs, 2), np.inf),  # a constant real column: not a divergence
+        energy_distance=np.zeros((seeds, logs)),
+        d_fake_loss_by_view=np.zeros((seeds, logs, 3)),
+        both_win=np.zeros((seeds, logs), bool),
+        high_quality=np.full((seeds, logs), np.nan),  # data without modes: not a divergence
+        mode_coverage=np.full((seeds, logs), np.nan),
+    )
+    history.offset[0, 2, 1] = np.inf
+    history.d_fake_loss_by_view[2, 3, 0] = np.nan
+    steps = np.array([50, 100, 150, 200])
+    np.testing.assert_array_equal(rundir.divergence_steps(history, steps), [150, -1, 200])
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_reports_rate_and_eta_and_prints_sparsely_off_a_terminal():
+    times = iter([0.0, 10.0, 20.0, 30.0])
+    stream = io.StringIO()
+    progress = Progress(1000, stream, interval=15, clock=lambda: next(times))
+    for done in (100, 200, 600, 1000):
+        progress.update(done, f"step {done // 10}/100")
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3  # the first, the one 20 s later, the last; not the one after 10 s
+    assert "step 10/100" in lines[0] and "ETA ?" in lines[0]  # the first chunk also compiled
+    assert "25 seed-steps/s" in lines[1] and "ETA 0:00:16" in lines[1] and "60.0%" in lines[1]
+    assert "100.0%" in lines[2]
+
+
+def test_progress_prints_where_it_stopped_when_closed_early():
+    stream = io.StringIO()
+    progress = Progress(1000, stream, interval=15, clock=iter([0.0, 1.0]).__next__)
+    progress.update(100, "step 10/100")
+    progress.update(200, "step 20/100")
+    progress.close()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "step 20/100" in lines[1]
+
+
+def test_progress_redraws_one_line_on_a_terminal():
+    stream = Terminal()
+    progress = Progress(100, stream, clock=iter([0.0, 1.0]).__next__)
+    progress.update(50, "a")
+    progress.update(100, "b")
+    progress.close()
+    assert stream.getvalue().count("\r") == 2 and stream.getvalue().count("\n") == 1
