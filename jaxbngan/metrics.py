@@ -57,11 +57,11 @@ def mode_scores(fake: jax.Array, modes: Modes) -> tuple[jax.Array, jax.Array]:
 
 
 def make_sample_fakes(strategy: Strategy) -> Callable[[TrainState], jax.Array]:
-    """Fresh fakes from the current G (batch statistics), without advancing the training key."""
+    """Fresh fakes as D sees them (moment matching included), without advancing the training key."""
 
     def sample_fakes(state: TrainState) -> jax.Array:
         noise = strategy.sample_noise(jax.random.fold_in(state.key, 1))
-        fake, _ = strategy.generator.apply(state.g_params, state.g_stats, noise, stats="batch")
+        fake, _ = strategy.generate(state.g_params, state.g_stats, noise)
         return fake
 
     return sample_fakes

@@ -84,3 +84,9 @@ def test_every_preset_runs_without_nan(preset):
     history = result.history._asdict()
     for name in ("g_loss", "d_loss", "offset", "energy_distance", "d_fake_loss_by_view"):
         chex.assert_tree_all_finite(history[name])
+
+
+def test_metrics_see_the_fakes_d_sees_under_moment_matching():
+    result = jax.jit(make_train(tiny("moment-matching-first", steps=10, log_every=5)))(jax.random.key(7))
+    np.testing.assert_allclose(result.history.offset, 0.0, atol=1e-4)
+    np.testing.assert_allclose(result.history.std_ratio, 1.0, atol=1e-3)
