@@ -58,6 +58,9 @@ class StrategyConfig:
     g_view: Literal["fake", "running", "joint"] = "fake"
     # Whether D's running-average update made during the G step is kept (Keras and PyTorch do).
     keep_g_step_stats: bool = True
+    # "Standing statistics": before G's step, D's running averages are replaced by the moments of
+    # the current joint real+fake batch (a momentum-0 update), so the `running` view cannot lag.
+    standing_stats: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ def validate(config: Config) -> None:
     s = config.strategy
     _require(s.d_batch in D_BATCHES, f"strategy.d_batch: {s.d_batch!r} not in {D_BATCHES}")
     _require(s.g_view in G_VIEWS, f"strategy.g_view: {s.g_view!r} not in {G_VIEWS}")
+    _require(
+        not s.standing_stats or s.g_view == "running",
+        "strategy.standing_stats refreshes the running averages, so it needs g_view='running'",
+    )
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")
     _require(0.0 <= config.loss.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
     _require(config.optimizer.learning_rate > 0, "optimizer.learning_rate must be positive")

@@ -31,10 +31,11 @@ def _config(
     g_view: str = "fake",
     shift: bool = False,
     moment_matching: bool = False,
+    standing_stats: bool = False,
 ) -> Config:
     return Config(
         discriminator=NetworkConfig(norms=d_norms),
-        strategy=StrategyConfig(d_batch=d_batch, g_view=g_view),
+        strategy=StrategyConfig(d_batch=d_batch, g_view=g_view, standing_stats=standing_stats),
         loss=LossConfig(shift_weight=SHIFT_WEIGHT if shift else 0.0, moment_matching=moment_matching),
     )
 
@@ -62,6 +63,12 @@ def running(shift: bool = False) -> Config:
 def fix(shift: bool = False) -> Config:
     """'How Do We Actually Fix This?': joint D batch and running statistics in the G step."""
     return _config(BN, d_batch="joint", g_view="running", shift=shift)
+
+
+def fix_standing() -> Config:
+    """Beyond the blog ('It's Not Over Yet' suspects lagging running averages): the fix with
+    standing statistics, D's averages recomputed from the current joint batch before each G step."""
+    return _config(BN, d_batch="joint", g_view="running", standing_stats=True)
 
 
 def joint_g_step(shift: bool = False) -> Config:
@@ -100,6 +107,7 @@ _BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
     "running-shift": (lambda: running(shift=True), "approach 2 + shift term"),
     "fix": (fix, "joint D batch + running stats in the G step: the blog's fix"),
     "fix-shift": (lambda: fix(shift=True), "the fix + shift term: immune to the shift"),
+    "fix-standing": (fix_standing, "the fix with D's averages recomputed from the joint batch before G's step"),
     "joint-g-step": (joint_g_step, "joint batch with batch stats in the G step too"),
     "joint-g-step-shift": (lambda: joint_g_step(shift=True), "joint batch in both steps + shift term"),
     "dcgan": (dcgan, "no BN in D's first layer (DCGAN rule)"),

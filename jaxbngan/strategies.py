@@ -8,11 +8,15 @@ A strategy is three choices from `StrategyConfig`, each one visible below:
   `running` (the running averages) or `joint` (the moments of fake+real);
 * `keep_g_step_stats` - whether the running-average update D makes during G's step survives.
 
+Beyond the blog, `standing_stats` refreshes D's running averages from the current joint batch
+right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
+
 One step is: G step, then D step on the fake batch made before G's update (as the blog does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -50,6 +54,7 @@ class Strategy(NamedTuple):
     train_step: Callable[[TrainState], tuple[TrainState, StepLosses]]
     generator: Network
     discriminator: Network
+    generate: Callable[[PyTree, PyTree, jax.Array], tuple[jax.Array, PyTree]]  # G's samples as D sees them
     sample_noise: Callable[[jax.Array], jax.Array]
     sample_real: Callable[[jax.Array], jax.Array]
 
@@ -87,6 +92,8 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
     reference = population[: config.reference_size] if "reference" in config.discriminator.norms else None
     g = make_network(config.generator, data_dim)
     d = make_network(config.discriminator, 1, reference)
+    # Same parameters as D; with momentum 0 a training-mode call sets the running averages to the batch moments.
+    d_momentum_0 = make_network(dataclasses.replace(config.discriminator, momentum=0.0), 1, reference)
     opt = config.optimizer
     g_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
     d_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
@@ -108,10 +115,14 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         d_params, d_stats = d.init(k_d, jnp.zeros((batch, data_dim)))
         return TrainState(g_params, g_stats, g_opt.init(g_params), d_params, d_stats, d_opt.init(d_params), key)
 
-    def g_objective(g_params, state, noise, real):
-        fake, g_stats = g.apply(g_params, state.g_stats, noise, stats="batch")
+    def generate(g_params, g_stats, noise):
+        fake, g_stats = g.apply(g_params, g_stats, noise, stats="batch")
         if loss.moment_matching:
             fake = match_moments(fake, real_mean, real_var)
+        return fake, g_stats
+
+    def g_objective(g_params, state, noise, real):
+        fake, g_stats = generate(g_params, state.g_stats, noise)
         logits, d_stats = d_on_fakes(d, state.d_params, state.d_stats, fake, real, strategy.g_view)
         d_loss_on_fakes = bce(logits, 0.0)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
@@ -136,6 +147,13 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         key, k_noise, k_real = jax.random.split(state.key, 3)
         noise, real = sample_noise(k_noise), sample_real(k_real)
 
+        if strategy.standing_stats:
+            # Standing statistics: the running averages become the moments of this step's joint batch.
+            fake_now, _ = generate(state.g_params, state.g_stats, noise)
+            joint_batch = jnp.concatenate([fake_now, real])
+            _, standing = d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
+            state = state._replace(d_stats=standing)
+
         # G step.
         (_, (fake, g_stats, d_stats_after_g, g_loss)), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
             state.g_params, state, noise, real
@@ -153,4 +171,4 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key)
         return new_state, StepLosses(g_loss, d_loss)
 
-    return Strategy(init, train_step, g, d, sample_noise, sample_real)
+    return Strategy(init, train_step, g, d, generate, sample_noise, sample_real)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import StrategyConfig, make_population, make_strategy
-from jaxbngan.strategies import bce, match_moments
+from jaxbngan import ConfigError, StrategyConfig, make_population, make_strategy
+from jaxbngan.strategies import bce, d_on_fakes, match_moments
 
 
 def first_layer_mean(d_params, x):
@@ -107,3 +107,32 @@ def test_bce_matches_the_formula():
     expected = -np.mean(np.log(1 - 1 / (1 + np.exp(-np.array([-2.0, 0.0, 3.0])))))
     np.testing.assert_allclose(bce(logits, 0.0), expected, rtol=1e-6)
     np.testing.assert_allclose(bce(jnp.zeros(4), 1.0), np.log(2), rtol=1e-6)
+
+
+def test_standing_stats_set_the_running_averages_to_the_joint_batch_moments():
+    # The refresh before G's step and the joint D step see the same fakes and reals, so the
+    # averages end exactly at the joint moments: no trace of the stale (+0.25) averages remains.
+    _, s, state, fake_mean, real_mean = setup(d_batch="joint", g_view="running", standing_stats=True)
+    new_state, _ = s.train_step(state)
+    joint_mean = 0.5 * (fake_mean + real_mean)
+    np.testing.assert_allclose(new_state.d_stats["BatchNorm_0"]["mean"], joint_mean, rtol=0, atol=1e-5)
+    _, s_lagging, _, _, _ = setup(d_batch="joint", g_view="running")
+    lagging = s_lagging.train_step(state)[0].d_stats["BatchNorm_0"]["mean"]
+    assert float(jnp.max(jnp.abs(lagging - joint_mean))) > 1e-3
+
+
+def test_standing_stats_give_g_the_joint_view_of_d():
+    # G's running view after the refresh normalizes the fakes exactly as a joint training-mode call.
+    _, s, state, _, _ = setup(d_batch="joint", g_view="running", standing_stats=True)
+    _, losses = s.train_step(state)
+    _, k_noise, k_real = jax.random.split(state.key, 3)
+    fake, _ = s.generator.apply(state.g_params, state.g_stats, s.sample_noise(k_noise), stats="batch")
+    joint_logits, _ = d_on_fakes(s.discriminator, state.d_params, state.d_stats, fake, s.sample_real(k_real), "joint")
+    np.testing.assert_allclose(losses.g_loss, bce(joint_logits, 0.0), rtol=1e-4)
+
+
+def test_standing_stats_need_the_running_view():
+    config = tiny("fix")
+    bad = dataclasses.replace(config, strategy=StrategyConfig(d_batch="joint", g_view="fake", standing_stats=True))
+    with pytest.raises(ConfigError, match="standing_stats"):
+        bad.validate()

@@ -1,0 +1,165 @@
+"""The reproduction entry point on the tiny profile: report structure, resuming, shared cells, errors."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxbngan import get_preset
+from jaxbngan.config import ConfigError
+from jaxbngan.metrics import VIEWS, Metrics
+from jaxbngan.reproduce import (
+    PROFILES,
+    SECTIONS,
+    Claim,
+    Experiment,
+    Plot,
+    Variant,
+    consistency_gap,
+    load_experiments,
+    main,
+    plan_cells,
+)
+from jaxbngan.verdicts import VERDICTS, both_win
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+HEADER_ITEMS = ("Command", "Profile", "Data sets", "Versions", "Device", "Wall time")
+
+
+def reproduce(out, *args):
+    return main([*args, "--out", str(out)], experiments_dir=EXPERIMENTS)
+
+
+def check_report(out: Path, experiments: list[Experiment], datasets: list[str]) -> str:
+    """The report's header, one verdict per claim and data set, existing figures; returns the text."""
+    report = (out / "report.md").read_text()
+    for item in HEADER_ITEMS:
+        assert re.search(rf"^- {item}: ", report, re.MULTILINE), item
+    assert "**2 seeds per cell**" in report
+    claims = [c for e in experiments for c in e.claims]
+    headings = re.findall(r"^### (\d+\.\d+) .* — \*\*(.+)\*\*$", report, re.MULTILINE)
+    assert len(headings) == len(claims)
+    assert all(verdict in VERDICTS for _, verdict in headings)
+    for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
+        assert (out / figure).stat().st_size > 0, figure
+    saved = json.loads((out / "verdicts.json").read_text())
+    assert [c["statement"] for c in saved["claims"]] == [c.statement for c in claims]
+    for claim in saved["claims"]:
+        assert claim["by_dataset"] and set(claim["by_dataset"]) <= set(datasets)
+        for judgement in claim["by_dataset"].values():
+            assert judgement["verdict"] in VERDICTS and 0.0 <= judgement["support"] <= 1.0
+    return report
+
+
+def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, capsys):
+    assert reproduce(tmp_path, "--tiny", "--only", "shift", "--datasets", "ring8") == 0
+    shift = load_experiments(EXPERIMENTS, ["shift"])
+    report = check_report(tmp_path, shift, ["ring8"])
+    assert "- Command: `jaxbngan reproduce --tiny --only shift --datasets ring8 --out" in report
+    for variant in ("bn-split-shift", "no-bn-shift"):
+        assert f"| `{variant}` | ring8 |" in report
+    cells = sorted((tmp_path / "cells").iterdir())
+    assert [c.name for c in cells] == ["bn-split-shift@ring8.npz", "no-bn-shift@ring8.npz"]
+    written = {c: c.stat().st_mtime_ns for c in cells}
+
+    # `fix` reuses bn-split-shift from the shift experiment; only its own two cells train.
+    capsys.readouterr()
+    assert reproduce(tmp_path, "--tiny", "--only", "shift,fix", "--datasets", "ring8") == 0
+    assert "4 cells of 2 seeds x 20 steps: 2 already done, 2 to run" in capsys.readouterr().err
+    assert {c: c.stat().st_mtime_ns for c in cells} == written
+    assert len(list((tmp_path / "cells").iterdir())) == 4
+    check_report(tmp_path, load_experiments(EXPERIMENTS, ["shift", "fix"]), ["ring8"])
+
+    # Cells made with other seeds are refused, not silently mixed in.
+    assert reproduce(tmp_path, "--tiny", "--only", "shift", "--datasets", "ring8", "--seeds", "1") == 2
+    error = capsys.readouterr().err.strip()
+    assert "another config or seeds" in error and "\n" not in error
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--only", "baseline,nonsense"], "unknown experiment 'nonsense'"),
+        (["--datasets", "ring9"], "unknown data set 'ring9'"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--quick", "--tiny"], "not allowed with argument"),
+        (["--experiments", "/nonexistent"], "no experiment script"),
+    ],
+)
+def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, message):
+    assert reproduce(tmp_path, "--tiny", *args) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
+    assert not (tmp_path / "cells").exists()
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_experiment_plans_its_cells_once(profile):
+    experiments = load_experiments(EXPERIMENTS, SECTIONS)
+    assert [e.name for e in experiments] == list(SECTIONS)
+    cells = plan_cells(experiments, PROFILES[profile])
+    keys = [c.key for c in cells]
+    assert len(keys) == len(set(keys))
+    assert "joint@ring8" in keys  # declared by joint_batches and zero_loss_claims, planned once
+
+
+def experiment(name="e", config=None, claims=(), plots=()):
+    return Experiment(name, "section", "summary", (Variant("x", config or get_preset("joint").config),), claims, plots)
+
+
+def test_one_variant_name_cannot_mean_two_configs():
+    clash = [experiment("a", get_preset("joint").config), experiment("b", get_preset("fix").config)]
+    with pytest.raises(ConfigError, match="declared twice"):
+        plan_cells(clash, PROFILES["tiny"])
+
+
+@pytest.mark.parametrize(
+    "declared,message",
+    [
+        (experiment(claims=(Claim("s", "b", ("y",), both_win()),)), "variant 'y' is used but not declared"),
+        (experiment(claims=(Claim("s", "b", ("x",), both_win(1)),)), "reads a variant the claim lacks"),
+        (experiment(plots=(Plot("pie", ("x",)),)), "unknown plot kind 'pie'"),
+    ],
+)
+def test_declaration_mistakes_are_caught_before_anything_trains(declared, message):
+    with pytest.raises(ConfigError, match=message):
+        plan_cells([declared], PROFILES["tiny"])
+
+
+@pytest.mark.parametrize(
+    "preset,g_view,own_view",
+    [
+        ("bn-split", "fake", "fake"),
+        ("joint", "fake", "joint"),
+        ("running", "running", "fake"),
+        ("fix", "running", "joint"),
+    ],
+)
+def test_consistency_gap_compares_gs_view_with_ds_own_view(preset, g_view, own_view):
+    by_view = np.random.default_rng(0).uniform(size=(3, 5, len(VIEWS)))  # (seeds, logs, views)
+    history = Metrics(*([None] * len(Metrics._fields)))._replace(d_fake_loss_by_view=by_view)
+    expected = np.abs(by_view[..., VIEWS.index(g_view)] - by_view[..., VIEWS.index(own_view)])
+    np.testing.assert_allclose(consistency_gap(history, get_preset(preset).config), expected)
+
+
+@pytest.mark.slow
+def test_every_experiment_on_the_tiny_profile(tmp_path):
+    assert reproduce(tmp_path, "--tiny") == 0
+    check_report(tmp_path, load_experiments(EXPERIMENTS, SECTIONS), ["ring8", "moons"])
+
+
+@pytest.mark.slow
+def test_an_experiment_script_runs_alone(tmp_path):
+    script = EXPERIMENTS / "baseline.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--tiny", "--datasets", "ring8", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "- Command: `python experiments/baseline.py --tiny" in (tmp_path / "report.md").read_text()
