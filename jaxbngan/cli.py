@@ -27,7 +27,7 @@ from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from jaxbngan.sharding import seed_devices
-from jaxbngan.tuning import vmap_width
+from jaxbngan.tuning import use_tuned_xla_flags, vmap_width
 
 EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
@@ -60,6 +60,7 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    use_tuned_xla_flags()  # before JAX starts its backend, or the flags do nothing
     try:
         if argv and argv[0] == "bench":
             return _bench(argv[1:])

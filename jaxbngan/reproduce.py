@@ -42,7 +42,7 @@ from jaxbngan.metrics import VIEWS, Metrics, energy_distance
 from jaxbngan.presets import get_preset, with_overrides
 from jaxbngan.rundir import aggregate, atomic_path
 from jaxbngan.train import make_train, seed_keys
-from jaxbngan.tuning import CPU_YNN_FUSION_OFF, vmap_width
+from jaxbngan.tuning import use_tuned_xla_flags, vmap_width
 from jaxbngan.verdicts import CLOSE_SHIFT, VERDICTS, Condition, Judgement, SeedNumbers, judge, overall
 
 # The report's order: the blog's sections, then the experiments beyond it (scripts in experiments/).
@@ -826,7 +826,7 @@ def main(
     """Train the cells not yet in --out, then write the report; exit code 0, 2 on bad input, 130 on Ctrl-C."""
     argv = list(sys.argv[1:] if argv is None else argv)
     default_out = f"runs/{experiments[0].name}" if experiments and len(experiments) == 1 else "runs/reproduce"
-    _prefer_fast_cpu_kernels()
+    use_tuned_xla_flags()
     try:
         args = parse_args(argv, prog, default_out, str(experiments_dir))
         return _reproduce(args, shlex.join([*shlex.split(prog), *argv]), experiments)
@@ -877,13 +877,6 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     report = write_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)
     return 0
-
-
-def _prefer_fast_cpu_kernels() -> None:
-    """Turn XLA's CPU YNN fusions off (2-3x faster steps on a 2-core CPU); acts only before JAX starts."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    if CPU_YNN_FUSION_OFF not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {CPU_YNN_FUSION_OFF}".strip()
 
 
 def run_alone(experiment: Experiment) -> None:

@@ -34,7 +34,8 @@ def _shared_compile_cache(tmp_path_factory):
 
 def jaxbngan(*args) -> subprocess.CompletedProcess:
     """The real command, as `python -m jaxbngan`, from the repository root."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    # One CPU device, whatever the machine's cores: the layouts asserted below assume it.
+    env = dict(os.environ, PYTHONPATH=str(REPO), XLA_FLAGS="--xla_force_host_platform_device_count=1")
     command = [sys.executable, "-m", "jaxbngan", *map(str, args)]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
