@@ -1,0 +1,91 @@
+"""Timing shared by the peer steps, which run as `python PEER_step.py SPEC_JSON` from `jaxbngan bench`.
+
+SPEC holds jaxbngan configs as dicts (`configs`, by preset), the population size, `seconds` per
+timing, `reps` and `compile`. A peer prints one `BENCH {json}` record per preset: the median of
+`reps` timings, each of as many single-seed steps as last about `seconds`, after a first step
+(tracing, compilation, reported as `compile_s`) and a warm-up. The real batch is standard normal data: the values
+do not change the work, the shapes do.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+RECORD = "BENCH "
+DATA_DIM = 2  # every jaxbngan data set is 2-D
+WARMUP_STEPS = 5
+
+
+class Unsupported(ValueError):
+    """A config feature this peer does not implement."""
+
+
+def check_supported(config: dict[str, Any]) -> None:
+    """Raise Unsupported unless `config` uses only what the peers implement: the blog's MLPs with BN or nothing."""
+    problems = []
+    if config["batch_size"] is not None:
+        problems.append("minibatches")
+    if any(norm != "none" for norm in config["generator"]["norms"]):
+        problems.append("a normalized G")
+    if any(norm not in ("none", "batch") for norm in config["discriminator"]["norms"]):
+        problems.append("norms other than BN in D")
+    if config["discriminator"]["norm_position"] != "pre":
+        problems.append("BN after the activation")
+    if config["loss"]["moment_matching"] or config["loss"]["label_smoothing"]:
+        problems.append("moment matching or label smoothing")
+    if not config["strategy"]["keep_g_step_stats"]:
+        problems.append("dropping D's statistics update of the G step")
+    if config["strategy"].get("standing_stats"):
+        problems.append("standing statistics")
+    if problems:
+        raise Unsupported("not implemented in the peers: " + ", ".join(problems))
+
+
+def run(version: str, make_step: Callable[[dict[str, Any], int, bool], Callable[[], Any]]) -> None:
+    """Time `make_step(config, batch, compile)()` for every preset of the spec in argv; print the records."""
+    spec = json.loads(sys.argv[1])
+    for preset, config in spec["configs"].items():
+        record = {"section": "peers", "peer": spec["peer"], "version": version, "preset": preset, "seeds": 1}
+        try:
+            check_supported(config)
+            step = make_step(config, spec["size"] or config["data"]["size"], spec["compile"])
+        except Unsupported as error:
+            print(RECORD + json.dumps({**record, "skipped": str(error)}), flush=True)
+            continue
+        print(RECORD + json.dumps({**record, **_time(step, spec["seconds"], spec["reps"])}), flush=True)
+
+
+def _time(step: Callable[[], Any], seconds: float, reps: int) -> dict[str, Any]:
+    start = time.perf_counter()
+    float(step()[0])  # first step: tracing and compilation, where the framework has them
+    first_s = time.perf_counter() - start
+    # Warm up for a timing's length (at least WARMUP_STEPS steps): eager frameworks settle over
+    # several steps (allocator, kernel selection); the warm-up's rate sizes the timings.
+    start, steps = time.perf_counter(), 0
+    while steps < WARMUP_STEPS or time.perf_counter() - start < seconds:
+        float(step()[0])
+        steps += 1
+    calls = max(1, round(seconds * steps / (time.perf_counter() - start)))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(calls):
+            out = step()
+        float(out[0])  # wait for the last step
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {
+        "compile_s": first_s,
+        "warmup_steps": steps,
+        "calls": calls,
+        "times_s": times,
+        "median_s": median,
+        "seed_steps_per_s": calls / median,
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }

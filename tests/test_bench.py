@@ -1,0 +1,105 @@
+"""The throughput benchmark: a toy-size run of the real script and its output, the hand FLOP count, bad input."""
+
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+from helpers import tiny
+
+from jaxbngan import bench, make_run, tuning
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "benchmarks" / "throughput.py"
+
+
+def bench_script(tmp_path, *args) -> dict:
+    """Run benchmarks/throughput.py at toy size into tmp_path; its results JSON."""
+    command = [sys.executable, str(SCRIPT), "--quick", "--out", str(tmp_path), "--device", "toy", *args]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "seed-steps/s" in done.stdout
+    assert (tmp_path / "throughput-toy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "throughput-toy.partial.json").exists()
+    return json.loads((tmp_path / "throughput-toy.json").read_text())
+
+
+def assert_timed(records: list[dict]) -> None:
+    assert records
+    for record in records:
+        assert len(record["times_s"]) == 3
+        assert record["median_s"] == statistics.median(record["times_s"])
+        assert record["seed_steps_per_s"] > 0 and record["compile_s"] > 0
+
+
+def test_quick_sweep_writes_results_and_summary(tmp_path):
+    results = bench_script(tmp_path, "--presets", "bn-split", "--peers", "none", "--sections", "sweep")
+    assert results["errors"] == []
+    assert len(results["load_average_start"]) == len(results["load_average_end"]) == 3
+    assert results["probe"]["backend"] == jax.default_backend()
+    assert results["machine"]["matmul_flops_per_s"] > 0 and results["machine"]["memory_bytes_per_s"] > 0
+    for section in ("throughput", "naive_loop", "logging"):
+        assert_timed(results[section])
+    assert [r["seeds"] for r in results["throughput"]] == [1, 2]
+    if results["probe"]["backend"] == "cpu":  # the tuned flags reached the workers: a device per core
+        assert results["xla_flags"] == list(tuning.xla_flags("cpu", os.cpu_count()))
+        assert results["throughput"][1]["devices"] == min(2, os.cpu_count())
+    assert {r["logging"] for r in results["logging"]} == {"with", "without"}
+    assert "widths" not in results and "variants" not in results
+
+    entry = results["summary"]["presets"]["bn-split"]
+    assert set(entry["seed_steps_per_s"]) == {"1", "2"}  # JSON keys
+    assert entry["flops_per_step_by_hand"] == results["cost"][0]["flops_matmul_by_hand"]
+    assert entry["roofline_fraction"]["1"] > 0
+    assert entry["ratio_to_peer"]["naive-jax-loop"]["2"] > 0
+    assert results["summary"]["targets"]["min_bn_split_seed_steps_per_s"] > 0
+
+
+@pytest.mark.slow
+def test_quick_run_of_every_section_and_installed_peer(tmp_path):
+    results = bench_script(tmp_path)
+    assert results["errors"] == []
+    for section in ("throughput", "widths", "unroll", "full_vmap", "variants"):
+        assert_timed(results[section])
+    assert len({r["variant"] for r in results["variants"]}) == 2
+    assert {r["preset"] for r in results["throughput"]} == set(bench.PRESETS)
+    timed_peers = [r for r in results.get("peers", []) if "skipped" not in r]
+    for peer, module in (("torch", "torch"), ("keras", "tensorflow")):
+        if importlib.util.find_spec(module):
+            assert peer in {r["peer"] for r in timed_peers}
+    if timed_peers:
+        assert_timed(timed_peers)
+
+
+@pytest.mark.parametrize("preset", ["no-bn", "bn-split", "fix", "joint-g-step"])
+def test_hand_flop_count_is_xla_count_without_elementwise_work(preset):
+    config = tiny(preset, size=256)
+    run = make_run(config)
+    state = run.strategy.init(jax.random.key(0))
+    xla = jax.jit(run.strategy.train_step).lower(state).compile().cost_analysis()
+    xla = xla[0] if isinstance(xla, list) else xla
+    by_hand = bench.matmul_flops(config, *run.population.shape)
+    # XLA also counts BN, activations, losses and Adam, but turns the products with one or two
+    # terms per sum into elementwise work that it counts at half the hand count's 2 FLOPs per term.
+    assert 0.8 < by_hand / xla["flops"] < 1.1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--reps", "2"], "--reps must be at least 3"),
+        (["--presets", "bn-splt"], "did you mean bn-split"),
+        (["--peers", "jax"], "unknown peer 'jax'"),
+        (["--seeds", "0,4"], "--seeds must be positive"),
+        (["--device", "a/b"], "--device must be"),
+    ],
+)
+def test_bad_arguments_end_as_one_line(args, message, capsys):
+    assert bench.main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
