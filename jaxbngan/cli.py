@@ -26,7 +26,7 @@ from jaxbngan import __version__, driver, rundir
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from jaxbngan.sharding import seed_devices
+from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
 from jaxbngan.tuning import use_tuned_xla_flags, vmap_width
 
 EXIT_USAGE = 2
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     use_tuned_xla_flags()  # before JAX starts its backend, or the flags do nothing
     try:
+        initialize_distributed()  # joins a multi-process run when JAXBNGAN_DISTRIBUTED=1
         if argv and argv[0] == "bench":
             return _bench(argv[1:])
         if argv and argv[0] == "reproduce":
@@ -209,9 +210,11 @@ def _run(args: argparse.Namespace) -> int:
             chunk_steps=args.chunk_steps,
         )
         root = args.out or _default_out(request.preset.name)
-        _claim(root, args.overwrite)
+        if writes_files():
+            _claim(root, args.overwrite)
         population = request.population if request.population is not None else make_population(request.config.data)
-        rundir.create(root, _spec(request, layout, devices), np.asarray(population))
+        if writes_files():
+            rundir.create(root, _spec(request, layout, devices), np.asarray(population))
 
     _describe(request, layout, devices, root, resumed=args.resume)
     progress = driver.Progress(request.seeds * request.config.steps)
@@ -389,6 +392,8 @@ def _conclude(root: Path, request: Request, seconds: float) -> None:
     """Write the summary and figures of a finished run and print the headline numbers."""
     from jaxbngan import plots
 
+    if not writes_files():
+        return  # process 0 of a multi-process run writes and reports
     results = rundir.load(root)
     summary = {"preset": request.preset.name, "data": request.data, "steps": request.config.steps}
     summary |= rundir.summarize(results.history, results.steps)

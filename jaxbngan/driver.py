@@ -29,7 +29,7 @@ import numpy as np
 from jaxbngan import rundir
 from jaxbngan.config import Config, ConfigError
 from jaxbngan.metrics import VIEWS
-from jaxbngan.sharding import per_device, seed_sharding, shard_seeds
+from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
 from jaxbngan.tuning import vmap_width
 
@@ -285,15 +285,18 @@ def train(
             state, history, done = init(shard_seeds(group_keys, devices)), None, 0
         while done < logs:
             state, metrics = advance(state)
-            metrics = jax.device_get(metrics)  # (group, chunk_logs, ...)
+            metrics = gather_seeds(metrics)  # (group, chunk_logs, ...), every process holds all seeds
             history = metrics if history is None else jax.tree.map(_along_logs, history, metrics)
             done += chunk_logs
             if done < logs:
-                rundir.save_checkpoint(root, group, done, state, history)
+                checkpoint = gather_seeds(state)
+                if writes_files():
+                    rundir.save_checkpoint(root, group, done, checkpoint, history)
             else:
                 kept = layout.real_seeds(group)
-                fakes = np.asarray(sample(state))[:kept]
-                rundir.save_group(root, group, jax.tree.map(lambda x, k=kept: x[:k], history), fakes)
+                fakes = gather_seeds(sample(state))[:kept]
+                if writes_files():
+                    rundir.save_group(root, group, jax.tree.map(lambda x, k=kept: x[:k], history), fakes)
             if progress is not None:
                 seed_steps = (group * layout.group_size + layout.real_seeds(group) * done / logs) * config.steps
                 note = f"step {done * config.log_every}/{config.steps}"
@@ -303,7 +306,8 @@ def train(
             finished = group == layout.groups - 1 and done == logs
             if deadline is not None and time.monotonic() >= deadline and not finished:
                 return False
-    rundir.finish(root, config.log_every * np.arange(1, logs + 1))
+    if writes_files():
+        rundir.finish(root, config.log_every * np.arange(1, logs + 1))
     return True
 
 

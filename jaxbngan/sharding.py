@@ -176,3 +176,8 @@ def gather_seeds(tree: Any) -> Any:
 
 def _is_key(leaf: Any) -> bool:
     return isinstance(leaf, jax.Array) and jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+
+
+def writes_files() -> bool:
+    """Whether this process writes results: process 0 of a multi-process run, or the only one."""
+    return jax.process_index() == 0
