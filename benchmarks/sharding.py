@@ -41,18 +41,18 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
 
     from jaxbngan import get_preset, make_run, seed_keys
     from jaxbngan.sharding import per_device, seed_devices, shard_seeds
-    from jaxbngan.tuning import vmap_width
+    from jaxbngan.tuning import map_seeds, vmap_width
 
     config = dataclasses.replace(get_preset(preset).config, steps=steps, log_every=steps)
     run = make_run(config)
     chosen = seed_devices(devices)
-    width = vmap_width(chosen[0].platform, seeds // devices)
+    width = vmap_width(chosen[0].platform, seeds // devices, devices)
 
     def init_seeds(keys):
-        return jax.lax.map(run.strategy.init, keys, batch_size=width)
+        return map_seeds(run.strategy.init, keys, width)
 
     def advance_seeds(states):
-        return jax.lax.map(lambda state: run.segments(state, 1), states, batch_size=width)
+        return map_seeds(lambda state: run.segments(state, 1), states, width)
 
     states = per_device(init_seeds, chosen)(shard_seeds(seed_keys(0, seeds), chosen))
     advance = jax.jit(per_device(advance_seeds, chosen), donate_argnums=0)

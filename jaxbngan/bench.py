@@ -283,18 +283,33 @@ def _measure(
     }
 
 
-def _driver_cell(preset: str, seeds: int, params: dict[str, Any], *, width: int | None = None, unroll: int = 1):
-    """The CLI driver's layout: per device, `lax.map` over blocks of `width` vmapped seeds, a scan inside."""
+def _driver_cell(
+    preset: str,
+    seeds: int,
+    params: dict[str, Any],
+    *,
+    width: int | None = None,
+    unroll: int = 1,
+    vmap_one: bool = False,
+) -> dict[str, Any]:
+    """The CLI driver's layout: per device, `lax.map` over blocks of `width` vmapped seeds, a scan inside.
+
+    `vmap_one` runs width-1 blocks as a vmap of one seed, as the driver did before `tuning.map_seeds`.
+    """
     run = make_run(_config(preset, params))
     devices = _seed_split(seeds)
     per = seeds // len(devices)
-    width = width or tuning.vmap_width(jax.default_backend(), per)
+    width = width or tuning.vmap_width(jax.default_backend(), per, len(devices))
     steps = _steps_per_call(seeds, params["guess"][preset], params["seconds"])
     advance = _advance(run, steps, unroll)
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)
-    program = per_device(lambda s: jax.lax.map(advance, s, batch_size=width), devices)
+    if vmap_one:
+        program = per_device(lambda s: jax.lax.map(advance, s, batch_size=1), devices)
+    else:
+        program = per_device(lambda s: tuning.map_seeds(advance, s, width), devices)
     record = _measure(program, states, seeds, steps, params)
-    return {"preset": preset, "width": min(width, per), "devices": len(devices), "unroll": unroll, **record}
+    layout = {"preset": preset, "width": min(width, per), "devices": len(devices), "unroll": unroll}
+    return {**layout, "vmap_one": vmap_one, **record}
 
 
 def _full_vmap_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -327,10 +342,10 @@ def _logging_cells(params: dict[str, Any]) -> list[dict[str, Any]]:
     run, log_every = make_run(config), config.log_every
     seeds = params["logging_seeds"]
     devices = _seed_split(seeds)
-    width = tuning.vmap_width(jax.default_backend(), seeds // len(devices))
+    width = tuning.vmap_width(jax.default_backend(), seeds // len(devices), len(devices))
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)
-    plain = per_device(lambda s: jax.lax.map(_advance(run, log_every), s, batch_size=width), devices)
-    logged = per_device(lambda s: jax.lax.map(lambda x: run.segments(x, 1), s, batch_size=width), devices)
+    plain = per_device(lambda s: tuning.map_seeds(_advance(run, log_every), s, width), devices)
+    logged = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, 1), s, width), devices)
     records = []
     for name, program, output_state in (("without", plain, True), ("with", logged, False)):
         record = _measure(program, states, seeds, log_every, params, output_state=output_state)
@@ -425,7 +440,7 @@ def _probe() -> dict[str, Any]:
     devices = jax.devices()
     backend = jax.default_backend()
     cpu_model = _cpu_model()
-    cores = os.cpu_count() or 1
+    cores = tuning.cpu_cores()
     if backend == "cpu":
         name = f"cpu-{cores}core-{_slug(cpu_model)}"
     else:
@@ -479,6 +494,9 @@ def _work(spec: dict[str, Any]) -> None:
         for width in sorted({min(w, seeds_per_device) for w in params["widths"]}):
             _emit("widths", _driver_cell(FOCUS, seeds, params, width=width))
         _emit("unroll", _driver_cell(FOCUS, seeds, params, unroll=4))
+        for count in sorted({1, seeds}):  # width-1 blocks as a plain loop (the driver's) or a vmap of one seed
+            for vmap_one in (False, True):
+                _emit("width_one", _driver_cell(FOCUS, count, params, width=1, vmap_one=vmap_one))
         for count in sorted({s for s in params["seeds"] if s <= FULL_VMAP_MAX_SEEDS} | {seeds}):
             _emit("full_vmap", _full_vmap_cell(FOCUS, count, params))
     elif job == "variant":
@@ -775,14 +793,17 @@ def _table(results: dict[str, Any]) -> str:
             if rate and ratios:
                 at_one = f"x{ratios[1]:.1f}" if 1 in ratios else "-"
                 lines.append(f"{preset:<10}{peer:<16}{rate:>8.0f}   {at_one} / x{max(ratios.values()):.1f}")
-    layouts = [r for r in results.get("widths", []) + results.get("full_vmap", []) if "seed_steps_per_s" in r]
+    sections = ("widths", "width_one", "full_vmap")
+    layouts = [r for section in sections for r in results.get(section, []) if "seed_steps_per_s" in r]
     variants = [r for r in results.get("variants", []) if "seed_steps_per_s" in r]
     for rows, label in ((layouts, "layout"), (variants, "XLA_FLAGS variant")):
         if rows:
             lines += ["", f"{FOCUS}: seed-steps/s by {label}"]
         for r in rows:
             name = r.get("variant") or (
-                f"width {r['width']} x{r['devices']} devices" if "unroll" in r else "one vmap of all seeds"
+                f"width {r['width']}{' (vmap)' if r['vmap_one'] else ''} x{r['devices']} devices"
+                if "unroll" in r
+                else "one vmap of all seeds"
             )
             lines.append(f"  {name:<24} seeds {r['seeds']:>5}: {r['seed_steps_per_s']:>6.0f}")
     logging = {r["logging"]: r["seed_steps_per_s"] for r in results.get("logging", [])}

@@ -27,7 +27,7 @@ from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
-from jaxbngan.tuning import use_tuned_xla_flags, vmap_width
+from jaxbngan.tuning import use_tuned_xla_flags
 
 EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
@@ -367,7 +367,7 @@ def _describe(request: Request, layout: driver.Layout, devices: list, root: Path
     shape = f"{config.data.size} x {request.population.shape[1] if request.population is not None else 2}"
     print(f"{'resuming' if resumed else 'running'} {request.preset.name}: {request.preset.summary}")
     print(f"data {request.data} ({shape}); {request.seeds} seeds from seed {request.seed}; {config.steps} steps")
-    width = vmap_width(devices[0].platform, layout.group_size // layout.devices)
+    width = layout.width(devices[0].platform)
     print(
         f"devices: {len(devices)} of {len(jax.devices())} ({devices[0].platform}); {layout.groups} group(s) of "
         f"{layout.group_size} seeds, {width} vmapped at a time per device; chunks of {layout.chunk_steps} steps"

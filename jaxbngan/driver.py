@@ -1,7 +1,7 @@
 """The chunked multi-seed driver: a Python loop over jitted chunks of steps, with progress and checkpoints.
 
 Seeds run in groups sized to fit memory; a group is spread over the devices, and each device
-loops over blocks of `tuning.vmap_width` seeds (`lax.map`), so a CPU keeps each block in cache
+loops over blocks of `tuning.vmap_width` seeds (`tuning.map_seeds`), so a CPU keeps each block in cache
 while a GPU vmaps its whole share at once. A group runs chunk after chunk, each chunk one jitted
 call that advances every seed by `chunk_steps` steps; between chunks the progress bar is redrawn
 and the group's state is checkpointed, so a stopped run resumes bit for bit. A finished group's
@@ -31,7 +31,7 @@ from jaxbngan.config import Config, ConfigError
 from jaxbngan.metrics import VIEWS
 from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
-from jaxbngan.tuning import vmap_width
+from jaxbngan.tuning import map_seeds, vmap_width
 
 FLOAT_BYTES = 4
 MEMORY_SAFETY = 2  # estimate / XLA's own count: 2-4x on CPU (tests/test_driver.py measures it)
@@ -72,21 +72,24 @@ def _dense_params(dims: tuple[int, ...]) -> int:
     return sum(a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
 
 
-def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, backend: str) -> int:
+def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, backend: str, devices: int = 1) -> int:
     """Seeds per device in one group: the most that fit `budget` bytes, balanced over the groups needed.
 
-    A group of g seeds on a device holds g residents and runs `vmap_width(backend, g)` seeds at a
-    time. At least one seed always runs, even if the estimate says it does not fit.
+    A group of g seeds on a device holds g residents and runs `vmap_width(backend, g, devices)`
+    seeds at a time. At least one seed always runs, even if the estimate says it does not fit.
     """
 
+    def width(g: int) -> int:
+        return vmap_width(backend, g, devices)
+
     def fits(g: int) -> bool:
-        return g * memory.resident + vmap_width(backend, g) * memory.working <= budget
+        return g * memory.resident + width(g) * memory.working <= budget
 
     low, high = 1, seeds_per_device
     while low < high:  # largest g in [1, seeds_per_device] that fits; `fits` is monotone in g
         middle = (low + high + 1) // 2
         low, high = (middle, high) if fits(middle) else (low, middle - 1)
-    largest = min(low, BLOCKS_PER_GROUP * vmap_width(backend, low))
+    largest = min(low, BLOCKS_PER_GROUP * width(low))
     groups = math.ceil(seeds_per_device / largest)
     return math.ceil(seeds_per_device / groups)
 
@@ -134,6 +137,10 @@ class Layout:
         """Seeds of `group` that are kept (the rest pad it)."""
         return min(self.group_size, self.seeds - group * self.group_size)
 
+    def width(self, backend: str) -> int:
+        """Seeds each device vmaps at a time (`tuning.vmap_width`)."""
+        return vmap_width(backend, self.group_size // self.devices, self.devices)
+
 
 def plan_layout(
     config: Config,
@@ -151,7 +158,8 @@ def plan_layout(
     if group_size is None:
         budget = memory_budget(devices)
         backend = devices[0].platform
-        group_size = count * group_per_device(math.ceil(seeds / count), seed_memory(config, data_dim), budget, backend)
+        per_device = math.ceil(seeds / count)
+        group_size = count * group_per_device(per_device, seed_memory(config, data_dim), budget, backend, count)
     elif group_size < 1 or group_size % count:
         raise ConfigError(f"--group-size must be a positive multiple of the device count ({count}), got {group_size}")
     logs = config.steps // config.log_every
@@ -247,17 +255,17 @@ def train(
         return True  # finished before
     run = make_run(config, population)
     logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
-    width = vmap_width(devices[0].platform, layout.group_size // layout.devices)
+    width = layout.width(devices[0].platform)
 
     # Each runs over one device's seeds, `width` of them vmapped at a time.
     def init_seeds(keys):
-        return jax.lax.map(run.strategy.init, keys, batch_size=width)
+        return map_seeds(run.strategy.init, keys, width)
 
     def advance_seeds(states):
-        return jax.lax.map(lambda state: run.segments(state, chunk_logs), states, batch_size=width)
+        return map_seeds(lambda state: run.segments(state, chunk_logs), states, width)
 
     def sample_seeds(states):
-        return jax.lax.map(run.sample_fakes, states, batch_size=width)
+        return map_seeds(run.sample_fakes, states, width)
 
     # Fixed shardings, and restored states committed to them like fresh ones: the chunk's input
     # types include their sharding, and a resumed run must not compile the chunk a second time.

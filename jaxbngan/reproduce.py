@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,14 +35,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from jaxbngan import plots, verdicts
+from jaxbngan import driver, plots, rundir, verdicts
 from jaxbngan.config import Config, ConfigError, DataConfig, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.metrics import VIEWS, Metrics, energy_distance
 from jaxbngan.presets import get_preset, with_overrides
 from jaxbngan.rundir import aggregate, atomic_path
-from jaxbngan.train import make_train, seed_keys
-from jaxbngan.tuning import use_tuned_xla_flags, vmap_width
+from jaxbngan.sharding import seed_devices
+from jaxbngan.tuning import cpu_cores, use_tuned_xla_flags
 from jaxbngan.verdicts import CLOSE_SHIFT, VERDICTS, Condition, Judgement, SeedNumbers, judge, overall
 
 # The report's order: the blog's sections, then the experiments beyond it (scripts in experiments/).
@@ -256,21 +256,30 @@ def cell_path(out: Path, cell: Cell) -> Path:
     return out / "cells" / f"{cell.key}.npz"
 
 
-def run_cell(cell: Cell, seeds: int, seed: int, report_block) -> CellResult:
-    """Train every seed of a cell, `vmap_width` seeds per program, and keep what the report needs."""
+def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> CellResult:
+    """Train every seed of a cell with the run driver, and keep what the report needs.
+
+    The driver spreads the seeds over every device and checkpoints into the run directory `work`,
+    so a cell stopped halfway continues from its last checkpoint; `work` is deleted once the cell
+    is saved. `report_block(seeds_done, seconds)` hears of each chunk.
+    """
     start = time.perf_counter()
-    width = vmap_width(jax.default_backend(), seeds)
-    while seeds % width:  # equal blocks: one compilation per cell
-        width -= 1
-    train = jax.jit(jax.vmap(make_train(cell.config)))
-    keys = seed_keys(seed, seeds)
-    histories, fakes = [], []
-    for block in range(0, seeds, width):
-        result = train(keys[block : block + width])
-        histories.append(jax.device_get(result.history))
-        fakes.append(np.asarray(result.samples[:, :SAMPLE_ROWS]))
-        report_block(block + width, time.perf_counter() - start)
-    history = jax.tree.map(lambda *xs: np.concatenate(xs), *histories)
+    population = np.asarray(make_population(cell.config.data))
+    devices = seed_devices()
+    spec = json.loads(json.dumps({"config": to_dict(cell.config), "seeds": seeds, "seed": seed}))  # as stored
+    if rundir.is_run_dir(work):
+        saved = rundir.read_spec(work)
+        if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
+            rundir.remove(work)  # left by another profile, seed or device count: start the cell afresh
+    if rundir.is_run_dir(work):
+        layout = driver.Layout(**rundir.read_spec(work)["layout"])
+    else:
+        layout = driver.plan_layout(cell.config, seeds, devices, population.shape[1])
+        rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
+    steps = cell.config.steps
+    progress = _CellProgress(lambda done: report_block(done // steps, time.perf_counter() - start))
+    driver.train(work, cell.config, layout, devices, seed=seed, progress=progress)
+    results = rundir.load(work)
     meta = {
         "config": to_dict(cell.config),
         "seeds": seeds,
@@ -278,7 +287,18 @@ def run_cell(cell: Cell, seeds: int, seed: int, report_block) -> CellResult:
         "wall_s": time.perf_counter() - start,
         "device": device_text(),
     }
-    return CellResult(history, np.concatenate(fakes)[:SAMPLE_SEEDS].astype(np.float16), meta)
+    fakes = results.fakes[:SAMPLE_SEEDS, :SAMPLE_ROWS].astype(np.float16)
+    return CellResult(results.history, fakes, meta)
+
+
+class _CellProgress:
+    """The driver's progress interface, passed on as seed counts."""
+
+    def __init__(self, report: Callable[[int], None]):
+        self.report = report
+
+    def update(self, seed_steps: int, note: str) -> None:
+        self.report(seed_steps)
 
 
 def save_cell(path: Path, result: CellResult) -> None:
@@ -739,7 +759,7 @@ def device_text() -> str:
     devices = jax.devices()
     flags = os.environ.get("XLA_FLAGS", "") or "none"
     kind = f"{devices[0].device_kind} x {len(devices)}"
-    return f"{jax.default_backend()} ({kind}), {os.cpu_count()} CPU cores, XLA_FLAGS: {flags}"
+    return f"{jax.default_backend()} ({kind}), {cpu_cores()} CPU cores, XLA_FLAGS: {flags}"
 
 
 def versions_text() -> str:
@@ -867,10 +887,12 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     )
     progress = Progress(len(cells), len(to_run))
     for cell in to_run:
-        result = run_cell(
-            cell, profile.seeds, args.seed, lambda done, spent, c=cell: progress.block(c, done, profile.seeds, spent)
-        )
-        save_cell(cell_path(out, cell), result)
+        path = cell_path(out, cell)
+        work = path.with_suffix(".run")
+        report_block = lambda done, spent, c=cell: progress.block(c, done, profile.seeds, spent)  # noqa: E731
+        result = run_cell(cell, profile.seeds, args.seed, work, report_block)
+        save_cell(path, result)
+        rundir.remove(work)
         progress.finished(result.meta["wall_s"])
         results[cell.key] = result
     run = Invocation(command, profile, args.seed, time.perf_counter() - start, len(to_run))

@@ -7,23 +7,46 @@ and `variants`) and in the README's Benchmarks section.
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+import jax
 
 # XLA:CPU hands reductions and elementwise fusions to YNNPACK by default; for the train step's
 # batch-norm reductions XLA's own loops are about 3x faster.
 CPU_YNN_FUSION_OFF = "--xla_cpu_experimental_ynn_fusion_type=-reduce,-eltwise"
 
 
-def vmap_width(backend: str, seeds: int) -> int:
-    """How many seeds one vmapped program runs side by side; larger groups loop over such blocks.
+CPU_MAX_WIDTH = 4  # wider vmaps spill a core's share of the L3 cache (10-18 MB per seed)
 
-    On a CPU each seed's step already fills a core's caches, so a wider vmap only slows every seed
-    down: one seed at a time per device (one device per core, see `xla_flags`) is fastest. On
-    accelerators wider is better, so the whole group is vmapped at once.
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def vmap_width(backend: str, seeds: int, devices: int = 1) -> int:
+    """How many of a device's `seeds` one vmapped program runs side by side, out of `devices` in use.
+
+    On a CPU each seed's step already fills a core's caches, so a vmap only pays where a device
+    has several cores to share it: one seed at a time with a device per core (see `xla_flags`),
+    else about one seed per core of the device, never more than CPU_MAX_WIDTH. On accelerators
+    wider is better, so the device's whole share is vmapped at once.
     """
     if backend == "cpu":
-        return 1
+        return max(1, min(seeds, CPU_MAX_WIDTH, cpu_cores() // devices))
     return seeds
+
+
+def map_seeds(fn: Callable[[Any], Any], seeds: Any, width: int) -> Any:
+    """`fn` over the leading seed axis of the pytree `seeds`, `width` seeds vmapped at a time.
+
+    Width 1 is a plain loop: a vmap of one seed gives every op a batch axis of size 1, which makes
+    XLA:CPU's step about 15% slower (README.md, Benchmarks).
+    """
+    if width == 1:
+        return jax.lax.map(fn, seeds)
+    return jax.lax.map(fn, seeds, batch_size=width)
 
 
 def xla_flags(backend: str, cores: int) -> tuple[str, ...]:
@@ -43,5 +66,5 @@ def use_tuned_xla_flags(environ: MutableMapping[str, str] = os.environ) -> None:
     """
     given = environ.get("XLA_FLAGS", "")
     names_given = {flag.split("=")[0] for flag in given.split()}
-    tuned = [flag for flag in xla_flags("cpu", os.cpu_count() or 1) if flag.split("=")[0] not in names_given]
+    tuned = [flag for flag in xla_flags("cpu", cpu_cores()) if flag.split("=")[0] not in names_given]
     environ["XLA_FLAGS"] = " ".join([given, *tuned]).strip()

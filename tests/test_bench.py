@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -47,8 +46,8 @@ def test_quick_sweep_writes_results_and_summary(tmp_path):
         assert_timed(results[section])
     assert [r["seeds"] for r in results["throughput"]] == [1, 2]
     if results["probe"]["backend"] == "cpu":  # the tuned flags reached the workers: a device per core
-        assert results["xla_flags"] == list(tuning.xla_flags("cpu", os.cpu_count()))
-        assert results["throughput"][1]["devices"] == min(2, os.cpu_count())
+        assert results["xla_flags"] == list(tuning.xla_flags("cpu", tuning.cpu_cores()))
+        assert results["throughput"][1]["devices"] == min(2, tuning.cpu_cores())
     assert {r["logging"] for r in results["logging"]} == {"with", "without"}
     assert "widths" not in results and "variants" not in results
 

@@ -6,10 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import chex
 import numpy as np
 import pytest
 
-from jaxbngan import get_preset
+from jaxbngan import driver, get_preset, rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.reproduce import (
@@ -23,6 +24,7 @@ from jaxbngan.reproduce import (
     load_experiments,
     main,
     plan_cells,
+    run_cell,
 )
 from jaxbngan.verdicts import VERDICTS, both_win
 
@@ -78,6 +80,27 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
     assert reproduce(tmp_path, "--tiny", "--only", "shift", "--datasets", "ring8", "--seeds", "1") == 2
     error = capsys.readouterr().err.strip()
     assert "another config or seeds" in error and "\n" not in error
+
+
+def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
+    fresh = run_cell(cell, 2, 0, tmp_path / "fresh.run", lambda *_: None)
+    train = driver.train
+
+    def stopped_after_one_chunk(*args, **kwargs):  # as a Ctrl-C after the first checkpoint
+        assert not train(*args, **kwargs, deadline=0.0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver, "train", stopped_after_one_chunk)
+    work = tmp_path / "stopped.run"
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(cell, 2, 0, work, lambda *_: None)
+    assert (work / rundir.CHECKPOINT).is_file()
+    monkeypatch.setattr(driver, "train", train)
+    chex.assert_trees_all_equal(run_cell(cell, 2, 0, work, lambda *_: None).history, fresh.history)
+    # A work directory left by another seed is started afresh, not continued.
+    other_seed = run_cell(cell, 2, 1, work, lambda *_: None)
+    assert not np.allclose(other_seed.history.g_loss, fresh.history.g_loss)
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,12 @@
 """The tuned XLA flags are added before JAX starts, without overriding what the user set."""
 
-import os
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
 
-from jaxbngan.tuning import CPU_YNN_FUSION_OFF, use_tuned_xla_flags
+from jaxbngan import tuning
+from jaxbngan.tuning import CPU_MAX_WIDTH, CPU_YNN_FUSION_OFF, cpu_cores, map_seeds, use_tuned_xla_flags, vmap_width
 
 
 def test_tuned_flags_are_added_once():
@@ -10,7 +14,7 @@ def test_tuned_flags_are_added_once():
     use_tuned_xla_flags(environ)
     use_tuned_xla_flags(environ)
     flags = environ["XLA_FLAGS"].split()
-    assert flags == [f"--xla_force_host_platform_device_count={os.cpu_count()}", CPU_YNN_FUSION_OFF]
+    assert flags == [f"--xla_force_host_platform_device_count={cpu_cores()}", CPU_YNN_FUSION_OFF]
 
 
 def test_a_flag_the_user_set_keeps_its_value():
@@ -20,3 +24,26 @@ def test_a_flag_the_user_set_keeps_its_value():
     assert "--xla_force_host_platform_device_count=8" in flags and "--xla_dump_to=/tmp/x" in flags
     assert sum(flag.startswith("--xla_force_host_platform_device_count") for flag in flags) == 1
     assert CPU_YNN_FUSION_OFF in flags
+
+
+def test_cpu_vmap_width_is_about_one_seed_per_core_of_a_device(monkeypatch):
+    monkeypatch.setattr(tuning, "cpu_cores", lambda: 8)
+    assert vmap_width("cpu", 64, devices=8) == 1  # a device per core: one seed at a time
+    assert vmap_width("cpu", 64, devices=4) == 2
+    assert vmap_width("cpu", 64, devices=1) == CPU_MAX_WIDTH  # capped: wider spills the cache
+    assert vmap_width("cpu", 1, devices=1) == 1  # never wider than the seeds
+    assert vmap_width("cpu", 64, devices=16) == 1  # more devices than cores
+    assert vmap_width("gpu", 4096, devices=1) == 4096  # accelerators vmap the whole share
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_map_seeds_equals_a_vmap_at_every_width(width):
+    xs = {"a": jnp.arange(12.0).reshape(6, 2), "b": jnp.arange(6.0)}
+
+    def fn(x):
+        return jnp.sum(x["a"] ** 2) + x["b"], x["a"] * 2
+
+    got = map_seeds(fn, xs, width)
+    expected = jax.vmap(fn)(xs)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e)
