@@ -261,7 +261,8 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
 
     The driver spreads the seeds over every device and checkpoints into the run directory `work`,
     so a cell stopped halfway continues from its last checkpoint; `work` is deleted once the cell
-    is saved. `report_block(seeds_done, seconds)` hears of each chunk.
+    is saved. `report_block(seeds_done, seconds)` hears of each chunk; seeds_done counts part-trained
+    seeds by their share of the steps.
     """
     start = time.perf_counter()
     population = np.asarray(make_population(cell.config.data))
@@ -277,7 +278,7 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
         layout = driver.plan_layout(cell.config, seeds, devices, population.shape[1])
         rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
     steps = cell.config.steps
-    progress = _CellProgress(lambda done: report_block(done // steps, time.perf_counter() - start))
+    progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
     driver.train(work, cell.config, layout, devices, seed=seed, progress=progress)
     results = rundir.load(work)
     meta = {
@@ -331,12 +332,12 @@ class Progress:
     def __init__(self, total: int, to_run: int):
         self.total, self.to_run, self.done, self.ran, self.spent = total, to_run, total - to_run, 0, 0.0
 
-    def block(self, cell: Cell, seeds_done: int, seeds: int, elapsed: float) -> None:
+    def block(self, cell: Cell, seeds_done: float, seeds: int, elapsed: float) -> None:
         ran = self.ran + seeds_done / seeds
-        eta = (self.spent + elapsed) / ran * (self.to_run - ran)
+        eta = _duration((self.spent + elapsed) / ran * (self.to_run - ran)) if ran > 0 else "?"
         print(
-            f"[{self.done + 1}/{self.total}] {cell.key}: {seeds_done}/{seeds} seeds, {elapsed:.0f} s"
-            f" | about {_duration(eta)} left",
+            f"[{self.done + 1}/{self.total}] {cell.key}: {seeds_done:.1f}/{seeds} seeds, {elapsed:.0f} s"
+            f" | about {eta} left",
             file=sys.stderr,
             flush=True,
         )

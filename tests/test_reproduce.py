@@ -19,6 +19,7 @@ from jaxbngan.reproduce import (
     Claim,
     Experiment,
     Plot,
+    Progress,
     Variant,
     consistency_gap,
     load_experiments,
@@ -84,7 +85,9 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
 
 def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
     cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
-    fresh = run_cell(cell, 2, 0, tmp_path / "fresh.run", lambda *_: None)
+    reports = []
+    fresh = run_cell(cell, 2, 0, tmp_path / "fresh.run", lambda seeds, _: reports.append(seeds))
+    assert reports == [1.0, 2.0]  # one report per chunk, in seeds trained (20 steps in 2 chunks)
     train = driver.train
 
     def stopped_after_one_chunk(*args, **kwargs):  # as a Ctrl-C after the first checkpoint
@@ -101,6 +104,16 @@ def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
     # A work directory left by another seed is started afresh, not continued.
     other_seed = run_cell(cell, 2, 1, work, lambda *_: None)
     assert not np.allclose(other_seed.history.g_loss, fresh.history.g_loss)
+
+
+def test_progress_counts_part_trained_seeds(capsys):
+    cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
+    progress = Progress(total=3, to_run=2)
+    progress.block(cell, 0.0, 6, 1.0)  # nothing trained yet: no ETA
+    progress.block(cell, 0.6, 6, 2.0)  # a tenth of the first cell in 2 s: 19 tenths to go
+    first, second = capsys.readouterr().err.splitlines()
+    assert "0.0/6 seeds" in first and "about ? left" in first
+    assert "0.6/6 seeds" in second and "about 38 s left" in second
 
 
 @pytest.mark.parametrize(
