@@ -289,17 +289,19 @@ def _driver_cell(
     params: dict[str, Any],
     *,
     width: int | None = None,
-    unroll: int = 1,
+    unroll: int | None = None,
     vmap_one: bool = False,
 ) -> dict[str, Any]:
     """The CLI driver's layout: per device, `lax.map` over blocks of `width` vmapped seeds, a scan inside.
 
-    `vmap_one` runs width-1 blocks as a vmap of one seed, as the driver did before `tuning.map_seeds`.
+    `width` and `unroll` default to the driver's choices; `vmap_one` runs width-1 blocks as a vmap
+    of one seed, as the driver did before `tuning.map_seeds`.
     """
     run = make_run(_config(preset, params))
     devices = _seed_split(seeds)
     per = seeds // len(devices)
     width = width or tuning.vmap_width(jax.default_backend(), per, len(devices))
+    unroll = unroll or tuning.scan_unroll(jax.default_backend(), len(devices) * min(width, per))
     steps = _steps_per_call(seeds, params["guess"][preset], params["seconds"])
     advance = _advance(run, steps, unroll)
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)

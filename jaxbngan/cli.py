@@ -199,7 +199,7 @@ def _run(args: argparse.Namespace) -> int:
         devices = seed_devices(layout.devices)
     else:
         request = _resolve(args, None, None)
-        devices = seed_devices(args.devices)
+        devices = seed_devices(args.devices, seeds=request.seeds)
         data_dim = request.population.shape[1] if request.population is not None else 2
         layout = driver.plan_layout(
             request.config,

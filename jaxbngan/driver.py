@@ -31,7 +31,7 @@ from jaxbngan.config import Config, ConfigError
 from jaxbngan.metrics import VIEWS
 from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
-from jaxbngan.tuning import map_seeds, vmap_width
+from jaxbngan.tuning import map_seeds, scan_unroll, vmap_width
 
 FLOAT_BYTES = 4
 MEMORY_SAFETY = 2  # estimate / XLA's own count: 2-4x on CPU (tests/test_driver.py measures it)
@@ -253,9 +253,11 @@ def train(
         raise ConfigError(f"this run is laid out for {layout.devices} devices; pass --devices {layout.devices}")
     if (root / rundir.METRICS).is_file():
         return True  # finished before
-    run = make_run(config, population)
+    platform = devices[0].platform
+    width = layout.width(platform)
+    seeds_at_once = width * layout.devices // jax.process_count()  # on this process's cores
+    run = make_run(config, population, unroll=scan_unroll(platform, seeds_at_once))
     logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
-    width = layout.width(devices[0].platform)
 
     # Each runs over one device's seeds, `width` of them vmapped at a time.
     def init_seeds(keys):

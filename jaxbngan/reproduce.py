@@ -266,7 +266,7 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
     """
     start = time.perf_counter()
     population = np.asarray(make_population(cell.config.data))
-    devices = seed_devices()
+    devices = seed_devices(seeds=seeds)
     spec = json.loads(json.dumps({"config": to_dict(cell.config), "seeds": seeds, "seed": seed}))  # as stored
     if rundir.is_run_dir(work):
         saved = rundir.read_spec(work)

@@ -85,16 +85,20 @@ def _env_int(name: str) -> int | None:
         raise ConfigError(f"{name} must be an integer, got {value!r}") from None
 
 
-def seed_devices(limit: int | None = None) -> list[jax.Device]:
+def seed_devices(limit: int | None = None, *, seeds: int | None = None) -> list[jax.Device]:
     """The devices seeds are spread over, process by process: all of them, or `limit` in all.
 
     With several processes each one brings the same number of its own devices (`limit` must be a
-    multiple of the process count), so every process takes part in every program.
+    multiple of the process count), so every process takes part in every program. Given `seeds`
+    and no `limit`, no more devices than seeds (rounded up to a multiple of the process count):
+    a device without a seed of its own would train a padding seed whose results are thrown away.
     """
     by_process = sorted(jax.devices(), key=lambda d: (d.process_index, d.id))
+    total, processes = len(by_process), jax.process_count()
+    if limit is None and seeds is not None and 1 <= seeds < total:
+        limit = -(-seeds // processes) * processes
     if limit is None:
         return by_process
-    total, processes = len(by_process), jax.process_count()
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= total:
         raise ConfigError(f"--devices must be between 1 and {total} (visible devices), got {limit}")
     if limit % processes:

@@ -39,10 +39,12 @@ class Run(NamedTuple):
     sample_fakes: Callable[[TrainState], jax.Array]
 
 
-def make_run(config: Config, population: jax.Array | None = None) -> Run:
+def make_run(config: Config, population: jax.Array | None = None, *, unroll: int = 1) -> Run:
     """Resolve the population and build the strategy and segment runner of `config`.
 
     `population` may be any (n, d) float array; by default it is made from `config.data`.
+    `unroll` steps run per iteration of the step scan (`tuning.scan_unroll`); the results agree
+    up to floating-point rounding.
     """
     config.validate()
     modes = None
@@ -54,7 +56,9 @@ def make_run(config: Config, population: jax.Array | None = None) -> Run:
     evaluate = make_evaluate(config, population, strategy, modes)
 
     def segment(state: TrainState, _) -> tuple[TrainState, Metrics]:
-        state, losses = jax.lax.scan(lambda s, _: strategy.train_step(s), state, None, length=config.log_every)
+        state, losses = jax.lax.scan(
+            lambda s, _: strategy.train_step(s), state, None, length=config.log_every, unroll=unroll
+        )
         last = jax.tree.map(lambda x: x[-1], losses)
         return state, evaluate(state, last)
 

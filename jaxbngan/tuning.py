@@ -38,6 +38,18 @@ def vmap_width(backend: str, seeds: int, devices: int = 1) -> int:
     return seeds
 
 
+def scan_unroll(backend: str, seeds_at_once: int) -> int:
+    """Train steps per iteration of the step scan, when `seeds_at_once` seeds train side by side.
+
+    On a CPU with more cores than seeds training at once, XLA's threads idle between the small
+    products of one step; two steps per iteration let the end of one overlap the start of the next
+    (about 5% at 1 seed on 2 cores, none at 64: README.md, Benchmarks).
+    """
+    if backend == "cpu" and seeds_at_once < cpu_cores():
+        return 2
+    return 1
+
+
 def map_seeds(fn: Callable[[Any], Any], seeds: Any, width: int) -> Any:
     """`fn` over the leading seed axis of the pytree `seeds`, `width` seeds vmapped at a time.
 

@@ -84,6 +84,8 @@ def single_process(out: Path, run, keys) -> None:
         "key_shards": [np.asarray(jax.random.key_data(s.data)).tolist() for s in placed.addressable_shards],
         "history_devices": len(history.g_loss.sharding.device_set),
         "history_spec": str(history.g_loss.sharding.spec),
+        "devices_for_seeds": {seeds: len(seed_devices(seeds=seeds)) for seeds in (1, 3, 8, 20)},
+        "devices_for_seeds_with_limit": len(seed_devices(2, seeds=20)),
     }
     errors = {
         "uneven": error_of(lambda: shard_seeds(keys[:12], devices)),
@@ -105,6 +107,7 @@ def multi_process(out: Path, run, keys) -> None:
         "seeds": held,
         "devices": len(devices),
         "two_devices_on_processes": [d.process_index for d in seed_devices(2)],
+        "devices_for_three_seeds": [d.process_index for d in seed_devices(seeds=3)],
         "three_devices": error_of(lambda: seed_devices(3)),
     }
     (out / f"process{process}.json").write_text(json.dumps(report))

@@ -63,7 +63,7 @@ def test_quick_sweep_writes_results_and_summary(tmp_path):
 def test_quick_run_of_every_section_and_installed_peer(tmp_path):
     results = bench_script(tmp_path)
     assert results["errors"] == []
-    for section in ("throughput", "widths", "unroll", "full_vmap", "variants"):
+    for section in ("throughput", "widths", "width_one", "unroll", "full_vmap", "variants"):
         assert_timed(results[section])
     assert len({r["variant"] for r in results["variants"]}) == 2
     assert {r["preset"] for r in results["throughput"]} == set(bench.PRESETS)

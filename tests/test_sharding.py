@@ -106,6 +106,12 @@ def test_the_compiled_chunk_never_communicates(single):
     assert "all-reduce" in COLLECTIVE.findall((single / "across_seeds.hlo").read_text())
 
 
+def test_no_more_devices_than_seeds_unless_asked(single):
+    layout = json.loads((single / "single.json").read_text())["layout"]
+    assert layout["devices_for_seeds"] == {"1": 1, "3": 3, "8": 8, "20": 8}
+    assert layout["devices_for_seeds_with_limit"] == 2
+
+
 def test_bad_requests_are_one_line_errors(single):
     errors = json.loads((single / "single.json").read_text())["errors"]
     assert errors["uneven"].startswith("12 seeds cannot be split evenly over 8 devices")
@@ -127,6 +133,7 @@ def test_two_processes_give_the_numbers_of_one(single, multi):
     for report in reports:
         assert report["devices"] == 4
         assert report["two_devices_on_processes"] == [0, 1]
+        assert report["devices_for_three_seeds"] == [0, 0, 1, 1]  # rounded up to a multiple of the processes
         assert report["three_devices"] == "--devices 3 must be a multiple of the 2 processes (each brings as many)"
 
 

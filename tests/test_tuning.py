@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from jaxbngan import tuning
-from jaxbngan.tuning import CPU_MAX_WIDTH, CPU_YNN_FUSION_OFF, cpu_cores, map_seeds, use_tuned_xla_flags, vmap_width
+from jaxbngan.tuning import (
+    CPU_MAX_WIDTH,
+    CPU_YNN_FUSION_OFF,
+    cpu_cores,
+    map_seeds,
+    scan_unroll,
+    use_tuned_xla_flags,
+    vmap_width,
+)
 
 
 def test_tuned_flags_are_added_once():
@@ -34,6 +42,13 @@ def test_cpu_vmap_width_is_about_one_seed_per_core_of_a_device(monkeypatch):
     assert vmap_width("cpu", 1, devices=1) == 1  # never wider than the seeds
     assert vmap_width("cpu", 64, devices=16) == 1  # more devices than cores
     assert vmap_width("gpu", 4096, devices=1) == 4096  # accelerators vmap the whole share
+
+
+def test_two_steps_per_scan_iteration_only_where_cores_would_idle(monkeypatch):
+    monkeypatch.setattr(tuning, "cpu_cores", lambda: 2)
+    assert scan_unroll("cpu", 1) == 2  # one seed on two cores
+    assert scan_unroll("cpu", 2) == 1  # a seed per core already
+    assert scan_unroll("gpu", 1) == 1
 
 
 @pytest.mark.parametrize("width", [1, 2, 3])
