@@ -46,7 +46,7 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
     config = dataclasses.replace(get_preset(preset).config, steps=steps, log_every=steps)
     run = make_run(config)
     chosen = seed_devices(devices)
-    width = vmap_width(chosen[0].platform, seeds // devices, devices)
+    width = vmap_width(chosen[0].platform, seeds // devices)
 
     def init_seeds(keys):
         return map_seeds(run.strategy.init, keys, width)

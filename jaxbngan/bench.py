@@ -300,7 +300,7 @@ def _driver_cell(
     run = make_run(_config(preset, params))
     devices = _seed_split(seeds)
     per = seeds // len(devices)
-    width = width or tuning.vmap_width(jax.default_backend(), per, len(devices))
+    width = width or tuning.vmap_width(jax.default_backend(), per)
     unroll = unroll or tuning.scan_unroll(jax.default_backend(), len(devices) * min(width, per))
     steps = _steps_per_call(seeds, params["guess"][preset], params["seconds"])
     advance = _advance(run, steps, unroll)
@@ -344,7 +344,7 @@ def _logging_cells(params: dict[str, Any]) -> list[dict[str, Any]]:
     run, log_every = make_run(config), config.log_every
     seeds = params["logging_seeds"]
     devices = _seed_split(seeds)
-    width = tuning.vmap_width(jax.default_backend(), seeds // len(devices), len(devices))
+    width = tuning.vmap_width(jax.default_backend(), seeds // len(devices))
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)
     plain = per_device(lambda s: tuning.map_seeds(_advance(run, log_every), s, width), devices)
     logged = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, 1), s, width), devices)

@@ -125,7 +125,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="run directory (default: runs/PRESET-TIMESTAMP)")
     run.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
     run.add_argument("--overwrite", action="store_true", help="replace the run directory --out if it exists")
-    run.add_argument("--devices", type=int, metavar="N", help="use at most N devices (default: all)")
+    run.add_argument(
+        "--devices", type=int, metavar="N", help="use at most N devices (default: all, but no more than --seeds)"
+    )
     run.add_argument("--group-size", type=int, metavar="N", help="seeds per group (default: as many as fit in memory)")
     run.add_argument(
         "--chunk-steps", type=int, metavar="N", help="steps per jitted chunk between checkpoints (default: ~1/10)"

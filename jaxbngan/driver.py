@@ -72,24 +72,21 @@ def _dense_params(dims: tuple[int, ...]) -> int:
     return sum(a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
 
 
-def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, backend: str, devices: int = 1) -> int:
+def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, backend: str) -> int:
     """Seeds per device in one group: the most that fit `budget` bytes, balanced over the groups needed.
 
-    A group of g seeds on a device holds g residents and runs `vmap_width(backend, g, devices)`
-    seeds at a time. At least one seed always runs, even if the estimate says it does not fit.
+    A group of g seeds on a device holds g residents and runs `vmap_width(backend, g)` seeds at a
+    time. At least one seed always runs, even if the estimate says it does not fit.
     """
 
-    def width(g: int) -> int:
-        return vmap_width(backend, g, devices)
-
     def fits(g: int) -> bool:
-        return g * memory.resident + width(g) * memory.working <= budget
+        return g * memory.resident + vmap_width(backend, g) * memory.working <= budget
 
     low, high = 1, seeds_per_device
     while low < high:  # largest g in [1, seeds_per_device] that fits; `fits` is monotone in g
         middle = (low + high + 1) // 2
         low, high = (middle, high) if fits(middle) else (low, middle - 1)
-    largest = min(low, BLOCKS_PER_GROUP * width(low))
+    largest = min(low, BLOCKS_PER_GROUP * vmap_width(backend, low))
     groups = math.ceil(seeds_per_device / largest)
     return math.ceil(seeds_per_device / groups)
 
@@ -139,7 +136,7 @@ class Layout:
 
     def width(self, backend: str) -> int:
         """Seeds each device vmaps at a time (`tuning.vmap_width`)."""
-        return vmap_width(backend, self.group_size // self.devices, self.devices)
+        return vmap_width(backend, self.group_size // self.devices)
 
 
 def plan_layout(
@@ -158,8 +155,7 @@ def plan_layout(
     if group_size is None:
         budget = memory_budget(devices)
         backend = devices[0].platform
-        per_device = math.ceil(seeds / count)
-        group_size = count * group_per_device(per_device, seed_memory(config, data_dim), budget, backend, count)
+        group_size = count * group_per_device(math.ceil(seeds / count), seed_memory(config, data_dim), budget, backend)
     elif group_size < 1 or group_size % count:
         raise ConfigError(f"--group-size must be a positive multiple of the device count ({count}), got {group_size}")
     logs = config.steps // config.log_every

@@ -17,24 +17,20 @@ import jax
 CPU_YNN_FUSION_OFF = "--xla_cpu_experimental_ynn_fusion_type=-reduce,-eltwise"
 
 
-CPU_MAX_WIDTH = 4  # wider vmaps spill a core's share of the L3 cache (10-18 MB per seed)
-
-
 def cpu_cores() -> int:
     """The CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def vmap_width(backend: str, seeds: int, devices: int = 1) -> int:
-    """How many of a device's `seeds` one vmapped program runs side by side, out of `devices` in use.
+def vmap_width(backend: str, seeds: int) -> int:
+    """How many of a device's `seeds` one vmapped program runs side by side.
 
-    On a CPU each seed's step already fills a core's caches, so a vmap only pays where a device
-    has several cores to share it: one seed at a time with a device per core (see `xla_flags`),
-    else about one seed per core of the device, never more than CPU_MAX_WIDTH. On accelerators
-    wider is better, so the device's whole share is vmapped at once.
+    On a CPU each seed's step already fills a core's caches, so a wider vmap only slows every seed
+    down: one seed at a time per device (one device per core, see `xla_flags`) is fastest. On
+    accelerators wider is better, so the device's whole share is vmapped at once.
     """
     if backend == "cpu":
-        return max(1, min(seeds, CPU_MAX_WIDTH, cpu_cores() // devices))
+        return 1
     return seeds
 
 

@@ -7,13 +7,11 @@ import pytest
 
 from jaxbngan import tuning
 from jaxbngan.tuning import (
-    CPU_MAX_WIDTH,
     CPU_YNN_FUSION_OFF,
     cpu_cores,
     map_seeds,
     scan_unroll,
     use_tuned_xla_flags,
-    vmap_width,
 )
 
 
@@ -32,16 +30,6 @@ def test_a_flag_the_user_set_keeps_its_value():
     assert "--xla_force_host_platform_device_count=8" in flags and "--xla_dump_to=/tmp/x" in flags
     assert sum(flag.startswith("--xla_force_host_platform_device_count") for flag in flags) == 1
     assert CPU_YNN_FUSION_OFF in flags
-
-
-def test_cpu_vmap_width_is_about_one_seed_per_core_of_a_device(monkeypatch):
-    monkeypatch.setattr(tuning, "cpu_cores", lambda: 8)
-    assert vmap_width("cpu", 64, devices=8) == 1  # a device per core: one seed at a time
-    assert vmap_width("cpu", 64, devices=4) == 2
-    assert vmap_width("cpu", 64, devices=1) == CPU_MAX_WIDTH  # capped: wider spills the cache
-    assert vmap_width("cpu", 1, devices=1) == 1  # never wider than the seeds
-    assert vmap_width("cpu", 64, devices=16) == 1  # more devices than cores
-    assert vmap_width("gpu", 4096, devices=1) == 4096  # accelerators vmap the whole share
 
 
 def test_two_steps_per_scan_iteration_only_where_cores_would_idle(monkeypatch):
