@@ -6,7 +6,7 @@
 Each timing runs in its own worker subprocess: on a CPU, XLA makes that many host devices
 (`--xla_force_host_platform_device_count`, which acts only before JAX starts); on a GPU or TPU the
 first N real devices are used and larger counts are skipped. A worker runs the driver's composition
-(`per_device` over `lax.map` blocks of `tuning.vmap_width` seeds, state donated), compiles it
+(`per_device` over `tuning.map_seeds` blocks of `tuning.vmap_width` seeds, state donated), compiles it
 (timed apart), makes a warm-up call and times one call of one logged segment. Each round runs every
 device count once, so load from other work on a shared machine falls on all counts alike; a figure
 is the median over `--rounds`. The JSON under benchmarks/results/ is rewritten after each worker,

@@ -1,7 +1,7 @@
 """Backend-specific execution choices, in one place; `benchmarks/throughput.py` measures them.
 
-The figures behind each choice are in `benchmarks/results/throughput-*.json` (sections `widths`
-and `variants`) and in the README's Benchmarks section.
+The figures behind each choice are in `benchmarks/results/throughput-*.json` (sections `widths`,
+`width_one` and `variants`) and in the README's Benchmarks section.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import jax
 
-# XLA:CPU hands reductions and elementwise fusions to YNNPACK by default; for the train step's
-# batch-norm reductions XLA's own loops are about 3x faster.
+# XLA:CPU hands reductions and elementwise fusions to YNNPACK by default; for the train step XLA's
+# own loops are faster: 12-18% in the committed benchmark (3x while D used flax's BatchNorm).
 CPU_YNN_FUSION_OFF = "--xla_cpu_experimental_ynn_fusion_type=-reduce,-eltwise"
 
 
@@ -50,7 +50,7 @@ def map_seeds(fn: Callable[[Any], Any], seeds: Any, width: int) -> Any:
     """`fn` over the leading seed axis of the pytree `seeds`, `width` seeds vmapped at a time.
 
     Width 1 is a plain loop: a vmap of one seed gives every op a batch axis of size 1, which makes
-    XLA:CPU's step about 15% slower (README.md, Benchmarks).
+    XLA:CPU's step 13-25% slower (README.md, Benchmarks).
     """
     if width == 1:
         return jax.lax.map(fn, seeds)
