@@ -259,7 +259,7 @@ def cell_path(out: Path, cell: Cell) -> Path:
 def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> CellResult:
     """Train every seed of a cell with the run driver, and keep what the report needs.
 
-    The driver spreads the seeds over every device and checkpoints into the run directory `work`,
+    The driver spreads the seeds over the devices and checkpoints into the run directory `work`,
     so a cell stopped halfway continues from its last checkpoint; `work` is deleted once the cell
     is saved. `report_block(seeds_done, seconds)` hears of each chunk; seeds_done counts part-trained
     seeds by their share of the steps.
