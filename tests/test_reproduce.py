@@ -100,7 +100,10 @@ def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
         run_cell(cell, 2, 0, work, lambda *_: None)
     assert (work / rundir.CHECKPOINT).is_file()
     monkeypatch.setattr(driver, "train", train)
-    chex.assert_trees_all_equal(run_cell(cell, 2, 0, work, lambda *_: None).history, fresh.history)
+    resumed_reports = []
+    resumed = run_cell(cell, 2, 0, work, lambda seeds, _: resumed_reports.append(seeds))
+    assert resumed_reports == [2.0]  # only the second chunk trained: the first came from the checkpoint
+    chex.assert_trees_all_equal(resumed.history, fresh.history)
     # A work directory left by another seed is started afresh, not continued.
     other_seed = run_cell(cell, 2, 1, work, lambda *_: None)
     assert not np.allclose(other_seed.history.g_loss, fresh.history.g_loss)
