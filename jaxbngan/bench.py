@@ -1,6 +1,6 @@
 """Step throughput: seed scaling, execution variants, peers measured in the same run, the roofline.
 
-    python benchmarks/throughput.py            # the full run: about 10 minutes on a 2-core CPU
+    python benchmarks/throughput.py            # the full run: about 11 minutes on a 2-core CPU
     jaxbngan bench --quick --peers none        # every section at a toy size, in well under a minute
 
 Each measurement runs in a worker subprocess (`python -m jaxbngan.bench --worker SPEC`): XLA_FLAGS
@@ -13,7 +13,9 @@ the end.
 
 A timing is one or more chained calls of a compiled program (the state goes in, the advanced state
 comes out) lasting about `--seconds`; each figure is the median of `--reps` timings after a warm-up.
-Compilation is timed on its own (trace, lower and compile).
+Compilation is timed on its own (trace, lower and compile). The `end_to_end` section times what a
+user waits for instead: the CLI driver's whole job (compilation, training with metrics every
+`log_every` steps and a checkpoint per chunk, results written) on the preset's own step count.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxbngan import rundir, tuning
+from jaxbngan import driver, rundir, tuning
 from jaxbngan.config import Config, ConfigError, to_dict
 from jaxbngan.presets import get_preset, with_overrides
 from jaxbngan.sharding import per_device, seed_devices, shard_seeds
@@ -52,11 +55,12 @@ WIDTH_SEEDS = 64  # seed count of the width comparison
 VARIANT_SEEDS = (1, 16, 256)  # seed counts of the XLA-flag comparison
 LOGGING_SEEDS = 4
 FULL_VMAP_MAX_SEEDS = 256  # the naive one-program vmap is compared up to here (memory)
-SECTIONS = ("sweep", "widths", "variants")  # besides the reference worker, which always runs
+END_TO_END_ACCELERATOR_SEEDS = 1024  # the accelerator target's run; a CPU runs one seed per core
+SECTIONS = ("sweep", "widths", "variants", "end_to_end")  # besides the reference worker, which always runs
 PEERS = ("torch", "torch-compile", "keras")
 PEER_SCRIPTS = {"torch": "torch_step.py", "torch-compile": "torch_step.py", "keras": "keras_step.py"}
 PEER_MODULES = {"torch": "torch", "torch-compile": "torch", "keras": "tensorflow"}
-FOCUS = "bn-split"  # the preset of the width, flag, logging and peer-ratio comparisons
+FOCUS = "bn-split"  # the preset of the width, flag, logging, end-to-end and peer-ratio comparisons
 RECORD = "BENCH "  # worker stdout lines carrying a record start with this
 MEMORY_SHARE = 0.5  # a program is skipped when XLA says it needs more than this share of free memory
 
@@ -71,6 +75,7 @@ class Settings(NamedTuple):
     width_seeds: int
     variant_seeds: tuple[int, ...]
     logging_seeds: int
+    end_to_end_seeds: int | None  # None: one per core on a CPU, END_TO_END_ACCELERATOR_SEEDS elsewhere
     seconds: float
     reps: int
     size: int | None  # population (= batch) size; None: the presets' own
@@ -147,6 +152,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         width_seeds=2 if args.quick else WIDTH_SEEDS,
         variant_seeds=(2,) if args.quick else VARIANT_SEEDS,
         logging_seeds=2 if args.quick else LOGGING_SEEDS,
+        end_to_end_seeds=2 if args.quick else None,
         seconds=seconds,
         reps=args.reps,
         size=128 if args.quick else None,
@@ -321,6 +327,37 @@ def _full_vmap_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[str
     states = jax.vmap(run.strategy.init)(seed_keys(0, seeds))
     record = _measure(jax.vmap(_advance(run, steps)), states, seeds, steps, params)
     return {"preset": preset, "width": seeds, "devices": 1, **record}
+
+
+def _end_to_end_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[str, Any]:
+    """Wall time of the CLI driver's whole job, `reps` times: layout, compilation, every chunk, results written.
+
+    Each repetition builds and compiles its programs afresh, as a new `jaxbngan run` does.
+    """
+    config = _config(preset, params)
+    devices = seed_devices(seeds=seeds)
+    times = []
+    for _ in range(params["reps"]):
+        with tempfile.TemporaryDirectory() as root:
+            start = time.perf_counter()
+            layout = driver.plan_layout(config, seeds, devices, data_dim=2)
+            driver.train(Path(root), config, layout, devices, seed=0)
+            times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {
+        "preset": preset,
+        "layout": "end-to-end",
+        "seeds": seeds,
+        "steps": config.steps,
+        "log_every": config.log_every,
+        "devices": len(devices),
+        "group_size": layout.group_size,
+        "chunk_steps": layout.chunk_steps,
+        "times_s": times,
+        "median_s": median,
+        "seed_steps_per_s": seeds * config.steps / median,
+        "max_rss_bytes": _max_rss_bytes(),
+    }
 
 
 def _naive_loop(run: Run, step: Any, compile_s: float, params: dict[str, Any]) -> dict[str, Any]:
@@ -501,6 +538,8 @@ def _work(spec: dict[str, Any]) -> None:
                 _emit("width_one", _driver_cell(FOCUS, count, params, width=1, vmap_one=vmap_one))
         for count in sorted({s for s in params["seeds"] if s <= FULL_VMAP_MAX_SEEDS} | {seeds}):
             _emit("full_vmap", _full_vmap_cell(FOCUS, count, params))
+    elif job == "end_to_end":
+        _emit("end_to_end", _end_to_end_cell(FOCUS, params["end_to_end_seeds"], params))
     elif job == "variant":
         for seeds in params["variant_seeds"]:
             _emit("variants", {"variant": params["variant"], **_driver_cell(FOCUS, seeds, params)})
@@ -529,8 +568,8 @@ def _jax_job(title: str, job: str, params: dict[str, Any], flags: tuple[str, ...
     return Job(f"{title} [XLA_FLAGS: {' '.join(flags) or 'none'}]", argv, {"job": job, "params": params}, env)
 
 
-def _peer_job(peer: str, params: dict[str, Any], configs: dict[str, dict]) -> Job | str:
-    """The peer's subprocess, or a one-line reason it cannot run."""
+def _peer_job(peer: str, params: dict[str, Any], configs: dict[str, dict], backend: str) -> Job | str:
+    """The peer's subprocess on jaxbngan's kind of device (`backend`), or a one-line reason it cannot run."""
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "peers" / PEER_SCRIPTS[peer]
     if not script.exists():
         return f"{peer}: skipped, {script.parent} is not here (peers live in the repository checkout)"
@@ -543,6 +582,7 @@ def _peer_job(peer: str, params: dict[str, Any], configs: dict[str, dict]) -> Jo
         "seconds": params["seconds"],
         "reps": params["reps"],
         "compile": peer == "torch-compile",
+        "device": backend,
     }
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
     return Job(f"peer {peer}", [sys.executable, str(script)], spec, env)
@@ -626,8 +666,11 @@ def _orchestrate(settings: Settings, argv: list[str]) -> int:
     if FOCUS in settings.presets and "variants" in settings.sections and backend == "cpu":
         for name, variant_flags in _variants(probe["cores"], settings.quick).items():
             jobs.append(_jax_job(f"variant {name}", "variant", {**params, "variant": name}, variant_flags))
+    if FOCUS in settings.presets and "end_to_end" in settings.sections:
+        seeds = settings.end_to_end_seeds or (probe["cores"] if backend == "cpu" else END_TO_END_ACCELERATOR_SEEDS)
+        jobs.append(_jax_job(f"end to end ({FOCUS})", "end_to_end", {**params, "end_to_end_seeds": seeds}, flags))
     configs = {p: to_dict(_config(p, params)) for p in settings.presets}
-    jobs += [_peer_job(peer, params, configs) for peer in settings.peers]
+    jobs += [_peer_job(peer, params, configs, backend) for peer in settings.peers]
     print(f"jaxbngan bench on {device} ({backend}, jax {probe['jax']}); records so far in {partial_path}")
 
     def collect(record: dict[str, Any]) -> None:
@@ -762,16 +805,41 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             peer: {s: rate / peer_rate for s, rate in rates.items()} for peer, peer_rate in peers.items() if peer_rate
         }
         summary["presets"][preset] = entry
+    end_to_end = results.get("end_to_end", [])
+    if end_to_end:
+        summary["end_to_end"] = end_to_end[0]
     focus = summary["presets"].get(FOCUS)
     if focus and focus["seed_steps_per_s"]:
-        torch_ratios = focus["ratio_to_peer"].get("torch", {})
-        summary["targets"] = {
-            "min_bn_split_seed_steps_per_s": min(focus["seed_steps_per_s"].values()),
-            "bn_split_at_least_500_everywhere": min(focus["seed_steps_per_s"].values()) >= 500,
-            "min_ratio_to_torch_eager": min(torch_ratios.values()) if torch_ratios else None,
-            "max_compile_s": max(e["compile_s_max"] or 0.0 for e in summary["presets"].values()),
-        }
+        on_cpu = results.get("probe", {}).get("backend", "cpu") == "cpu"
+        summary["targets"] = _cpu_targets(summary, focus) if on_cpu else _accelerator_targets(focus, end_to_end)
     return summary
+
+
+def _cpu_targets(summary: dict[str, Any], focus: dict[str, Any]) -> dict[str, Any]:
+    """Issue 5's CPU targets: 500 seed-steps/s at every seed count, 3x PyTorch eager, compiles under 5 s."""
+    torch_ratios = focus["ratio_to_peer"].get("torch", {})
+    return {
+        "min_bn_split_seed_steps_per_s": min(focus["seed_steps_per_s"].values()),
+        "bn_split_at_least_500_everywhere": min(focus["seed_steps_per_s"].values()) >= 500,
+        "min_ratio_to_torch_eager": min(torch_ratios.values()) if torch_ratios else None,
+        "max_compile_s": max(e["compile_s_max"] or 0.0 for e in summary["presets"].values()),
+    }
+
+
+def _accelerator_targets(focus: dict[str, Any], end_to_end: list[dict[str, Any]]) -> dict[str, Any]:
+    """Issue 5's accelerator targets: 100,000 seed-steps/s from 1024 seeds on, and 1024 seeds of 2000
+    steps in under 25 s, compilation included (the slowest end-to-end repetition)."""
+    many = [rate for seeds, rate in focus["seed_steps_per_s"].items() if seeds >= END_TO_END_ACCELERATOR_SEEDS]
+    targets: dict[str, Any] = {
+        "min_bn_split_seed_steps_per_s_from_1024_seeds": min(many) if many else None,
+        "bn_split_at_least_100000_from_1024_seeds": min(many) >= 100_000 if many else None,
+    }
+    full_size = [r for r in end_to_end if r.get("seeds", 0) >= END_TO_END_ACCELERATOR_SEEDS and r.get("steps") == 2000]
+    if full_size and "times_s" in full_size[0]:
+        slowest = max(full_size[0]["times_s"])
+        targets["end_to_end_1024_seeds_2000_steps_max_s"] = slowest
+        targets["end_to_end_under_25_s"] = slowest < 25
+    return targets
 
 
 def _table(results: dict[str, Any]) -> str:
@@ -788,13 +856,24 @@ def _table(results: dict[str, Any]) -> str:
         program = entry["program_bytes_per_device"].get(max(rates, default=None))
         memory = f"{program / 2**20:.0f} at {max(rates)}" if program else "-"
         lines.append(row + f"{entry['compile_s_max'] or 0:>8.1f}s  {span:>8}  {memory}")
-    lines += ["", "peers, one seed at a time: seed-steps/s, and jaxbngan's ratio to them at 1 seed / at its best"]
+    backend = results.get("probe", {}).get("backend", "cpu")
+    lines += ["", f"peers on the {backend}, one seed at a time: seed-steps/s, and jaxbngan's ratio at 1 seed / at best"]
     for preset, entry in summary.items():
         for peer, rate in entry["peer_seed_steps_per_s"].items():
             ratios = entry["ratio_to_peer"].get(peer)
             if rate and ratios:
                 at_one = f"x{ratios[1]:.1f}" if 1 in ratios else "-"
                 lines.append(f"{preset:<10}{peer:<16}{rate:>8.0f}   {at_one} / x{max(ratios.values()):.1f}")
+    skipped = {f"{r['peer']}: {r['skipped']}" for r in results.get("peers", []) if "skipped" in r}
+    lines += [f"  skipped {reason}" for reason in sorted(skipped)]
+    whole = results.get("summary", {}).get("end_to_end")
+    if whole and "seed_steps_per_s" in whole:
+        lines += [
+            "",
+            f"{FOCUS} end to end (the CLI driver's whole job: compilation, metrics, checkpoints): "
+            f"{whole['seeds']} seeds x {whole['steps']} steps in {whole['median_s']:.1f} s (median), "
+            f"{whole['seed_steps_per_s']:.0f} seed-steps/s",
+        ]
     sections = ("widths", "width_one", "full_vmap")
     layouts = [r for section in sections for r in results.get(section, []) if "seed_steps_per_s" in r]
     variants = [r for r in results.get("variants", []) if "seed_steps_per_s" in r]
@@ -840,6 +919,17 @@ def plot(results: dict[str, Any], path: Path) -> None:
     full = sorted((r["seeds"], r["seed_steps_per_s"]) for r in results.get("full_vmap", []) if "seed_steps_per_s" in r)
     if full:
         scaling.plot(*zip(*full, strict=True), marker="x", linestyle="--", label=f"{FOCUS}, one full-width vmap")
+    whole = results.get("summary", {}).get("end_to_end")
+    if whole and "seed_steps_per_s" in whole:
+        scaling.plot(
+            [whole["seeds"]],
+            [whole["seed_steps_per_s"]],
+            marker="*",
+            markersize=12,
+            linestyle="none",
+            color="black",
+            label=f"{FOCUS}, end to end ({whole['steps']} steps, compilation and metrics)",
+        )
     focus = summary.get(FOCUS, {})
     peer_colors = iter(["0.35", "tab:brown", "tab:purple", "tab:olive", "tab:cyan"])
     for peer, rate in focus.get("peer_seed_steps_per_s", {}).items():

@@ -37,7 +37,7 @@ def assert_timed(records: list[dict]) -> None:
 
 
 def test_quick_sweep_writes_results_and_summary(tmp_path):
-    results = bench_script(tmp_path, "--presets", "bn-split", "--peers", "none", "--sections", "sweep")
+    results = bench_script(tmp_path, "--presets", "bn-split", "--peers", "none", "--sections", "sweep,end_to_end")
     assert results["errors"] == []
     assert len(results["load_average_start"]) == len(results["load_average_end"]) == 3
     assert results["probe"]["backend"] == jax.default_backend()
@@ -50,6 +50,11 @@ def test_quick_sweep_writes_results_and_summary(tmp_path):
         assert results["throughput"][1]["devices"] == min(2, tuning.cpu_cores())
     assert {r["logging"] for r in results["logging"]} == {"with", "without"}
     assert "widths" not in results and "variants" not in results
+    (whole,) = results["end_to_end"]  # the driver's whole job, 2 seeds x 5 steps at toy size
+    assert (whole["seeds"], whole["steps"], len(whole["times_s"])) == (2, 5, 3)
+    assert whole["median_s"] == statistics.median(whole["times_s"])
+    assert whole["seed_steps_per_s"] == 2 * 5 / whole["median_s"]
+    assert results["summary"]["end_to_end"] == whole
 
     entry = results["summary"]["presets"]["bn-split"]
     assert set(entry["seed_steps_per_s"]) == {"1", "2"}  # JSON keys
@@ -102,3 +107,37 @@ def test_bad_arguments_end_as_one_line(args, message, capsys):
     assert bench.main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def sweep_results(backend: str, rates: dict[int, float], end_to_end: list[dict] | None = None) -> dict:
+    """Collected records of a bn-split sweep on `backend`, as the orchestrator gathers them."""
+    results = {
+        "probe": {"backend": backend},
+        "cost": [{"preset": "bn-split", "flops_matmul_by_hand": 1, "flops_xla": 1, "least_bytes": 1}],
+        "throughput": [
+            {"preset": "bn-split", "seeds": seeds, "seed_steps_per_s": rate, "program_bytes": 1, "max_rss_bytes": 1}
+            | {"compile_s": 1.0}
+            for seeds, rate in rates.items()
+        ],
+    }
+    return results | ({"end_to_end": end_to_end} if end_to_end else {})
+
+
+def test_targets_follow_the_backend():
+    cpu = bench.summarize(sweep_results("cpu", {1: 490.0, 1024: 580.0}))["targets"]
+    assert cpu["min_bn_split_seed_steps_per_s"] == 490.0 and cpu["bn_split_at_least_500_everywhere"] is False
+
+    # On an accelerator only 1024 seeds and more count, and the end-to-end run's slowest repetition.
+    whole = [{"seeds": 1024, "steps": 2000, "times_s": [19.0, 26.0, 20.0]}]
+    gpu = bench.summarize(sweep_results("gpu", {1: 900.0, 1024: 150_000.0, 4096: 99_000.0}, whole))["targets"]
+    assert gpu["min_bn_split_seed_steps_per_s_from_1024_seeds"] == 99_000.0
+    assert gpu["bn_split_at_least_100000_from_1024_seeds"] is False
+    assert gpu["end_to_end_1024_seeds_2000_steps_max_s"] == 26.0 and gpu["end_to_end_under_25_s"] is False
+    fast = bench.summarize(sweep_results("gpu", {1024: 150_000.0}, [whole[0] | {"times_s": [20.0, 21.0, 22.0]}]))
+    assert fast["targets"]["bn_split_at_least_100000_from_1024_seeds"] is True
+    assert fast["targets"]["end_to_end_under_25_s"] is True
+    toy = bench.summarize(sweep_results("gpu", {4: 1000.0}, [{"seeds": 2, "steps": 5, "times_s": [1.0] * 3}]))
+    assert toy["targets"] == {
+        "min_bn_split_seed_steps_per_s_from_1024_seeds": None,
+        "bn_split_at_least_100000_from_1024_seeds": None,
+    }

@@ -1,7 +1,9 @@
 """Timing shared by the peer steps, which run as `python PEER_step.py SPEC_JSON` from `jaxbngan bench`.
 
 SPEC holds jaxbngan configs as dicts (`configs`, by preset), the population size, `seconds` per
-timing, `reps` and `compile`. A peer prints one `BENCH {json}` record per preset: the median of
+timing, `reps`, `compile` and `device`: the JAX backend jaxbngan runs on ("cpu", "gpu" or "tpu"),
+which the peer runs on too or not at all, so that every ratio compares two programs on one device.
+A peer prints one `BENCH {json}` record per preset: the median of
 `reps` timings, each of as many single-seed steps as last about `seconds`, after a first step
 (tracing, compilation, reported as `compile_s`) and a warm-up. The real batch is standard normal data: the values
 do not change the work, the shapes do.
@@ -47,14 +49,29 @@ def check_supported(config: dict[str, Any]) -> None:
         raise Unsupported("not implemented in the peers: " + ", ".join(problems))
 
 
-def run(version: str, make_step: Callable[[dict[str, Any], int, bool], Callable[[], Any]]) -> None:
-    """Time `make_step(config, batch, compile)()` for every preset of the spec in argv; print the records."""
+def run(
+    version: str,
+    use_device: Callable[[str], Any],
+    make_step: Callable[[dict[str, Any], int, bool, Any], Callable[[], Any]],
+) -> None:
+    """Time `make_step(config, batch, compile, target)()` for every preset of the spec in argv; print the records.
+
+    `use_device(spec["device"])` returns the peer's handle of that device (`target`), or raises
+    Unsupported when the peer cannot run there; then every preset is recorded as skipped.
+    """
     spec = json.loads(sys.argv[1])
+    try:
+        target, no_device = use_device(spec["device"]), None
+    except Unsupported as error:
+        target, no_device = None, error
     for preset, config in spec["configs"].items():
         record = {"section": "peers", "peer": spec["peer"], "version": version, "preset": preset, "seeds": 1}
+        record["device"] = spec["device"]
         try:
+            if no_device is not None:
+                raise no_device
             check_supported(config)
-            step = make_step(config, spec["size"] or config["data"]["size"], spec["compile"])
+            step = make_step(config, spec["size"] or config["data"]["size"], spec["compile"], target)
         except Unsupported as error:
             print(RECORD + json.dumps({**record, "skipped": str(error)}), flush=True)
             continue

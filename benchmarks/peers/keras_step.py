@@ -30,9 +30,17 @@ def mlp(net: dict[str, Any], out_features: int, name: str) -> keras.Sequential:
     return keras.Sequential(layers, name=name)
 
 
-def make_step(config: dict[str, Any], batch: int, compiled: bool):
+def use_device(backend: str) -> None:
+    """Leave TensorFlow only the device kind of JAX's `backend`: it places every op on a visible GPU if any."""
+    if backend == "cpu":
+        tf.config.set_visible_devices([], "GPU")  # before TensorFlow starts its runtime
+    elif not (backend == "gpu" and tf.config.list_physical_devices("GPU")):
+        raise harness.Unsupported(f"jaxbngan runs on {backend}, where this TensorFlow ({tf.__version__}) cannot")
+
+
+def make_step(config: dict[str, Any], batch: int, compiled: bool, device: None):
     """One seed's models, optimizers and data; returns `step() -> (G's loss, D's loss)`."""
-    del compiled  # tf.function is the blog's own setting
+    del compiled, device  # tf.function is the blog's own setting; `use_device` chose the device
     keras.utils.set_random_seed(0)
     noise_dim, strategy, loss = config["noise_dim"], config["strategy"], config["loss"]
     generator = mlp(config["generator"], harness.DATA_DIM, "generator")
@@ -87,4 +95,4 @@ def make_step(config: dict[str, Any], batch: int, compiled: bool):
 
 
 if __name__ == "__main__":
-    harness.run(f"tensorflow {tf.__version__}, keras {keras.__version__}", make_step)
+    harness.run(f"tensorflow {tf.__version__}, keras {keras.__version__}", use_device, make_step)

@@ -35,11 +35,21 @@ def mlp(in_features: int, net: dict[str, Any], out_features: int) -> nn.Sequenti
     return nn.Sequential(*layers)
 
 
-def make_step(config: dict[str, Any], batch: int, compiled: bool):
-    """One seed's models, optimizers and data; returns `step() -> (G's loss, D's loss)`."""
+def use_device(backend: str) -> torch.device:
+    """The torch device of JAX's `backend`: the CPU, or CUDA for a GPU."""
+    if backend == "cpu":
+        return torch.device("cpu")
+    if backend == "gpu" and torch.cuda.is_available():
+        return torch.device("cuda")
+    raise harness.Unsupported(f"jaxbngan runs on {backend}, where this torch ({torch.__version__}) cannot")
+
+
+def make_step(config: dict[str, Any], batch: int, compiled: bool, device: torch.device):
+    """One seed's models, optimizers and data on `device`; returns `step() -> (G's loss, D's loss)`."""
     torch.manual_seed(0)
     noise_dim, strategy, loss = config["noise_dim"], config["strategy"], config["loss"]
-    g, d = mlp(noise_dim, config["generator"], harness.DATA_DIM), mlp(harness.DATA_DIM, config["discriminator"], 1)
+    g = mlp(noise_dim, config["generator"], harness.DATA_DIM).to(device)
+    d = mlp(harness.DATA_DIM, config["discriminator"], 1).to(device)
     opt = config["optimizer"]
     g_opt, d_opt = (
         torch.optim.Adam(net.parameters(), lr=opt["learning_rate"], betas=(opt["b1"], opt["b2"]), eps=opt["eps"])
@@ -47,11 +57,11 @@ def make_step(config: dict[str, Any], batch: int, compiled: bool):
     )
     g_run, d_run = (torch.compile(g), torch.compile(d)) if compiled else (g, d)
     bce = nn.BCEWithLogitsLoss()
-    real = torch.randn(batch, harness.DATA_DIM)
-    fake_labels, real_labels = torch.zeros(batch, 1), torch.ones(batch, 1)
+    real = torch.randn(batch, harness.DATA_DIM, device=device)
+    fake_labels, real_labels = torch.zeros(batch, 1, device=device), torch.ones(batch, 1, device=device)
 
     def step():
-        fake = g_run(torch.randn(batch, noise_dim))
+        fake = g_run(torch.randn(batch, noise_dim, device=device))
         # G step: D sees the fakes alone in training mode, with its running averages, or joined with the real batch.
         d.train(strategy["g_view"] != "running")
         if strategy["g_view"] == "joint":
@@ -83,4 +93,4 @@ def make_step(config: dict[str, Any], batch: int, compiled: bool):
 
 
 if __name__ == "__main__":
-    harness.run(f"{torch.__version__}, {torch.get_num_threads()} threads", make_step)
+    harness.run(f"{torch.__version__}, {torch.get_num_threads()} threads", use_device, make_step)
