@@ -660,7 +660,7 @@ def _orchestrate(settings: Settings, argv: list[str]) -> int:
         for preset in settings.presets:
             jobs.append(_jax_job(f"sweep {preset}", "sweep", {**params, "preset": preset}, flags))
     if FOCUS not in settings.presets:
-        results["notes"].append(f"the width and XLA-flag comparisons need {FOCUS} among the presets")
+        results["notes"].append(f"the width, XLA-flag and end-to-end comparisons need {FOCUS} among the presets")
     elif "widths" in settings.sections:
         jobs.append(_jax_job(f"widths, unroll and full vmap ({FOCUS})", "widths", params, flags))
     if FOCUS in settings.presets and "variants" in settings.sections and backend == "cpu":

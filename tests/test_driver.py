@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, driver, make_run, rundir, seed_keys
+from jaxbngan import Metrics, driver, make_run, rundir, seed_keys, tuning
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.driver import BLOCKS_PER_GROUP, Layout, Progress, SeedMemory, group_per_device, seed_memory
 from jaxbngan.tuning import vmap_width
@@ -77,11 +77,16 @@ def test_default_chunks_divide_the_run(logs, chunk):
     assert driver.default_chunk_logs(logs) == chunk
 
 
-def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped):
+@pytest.mark.parametrize("rules", ["cpu", "gpu"])
+def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped, rules):
+    # With the GPU's rules on this CPU: each device vmaps its whole share, one step per scan iteration.
+    monkeypatch.setattr(driver, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
+    monkeypatch.setattr(driver, "scan_unroll", lambda backend, seeds: tuning.scan_unroll(rules, seeds))
     per_device = driver.per_device
     monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
     rundir.create(tmp_path, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
     layout = Layout(seeds=SEEDS, group_size=2, chunk_steps=3, devices=1)  # two groups (one padded), two chunks each
+    assert layout.width("cpu") == (2 if rules == "gpu" else 1)
     assert not driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, deadline=0.0)  # stops after a chunk
     chex.clear_trace_counter()  # a new process would start counting afresh
     # Group 0 from its checkpoint, then group 1 from fresh keys: one program for both.
