@@ -111,13 +111,6 @@ def note(backend: str) -> str:
     return "real devices: each one runs its own seeds, so seed-steps/s should grow with the device count."
 
 
-def write(path: Path, data: dict) -> None:
-    """Write, then rename: an interrupted run never leaves a half-written file."""
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(data, indent=2) + "\n")
-    partial.replace(path)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="bn-split")
@@ -134,6 +127,8 @@ def main(argv: list[str]) -> int:
     if args.worker is not None:
         print(json.dumps(measure(args.worker, args.preset, args.seeds, args.steps)))
         return 0
+
+    from jaxbngan.rundir import write_json
 
     available = visible(args.platform)
     counts = [n for n in args.devices if n <= available]
@@ -167,7 +162,7 @@ def main(argv: list[str]) -> int:
             report["results"] = summarize(timings, args.seeds * args.steps)
             report["note"] = note(timing["backend"])
             path = args.out / results_name(timing)
-            write(path, report)
+            write_json(path, report)  # atomic: an interrupted run never leaves a half-written file
             print(
                 f"round {round_ + 1}/{args.rounds}, {devices} device(s): "
                 f"{args.seeds * args.steps / timing['seconds']:.0f} seed-steps/s",

@@ -8,7 +8,7 @@ program holds no collective. One process or many, the code is the same:
     devices = seed_devices()  # every device of every process, process by process
     keys = shard_seeds(seed_keys(0, 64), devices)  # device i holds seeds [i * 64 // n, (i + 1) * 64 // n)
     states = per_device(jax.vmap(run.strategy.init), devices)(keys)
-    chunk = per_device(lambda s: jax.lax.map(lambda x: run.segments(x, k), s, batch_size=4), devices)
+    chunk = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, k), s, width), devices)
     states, history = chunk(states)
     history = gather_seeds(history)  # numpy, all seeds, on every process; process 0 writes
 
