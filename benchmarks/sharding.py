@@ -6,12 +6,13 @@
 Each timing runs in its own worker subprocess: on a CPU, XLA makes that many host devices
 (`--xla_force_host_platform_device_count`, which acts only before JAX starts); on a GPU or TPU the
 first N real devices are used and larger counts are skipped. A worker runs the driver's composition
-(`per_device` over `tuning.map_seeds` blocks of `tuning.vmap_width` seeds, state donated), compiles it
-(timed apart), makes a warm-up call and times one call of one logged segment. Each round runs every
-device count once, so load from other work on a shared machine falls on all counts alike; a figure
-is the median over `--rounds`. The JSON under benchmarks/results/ is rewritten after each worker,
-so an interrupted run keeps what it measured. Workers get the project's XLA flags for their backend
-(`tuning.xla_flags`) on top of any XLA_FLAGS already set.
+(`per_device` over `tuning.map_seeds` blocks of `tuning.vmap_width` seeds, the step scan unrolled by
+`tuning.scan_unroll`, state donated), compiles it (timed apart), makes a warm-up call and times one
+call of one logged segment. Each round runs every device count once, so load from other work on a
+shared machine falls on all counts alike; a figure is the median over `--rounds`. The JSON under
+benchmarks/results/ is rewritten after each worker, so an interrupted run keeps what it measured.
+Workers get the project's XLA flags for their backend (`tuning.xla_flags`) on top of any XLA_FLAGS
+already set.
 
 Forced host devices share the machine's cores: on a small CPU this measures what sharding costs,
 not a speed-up. The speed-up is for machines with several accelerators.
@@ -41,12 +42,14 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
 
     from jaxbngan import get_preset, make_run, seed_keys
     from jaxbngan.sharding import per_device, seed_devices, shard_seeds
-    from jaxbngan.tuning import map_seeds, vmap_width
+    from jaxbngan.tuning import map_seeds, scan_unroll, vmap_width
 
     config = dataclasses.replace(get_preset(preset).config, steps=steps, log_every=steps)
-    run = make_run(config)
     chosen = seed_devices(devices)
-    width = vmap_width(chosen[0].platform, seeds // devices)
+    platform = chosen[0].platform
+    width = vmap_width(platform, seeds // devices)
+    unroll = scan_unroll(platform, width * devices)  # as the driver chooses it
+    run = make_run(config, unroll=unroll)
 
     def init_seeds(keys):
         return map_seeds(run.strategy.init, keys, width)
@@ -67,6 +70,7 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
         "compile_s": compile_s,
         "seeds_per_device": seeds // devices,
         "vmap_width": width,
+        "scan_unroll": unroll,
         "backend": jax.default_backend(),
         "device_kind": chosen[0].device_kind,
         "jax": jax.__version__,
@@ -187,6 +191,7 @@ def summarize(timings: dict[int, list[dict]], seed_steps: int) -> list[dict]:
                 "devices": devices,
                 "seeds_per_device": runs[0]["seeds_per_device"],
                 "vmap_width": runs[0]["vmap_width"],
+                "scan_unroll": runs[0]["scan_unroll"],
                 "times_s": [round(run["seconds"], 4) for run in runs],
                 "median_s": round(median, 4),
                 "seed_steps_per_s": round(seed_steps / median, 1),

@@ -141,3 +141,19 @@ def test_targets_follow_the_backend():
         "min_bn_split_seed_steps_per_s_from_1024_seeds": None,
         "bn_split_at_least_100000_from_1024_seeds": None,
     }
+
+
+def test_sharding_benchmark_times_the_drivers_layout(tmp_path):
+    script = REPO / "benchmarks" / "sharding.py"
+    command = [sys.executable, str(script), "--seeds", "2", "--steps", "2", "--rounds", "1", "--devices", "1", "2"]
+    done = subprocess.run([*command, "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (path,) = tmp_path.glob("sharding-cpu-*.json")
+    report = json.loads(path.read_text())
+    assert [row["devices"] for row in report["results"]] == [1, 2]
+    for row in report["results"]:
+        # The worker runs the CLI driver's layout for its device count, unroll included.
+        width = tuning.vmap_width("cpu", row["seeds_per_device"])
+        assert row["vmap_width"] == width
+        assert row["scan_unroll"] == tuning.scan_unroll("cpu", width * row["devices"])
+        assert row["seed_steps_per_s"] > 0 and row["compile_s"] > 0
