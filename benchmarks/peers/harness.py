@@ -2,11 +2,11 @@
 
 SPEC holds jaxbngan configs as dicts (`configs`, by preset), the population size, `seconds` per
 timing, `reps`, `compile` and `device`: the JAX backend jaxbngan runs on ("cpu", "gpu" or "tpu"),
-which the peer runs on too or not at all, so that every ratio compares two programs on one device.
-A peer prints one `BENCH {json}` record per preset: the median of
-`reps` timings, each of as many single-seed steps as last about `seconds`, after a first step
-(tracing, compilation, reported as `compile_s`) and a warm-up. The real batch is standard normal data: the values
-do not change the work, the shapes do.
+which the peer runs on too or not at all, so that every ratio compares two programs on one device. A
+peer prints one `BENCH {json}` record per preset: the median of `reps` timings, each of as many
+single-seed steps as last about `seconds`, after a first step (tracing, compilation, reported as
+`compile_s`) and a warm-up. The real batch is standard normal data: the values do not change the
+work, the shapes do.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def run(
     except Unsupported as error:
         target, no_device = None, error
     for preset, config in spec["configs"].items():
-        record = {"section": "peers", "peer": spec["peer"], "version": version, "preset": preset, "seeds": 1}
-        record["device"] = spec["device"]
+        record = {"section": "peers", "peer": spec["peer"], "version": version, "preset": preset}
+        record |= {"seeds": 1, "device": spec["device"]}
         try:
             if no_device is not None:
                 raise no_device
