@@ -70,6 +70,49 @@ def scatter_grid(
     _save(fig, path)
 
 
+def image_grid(
+    samples: np.ndarray,
+    real: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    max_seeds: int = 8,
+    per_row: int = 16,
+    labels: list[str] | None = None,
+) -> None:
+    """A row of real images, then a row of `per_row` fakes per seed (the first `max_seeds`), pixels in [-1, 1]."""
+    samples, real = np.asarray(samples, dtype=float), np.asarray(real, dtype=float)  # (seeds, n, H, W, C), (n, H, W, C)
+    shown = samples[:max_seeds]
+    rows = [("real data", real[:per_row])] + [
+        (labels[i] if labels else f"seed {i}", fakes[:per_row]) for i, fakes in enumerate(shown)
+    ]
+    height, width, channels = real.shape[1:]
+    fig = Figure(figsize=(0.45 * per_row * width / height + 1.2, 0.5 * len(rows) + 0.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    for i, (label, images) in enumerate(rows):
+        ax = fig.add_subplot(len(rows), 1, i + 1)
+        ax.imshow(_mosaic(images, per_row), cmap="gray" if channels == 1 else None, vmin=0.0, vmax=1.0)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+        if i == 0:
+            for spine in ax.spines.values():
+                spine.set_edgecolor(REAL_COLOR)
+                spine.set_linewidth(2)
+    notes = [f"first {len(shown)} of {samples.shape[0]} seeds"] if samples.shape[0] > len(shown) else []
+    fig.suptitle(_titled(title or "real images (top row) and generated images", notes), fontsize=9)
+    _save(fig, path)
+
+
+def _mosaic(images: np.ndarray, count: int) -> np.ndarray:
+    """`count` images side by side, one pixel of mid-grey between them; NaN shows as black, [-1, 1] -> [0, 1]."""
+    n, height, width, channels = images.shape
+    canvas = np.full((height, count * (width + 1) - 1, channels), 0.5)
+    for i in range(min(n, count)):
+        canvas[:, i * (width + 1) : i * (width + 1) + width] = np.clip((np.nan_to_num(images[i], nan=-1.0) + 1) / 2, 0, 1)
+    return canvas[..., 0] if channels == 1 else canvas
+
+
 def loss_curves(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
     """G and D loss over training: median and interquartile band over seeds, ln 2 for reference."""
     fig = Figure(figsize=(7, 4), layout="constrained")
@@ -192,7 +235,8 @@ def draw_run(root: Path, results: rundir.Results | None = None) -> list[Path]:
     written = []
     if results.fakes is not None:
         written.append(root / "samples.png")
-        scatter_grid(results.fakes, results.real, written[-1], title=f"{name}: final samples{partial}")
+        draw_samples = image_grid if results.real.ndim == 4 else scatter_grid
+        draw_samples(results.fakes, results.real, written[-1], title=f"{name}: final samples{partial}")
     for file, draw, what in (
         ("losses.png", loss_curves, "losses"),
         ("diagnostic.png", view_diagnostic, "D's loss on fakes under each view"),

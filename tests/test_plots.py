@@ -61,3 +61,22 @@ def test_a_failed_drawing_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         plots.loss_curves(history(), 10 * np.arange(1, 6), tmp_path / "l.png")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_image_grid_draws_real_then_one_row_per_seed(tmp_path, channels):
+    rng = np.random.default_rng(2)
+    fakes = rng.uniform(-1, 1, size=(10, 20, 8, 8, channels))
+    fakes[2] = np.nan  # a diverged seed draws as black, not as an error
+    plots.image_grid(fakes, rng.uniform(-1, 1, size=(30, 8, 8, channels)), tmp_path / "grid.png", max_seeds=4)
+    assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_mosaic_places_each_image_in_its_own_tile():
+    images = np.stack([np.full((3, 2, 1), value) for value in (-1.0, 0.0, 1.0)])
+    mosaic = plots._mosaic(images, 3)
+    assert mosaic.shape == (3, 3 * 2 + 2)
+    np.testing.assert_array_equal(mosaic[:, 0:2], 0.0)  # -1 -> black
+    np.testing.assert_array_equal(mosaic[:, 2], 0.5)  # the separator
+    np.testing.assert_array_equal(mosaic[:, 3:5], 0.5)
+    np.testing.assert_array_equal(mosaic[:, 6:8], 1.0)
