@@ -99,8 +99,7 @@ def _scaled_images(array: np.ndarray, name: str) -> np.ndarray:
     else:
         how, scaled = "kept as they are (already in [-1, 1])", pixels
     print(
-        f"{name}: {count} images {height}x{width}x{channels} of {images.dtype} in [{low:g}, {high:g}]; "
-        f"pixels {how}",
+        f"{name}: {count} images {height}x{width}x{channels} of {images.dtype} in [{low:g}, {high:g}]; pixels {how}",
         file=sys.stderr,
     )
     return np.clip(scaled, -1.0, 1.0)  # min-max scaling may round a hair past the ends

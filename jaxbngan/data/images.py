@@ -46,18 +46,17 @@ def shapes(
     _check("min_size", 0 < min_size <= max_size <= 1, "and max_size need 0 < min_size <= max_size <= 1")
     _check("min_intensity", 0 <= min_intensity <= 1, "must be in [0, 1]")
     _check("edge", edge >= 0, "must be at least 0 (0: hard edges)")
-    return _draw_shapes(key, n, side, min_size, max_size, min_intensity, edge, channels)
+    return _draw_shapes(key, n, side, channels, jnp.array([min_size, max_size, min_intensity, edge], jnp.float32))
 
 
-@functools.partial(jax.jit, static_argnums=range(1, 8))
-def _draw_shapes(
-    key: jax.Array, n: int, side: int, min_size: float, max_size: float, min_intensity: float, edge: float, channels: int
-) -> Labelled:
+@functools.partial(jax.jit, static_argnames=("n", "side", "channels"))
+def _draw_shapes(key: jax.Array, n: int, side: int, channels: int, knobs: jax.Array) -> Labelled:
+    min_size, max_size, min_intensity, edge = knobs  # traced: changing them does not recompile
     k_kind, k_size, k_place, k_tone = jax.random.split(key, 4)
     kind = jax.random.randint(k_kind, (n, 1, 1), 0, len(SHAPE_KINDS))
     # Each shape fills a box of side 2 * half placed wholly inside the image.
     half = 0.5 * side * jax.random.uniform(k_size, (n, 1, 1), minval=min_size, maxval=max_size)
-    place = half + jax.random.uniform(k_place, (2, n, 1, 1)) * (side - 2 * half)  # box centres (x, y)
+    place = half[None] + jax.random.uniform(k_place, (2, n, 1, 1)) * (side - 2 * half)[None]  # box centres (x, y)
     tone = jax.random.uniform(k_tone, (n, 1, 1, channels), minval=min_intensity, maxval=1.0)
     ticks = jnp.arange(side, dtype=jnp.float32) + 0.5  # pixel centres
     dx, dy = ticks[None, None, :] - place[0], ticks[None, :, None] - place[1]  # (n, side, side); image y grows down
@@ -66,7 +65,8 @@ def _draw_shapes(
     square = jnp.maximum(jnp.abs(dx), jnp.abs(dy)) - half
     triangle = jnp.maximum(dy - half, (2 * jnp.abs(dx) - dy - half) / math.sqrt(5))
     distance = jnp.where(kind == 0, circle, jnp.where(kind == 1, square, triangle))  # fused: nothing stacked
-    cover = jnp.clip(0.5 - distance / edge, 0.0, 1.0) if edge > 0 else (distance <= 0).astype(jnp.float32)
+    soft = jnp.clip(0.5 - distance / jnp.maximum(edge, 1e-6), 0.0, 1.0)  # linear ramp `edge` pixels wide
+    cover = jnp.where(edge > 0, soft, (distance <= 0).astype(jnp.float32))
     images = 2 * cover[..., None] * tone - 1  # (n, side, side, channels)
     return Labelled(images, kind.reshape(n).astype(jnp.int32))
 
