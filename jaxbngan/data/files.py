@@ -91,7 +91,7 @@ def _scaled_images(array: np.ndarray, name: str) -> np.ndarray:
         how, scaled = "as 8-bit values by x / 127.5 - 1", pixels / np.float32(127.5) - 1
     elif np.issubdtype(images.dtype, np.integer) or not -1 <= low <= high <= 1:
         if high == low:
-            raise ConfigError(f"{name}: every pixel is {low}; nothing to learn")
+            raise ConfigError(f"{name}: every pixel is {low:g}; nothing to learn")
         how = f"from [{low:g}, {high:g}] by 2 (x - min) / (max - min) - 1"
         scaled = 2 * (pixels - np.float32(low)) / np.float32(high - low) - 1
     elif low >= 0:
