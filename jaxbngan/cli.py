@@ -24,7 +24,7 @@ import numpy as np
 
 from jaxbngan import __version__, driver, rundir
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
-from jaxbngan.data import GENERATORS, make_population
+from jaxbngan.data import GENERATORS, is_data_file, load_data_file, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
 from jaxbngan.tuning import use_tuned_xla_flags
@@ -265,12 +265,12 @@ def _resolve(args: argparse.Namespace, spec: dict[str, Any] | None, saved: np.nd
     source = args.data or (spec["data"] if spec else None)
     population = None
     if source is not None and source not in GENERATORS:
-        if not (rundir.is_data_file(source) or Path(source).exists()):
+        if not (is_data_file(source) or Path(source).exists()):
             raise _unknown_data_set(source)
         if args.data is None and saved is not None:
             population = saved  # a resumed run's own data, as it was read when the run started
         else:
-            population = rundir.load_data_file(source)
+            population = load_data_file(source)
             source = str(Path(source).resolve())
         if any(key.startswith("data.") for key, _ in overrides):
             raise ConfigError("--set data.* does not apply to data read from a file")

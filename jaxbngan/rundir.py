@@ -16,11 +16,9 @@ leaves a half-written file under a final name.
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import shutil
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -42,7 +40,6 @@ SAMPLE_ROWS = 512  # fakes kept per seed; noise is i.i.d., so a prefix is a rand
 # Fields whose non-finite values mean a seed diverged (std_ratio is inf for a constant real column,
 # and the mode scores are NaN by design for data without modes).
 DIVERGENCE_FIELDS = ("g_loss", "d_loss", "offset", "energy_distance", "d_fake_loss_by_view")
-DATA_SUFFIXES = (".npy", ".npz", ".csv")
 
 
 @contextlib.contextmanager
@@ -336,100 +333,3 @@ def read_summary(root: Path) -> dict[str, Any]:
     if not (root / SUMMARY).is_file():
         raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `jaxbngan run --resume --out {root}`")
     return json.loads((root / SUMMARY).read_text())
-
-
-# -- own data ---------------------------------------------------------------------------------------
-
-
-def is_data_file(source: str) -> bool:
-    """Whether a --data argument names a file rather than a built-in data set."""
-    return Path(_split_npz(source)[0]).suffix.lower() in DATA_SUFFIXES or os.sep in source
-
-
-def load_data_file(source: str) -> np.ndarray:
-    """An (n, d) float32 array from .npy, .npz (`file.npz` or `file.npz:name`) or .csv; ConfigError otherwise."""
-    path_text, member = _split_npz(source)
-    path = Path(path_text)
-    name = path.name
-    if not path.is_file():
-        raise ConfigError(f"{name}: no such file ({path})")
-    suffix = path.suffix.lower()
-    if suffix not in DATA_SUFFIXES:
-        raise ConfigError(f"{name}: unsupported file type {suffix or '(none)'}; use .npy, .npz or .csv")
-    try:
-        if suffix == ".csv":
-            array = _read_csv(path)
-        elif suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-        else:
-            array = _read_npz(path, member)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ConfigError(f"{name}: cannot read it as {suffix[1:]} ({_first_line(error)})") from None
-    return _checked(array, name)
-
-
-def _split_npz(source: str) -> tuple[str, str | None]:
-    head, sep, member = source.rpartition(":")
-    if sep and head.lower().endswith(".npz"):
-        return head, member
-    return source, None
-
-
-def _read_npz(path: Path, member: str | None) -> np.ndarray:
-    with np.load(path, allow_pickle=False) as saved:
-        names = list(saved.keys())
-        if member is None:
-            if len(names) != 1:
-                listing = ", ".join(names) or "none"
-                raise ConfigError(f"{path.name}: holds {len(names)} arrays ({listing}); pick one: --data {path}:NAME")
-            member = names[0]
-        if member not in names:
-            raise ConfigError(f"{path.name}: has no array {member!r}; it holds {', '.join(names)}")
-        return saved[member]
-
-
-def _read_csv(path: Path) -> np.ndarray:
-    with open(path, newline="") as f:
-        rows = [(number, row) for number, row in enumerate(csv.reader(f), start=1) if any(c.strip() for c in row)]
-    if rows and not any(_is_number(cell) for cell in rows[0][1]):
-        rows = rows[1:]  # a header
-    if not rows:
-        raise ConfigError(f"{path.name}: holds no data rows")
-    width = len(rows[0][1])
-    values = []
-    for number, row in rows:
-        if len(row) != width:
-            raise ConfigError(f"{path.name}: line {number} has {len(row)} columns, expected {width}")
-        for column, cell in enumerate(row, start=1):
-            if not _is_number(cell):
-                shown = repr(cell.strip()) if cell.strip() else "an empty cell"
-                raise ConfigError(f"{path.name}: line {number}, column {column}: {shown} is not a number")
-        values.append([float(cell) for cell in row])
-    return np.array(values)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
-
-
-def _checked(array: np.ndarray, name: str) -> np.ndarray:
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        raise ConfigError(f"{name}: holds {array.dtype} values; expected real numbers")
-    if array.ndim != 2:
-        raise ConfigError(f"{name}: expected an (n, d) array, got shape {array.shape}")
-    if array.shape[1] < 1:
-        raise ConfigError(f"{name}: has no columns")
-    if array.shape[0] < 2:
-        raise ConfigError(f"{name}: has {array.shape[0]} rows; at least 2 are needed")
-    bad_rows = np.flatnonzero(~np.all(np.isfinite(array), axis=1))
-    if bad_rows.size:
-        raise ConfigError(f"{name}: row {bad_rows[0] + 1} holds NaN or inf ({bad_rows.size} such rows)")
-    return array.astype(np.float32)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -263,18 +263,6 @@ def test_overrides_parse_by_field_type():
         cli.apply_overrides(config, [("discriminator.norms", "batchnorm,none")])
 
 
-def test_data_files_load_as_float_arrays(tmp_path):
-    header = write(tmp_path / "header.csv", "x,y\n1,2\n3,4\n5,6\n")
-    bare = write(tmp_path / "bare.csv", "1,2,3\n4,5,6\n")
-    np.savez(tmp_path / "named.npz", points=np.arange(8).reshape(4, 2), labels=np.arange(4).reshape(4, 1))
-    np.save(tmp_path / "ints.npy", np.arange(6).reshape(3, 2))
-    np.testing.assert_array_equal(rundir.load_data_file(str(header)), [[1, 2], [3, 4], [5, 6]])
-    assert rundir.load_data_file(str(bare)).shape == (2, 3)
-    named = rundir.load_data_file(f"{tmp_path / 'named.npz'}:points")
-    assert named.dtype == np.float32 and named.shape == (4, 2)
-    assert rundir.load_data_file(str(tmp_path / "ints.npy")).dtype == np.float32
-
-
 def test_list_names_every_preset_and_data_set():
     code, out, _ = in_process("list")
     assert code == 0

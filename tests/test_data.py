@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from jaxbngan import ConfigError, DataConfig, make_population, mixture_modes
-from jaxbngan.data import GENERATORS, generator_params
+from jaxbngan.data import generator_params
+from jaxbngan.data.points import GENERATORS
 
 pytestmark = pytest.mark.usefixtures("strict_dtypes")
 

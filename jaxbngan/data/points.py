@@ -7,7 +7,6 @@ mode-coverage metrics use.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -15,8 +14,6 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-
-from jaxbngan.config import ConfigError, DataConfig
 
 
 def gaussian(key: jax.Array, n: int, *, mean_x: float = 0.0, mean_y: float = 0.0, std: float = 1.0) -> jax.Array:
@@ -97,40 +94,12 @@ def _grid_centers(spacing: float) -> np.ndarray:
     return np.stack(np.meshgrid(ticks, ticks, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
-def generator_params(name: str) -> dict[str, float]:
-    """The overridable keyword parameters of a data set with their defaults."""
-    signature = inspect.signature(_generator(name))
-    return {p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
-
-
-def _generator(name: str) -> Callable[..., jax.Array]:
-    if name not in GENERATORS:
-        raise ConfigError(f"unknown data set {name!r}; choose from {', '.join(GENERATORS)}")
-    return GENERATORS[name]
-
-
-def _resolved_params(config: DataConfig) -> dict[str, float]:
-    params = generator_params(config.name)
-    for key, value in config.params:
-        if key not in params:
-            raise ConfigError(f"data set {config.name!r} has no parameter {key!r}; it takes {', '.join(params)}")
-        params[key] = value
-    return params
-
-
-def make_population(config: DataConfig) -> jax.Array:
-    """The (size, 2) real population of a data config, the same for every training seed."""
-    params = _resolved_params(config)
-    return _generator(config.name)(jax.random.key(config.seed), config.size, **params).astype(jnp.float32)
-
-
-def mixture_modes(config: DataConfig) -> Modes | None:
-    """Mode centers and spread for mixture data sets; None where modes are not defined."""
-    params = _resolved_params(config)
-    if config.name == "ring8":
+def point_modes(name: str, params: dict[str, float]) -> Modes | None:
+    """Mode centers and spread of the mixture `name` with resolved `params`; None where modes are not defined."""
+    if name == "ring8":
         return Modes(_ring_centers(params["radius"], int(params["modes"])), params["std"])
-    if config.name == "grid25":
+    if name == "grid25":
         return Modes(_grid_centers(params["spacing"]), params["std"])
-    if config.name == "gaussian":
+    if name == "gaussian":
         return Modes(np.array([[params["mean_x"], params["mean_y"]]]), params["std"])
     return None

@@ -1,0 +1,78 @@
+"""The named data sets: their parameters, populations, labels and modes, and which kind a population is."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxbngan.config import ConfigError, DataConfig
+from jaxbngan.data import images, points
+from jaxbngan.data.images import Labelled
+from jaxbngan.data.points import Modes
+
+# Every named data set: the 2-D toys, then the image sets.
+GENERATORS: dict[str, Callable[..., jax.Array | Labelled]] = {**points.GENERATORS, **images.IMAGE_SETS}
+
+
+def generator_params(name: str) -> dict[str, float]:
+    """The overridable keyword parameters of a data set with their defaults."""
+    signature = inspect.signature(_generator(name))
+    return {p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
+
+
+def make_population(config: DataConfig) -> jax.Array:
+    """The real population of a data config, the same for every training seed: (size, 2) or (size, H, W, C)."""
+    made = _made(config)
+    return (made.images if isinstance(made, Labelled) else made).astype(jnp.float32)
+
+
+def population_labels(config: DataConfig) -> np.ndarray | None:
+    """The (size,) int32 class labels of a labelled data set, in population order; None where there are none."""
+    made = _made(config)
+    return np.asarray(made.labels) if isinstance(made, Labelled) else None
+
+
+def class_names(name: str) -> tuple[str, ...] | None:
+    """The names of a data set's classes, indexed by label; None for data sets without labels."""
+    _generator(name)
+    return images.CLASS_NAMES.get(name)
+
+
+def mixture_modes(config: DataConfig) -> Modes | None:
+    """Mode centers and spread for mixture data sets; None where modes are not defined."""
+    return points.point_modes(config.name, _resolved_params(config))
+
+
+def data_kind(population: np.ndarray | jax.Array) -> Literal["points", "images"]:
+    """Whether a population is (n, d) points or (n, H, W, C) images; ConfigError for any other shape."""
+    if population.ndim == 2:
+        return "points"
+    if population.ndim == 4:
+        return "images"
+    raise ConfigError(f"expected (n, d) points or (n, H, W, C) images, got shape {tuple(population.shape)}")
+
+
+def _generator(name: str) -> Callable[..., jax.Array | Labelled]:
+    if name not in GENERATORS:
+        raise ConfigError(f"unknown data set {name!r}; choose from {', '.join(GENERATORS)}")
+    return GENERATORS[name]
+
+
+def _resolved_params(config: DataConfig) -> dict[str, float]:
+    params = generator_params(config.name)
+    for key, value in config.params:
+        if key not in params:
+            taken = f"it takes {', '.join(params)}" if params else "it takes none"
+            raise ConfigError(f"data set {config.name!r} has no parameter {key!r}; {taken}")
+        params[key] = value
+    return params
+
+
+def _made(config: DataConfig) -> jax.Array | Labelled:
+    params = _resolved_params(config)
+    return _generator(config.name)(jax.random.key(config.seed), config.size, **params)
