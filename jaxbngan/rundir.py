@@ -433,3 +433,8 @@ def _checked(array: np.ndarray, name: str) -> np.ndarray:
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def check_data(array: np.ndarray, name: str) -> np.ndarray:
+    """Own data given as an array, checked as a data file's: an (n, d) float32 copy, ConfigError otherwise."""
+    return _checked(np.asarray(array), name)
