@@ -134,9 +134,7 @@ def write_tensorboard(table: dict[str, np.ndarray], directory: str | os.PathLike
             run = f"seed_{seed:04d}"
             writer = EventFileWriter(str(staging / run))
             for row in rows.tolist():
-                values = [
-                    summary_pb2.Summary.Value(tag=name, simple_value=float(table[name][row])) for name in metrics
-                ]
+                values = [summary_pb2.Summary.Value(tag=name, simple_value=float(table[name][row])) for name in metrics]
                 event = event_pb2.Event(
                     wall_time=wall_time, step=int(table["step"][row]), summary=summary_pb2.Summary(value=values)
                 )

@@ -40,9 +40,7 @@ def git_state(package_dir: Path = PACKAGE_DIR) -> dict[str, str | bool] | None:
 def _git(cwd: Path, *args: str) -> str | None:
     """Stdout of `git ARGS` run in `cwd`, or None if it cannot run or fails."""
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False
-        )
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout if done.returncode == 0 else None
