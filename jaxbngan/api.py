@@ -11,9 +11,10 @@ line, unlike one `jax.vmap` over every seed on one device. With `out` the run di
 a call with the same arguments continues it after an interruption); without, it lives in a
 temporary directory removed once the results are loaded.
 
-On a CPU, `jaxbngan run` gives JAX one device per core by setting XLA_FLAGS before JAX starts.
-A library cannot do that once JAX has started; call `jaxbngan.tuning.use_tuned_xla_flags()` first
-thing in your script, before any JAX computation, for the same layout.
+On a CPU, `jaxbngan run` gives JAX one device per core by setting XLA_FLAGS before JAX starts its
+backend. `run` cannot: the backend may already be running, and the flags then do nothing. Importing
+jaxbngan does not start it, so call `jaxbngan.tuning.use_tuned_xla_flags()` before your first JAX
+computation for the command line's layout; `run` says on stderr when it has fewer CPU devices than cores.
 """
 
 from __future__ import annotations
@@ -254,6 +255,6 @@ def _describe(source: Source, seeds: int, layout: driver.Layout, devices: list, 
     if platform == "cpu" and len(jax.devices()) < min(cpu_cores(), seeds) and not forced:
         print(
             f"jaxbngan.run: JAX has {len(jax.devices())} CPU device(s) for {cpu_cores()} cores; for one per core, "
-            "as `jaxbngan run` has, call jaxbngan.tuning.use_tuned_xla_flags() before JAX starts",
+            "as `jaxbngan run` has, call jaxbngan.tuning.use_tuned_xla_flags() before the first JAX computation",
             file=sys.stderr,
         )
