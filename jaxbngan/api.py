@@ -205,6 +205,7 @@ def _train(
     summary["wall_seconds"] = time.monotonic() - started  # of this call
     if keep:
         rundir.write_summary(root, summary)
+    summary = jax.tree.map(lambda x: x.item() if isinstance(x, np.generic) else x, summary)  # plain numbers
     kept = root if keep else None
     return Results(loaded.history, loaded.steps, loaded.fakes, loaded.real, config, summary, spec, kept)
 

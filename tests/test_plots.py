@@ -154,3 +154,27 @@ def test_blindness_puts_d_loss_against_ln2_above_the_x_offset_on_one_step_axis(t
     assert lines["ln 2 (D cannot tell real from fake)"].get_ydata()[0] == pytest.approx(np.log(2))
     (offset,) = [line for line in bottom.get_lines() if line.get_label() == plots.X_OFFSET]
     np.testing.assert_array_equal(offset.get_ydata(), np.median(run.history.offset[..., 0], axis=0))
+
+
+def test_plot_seeds_flag_errors_are_one_line(tmp_path):
+    import contextlib
+    import dataclasses
+    import io
+
+    from jaxbngan import cli
+    from jaxbngan.config import to_dict
+    from jaxbngan.presets import get_preset
+
+    root, run = tmp_path / "run", results()
+    config = dataclasses.replace(get_preset("bn-split").config, steps=50, log_every=10)  # the 5 logs of `results`
+    rundir.create(root, {"preset": "bn-split", "seeds": 4, "config": to_dict(config)}, run.real)
+    rundir.save_group(root, 0, run.history, run.fakes)
+    rundir.finish(root, run.steps)
+    for args, message in [
+        (["--seeds", "0,x"], "expected seed indices like 0,3,7"),
+        (["--seeds", "7"], "seed 7 is not"),
+    ]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["plot", str(root), *args])
+        assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue(), err.getvalue()
