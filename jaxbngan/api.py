@@ -172,7 +172,8 @@ def _train(
     config = source.config
     if rundir.is_run_dir(root):
         spec = rundir.read_spec(root)
-        _check_same_run(root, spec, source, seeds, seed)
+        asked = {"devices": device_limit, "group_size": group_size, "chunk_steps": chunk_steps}
+        _check_same_run(root, spec, source, seeds, seed, asked)
         layout = driver.Layout(**spec["layout"])
         devices = seed_devices(layout.devices)
     else:
@@ -227,8 +228,10 @@ def run_spec(source: Source, seeds: int, seed: int, layout: driver.Layout, devic
     }
 
 
-def _check_same_run(root: Path, spec: dict[str, Any], source: Source, seeds: int, seed: int) -> None:
-    """Continue a run directory only with the arguments it was started with."""
+def _check_same_run(
+    root: Path, spec: dict[str, Any], source: Source, seeds: int, seed: int, layout: dict[str, int | None]
+) -> None:
+    """Continue a run directory only with the arguments it was started with (layout ones where given)."""
     asked = {
         "config": json.loads(json.dumps(to_dict(source.config))),
         "data": source.data,
@@ -236,6 +239,10 @@ def _check_same_run(root: Path, spec: dict[str, Any], source: Source, seeds: int
         "seed": seed,
     }
     differ = [name for name, value in asked.items() if spec.get(name) != value]
+    if "data" not in differ and source.population is not None:
+        if not np.array_equal(rundir.read_population(root), source.population):
+            differ.append("data")
+    differ += [name for name, value in layout.items() if value is not None and spec["layout"][name] != value]
     if differ:
         raise ConfigError(
             f"{root} holds a run with other {', '.join(differ)}; pass the same arguments to continue it, "

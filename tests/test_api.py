@@ -2,12 +2,13 @@
 
 import json
 
+import jax
 import numpy as np
 import pytest
 from helpers import tiny
 
 import jaxbngan
-from jaxbngan import api, rundir
+from jaxbngan import api, driver, rundir
 from jaxbngan.config import ConfigError
 
 SEEDS = 3
@@ -43,6 +44,17 @@ def test_the_same_call_continues_its_run_and_other_arguments_are_refused(kept):
     np.testing.assert_array_equal(again.history.g_loss, kept.history.g_loss)
     with pytest.raises(ConfigError, match="holds a run with other seeds, seed"):
         jaxbngan.run(CONFIG, seeds=SEEDS + 1, out=kept.out, progress=False)
+    with pytest.raises(ConfigError, match="holds a run with other group_size;"):
+        jaxbngan.run(CONFIG, seeds=SEEDS, out=kept.out, progress=False, seed=5, group_size=3)
+
+
+def test_a_run_on_an_array_continues_only_on_the_same_array(tmp_path):
+    data = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    source = api.resolve(CONFIG, data, {})
+    layout = driver.Layout(seeds=1, group_size=1, chunk_steps=10, devices=1)
+    rundir.create(tmp_path, api.run_spec(source, 1, 0, layout, jax.devices()[:1]), data)
+    with pytest.raises(ConfigError, match="holds a run with other data;"):
+        jaxbngan.run(CONFIG, seeds=1, data=data[::-1], out=tmp_path, progress=False)
 
 
 def test_without_out_nothing_stays_behind_and_progress_goes_to_stderr(tmp_path, monkeypatch, capsys):
