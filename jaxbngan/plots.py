@@ -278,7 +278,7 @@ def _seed_note(values: np.ndarray) -> str:
 
 
 def _titled(title: str, notes: list[str]) -> str:
-    return f"{title} ({'; '.join(notes)})" if notes else title
+    return f"{title}\n({'; '.join(notes)})" if notes else title  # notes on a line of their own: titles stay short
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> None:
