@@ -1,5 +1,7 @@
 """jaxbngan: batch normalization in GANs, as pure JAX functions that run many seeds at once."""
 
+__version__ = "0.1.0"  # first: modules imported below read it
+
 from jaxbngan.config import (
     Config,
     ConfigError,
@@ -16,10 +18,11 @@ from jaxbngan.presets import PRESETS, get_preset
 from jaxbngan.strategies import StepLosses, TrainState, make_strategy
 from jaxbngan.train import TrainResult, make_run, make_train, seed_keys
 
-__version__ = "0.1.0"
+from jaxbngan.api import Results, run  # isort: skip - the driver's front door, above every module it uses
 
 __all__ = [
     "PRESETS",
+    "Results",
     "VIEWS",
     "Config",
     "ConfigError",
@@ -39,5 +42,6 @@ __all__ = [
     "make_strategy",
     "make_train",
     "mixture_modes",
+    "run",
     "seed_keys",
 ]

@@ -22,7 +22,7 @@ from typing import Any, Literal, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan import __version__, driver, rundir
+from jaxbngan import __version__, driver, export, provenance, rundir
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, is_data_file, load_data_file, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
@@ -142,12 +142,23 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="(re)draw the figures of a finished or partial run")
     plot.add_argument("run_dir", type=Path)
+    plot.add_argument("--seeds", type=_seed_list, metavar="I,J,...", help="draw only these seeds, e.g. 0,3,7")
     plot.set_defaults(handler=_plot)
 
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
     compare.add_argument("run_dirs", type=Path, nargs="+")
     compare.add_argument("--out", type=Path, default=Path("compare.png"), help="figure file (default compare.png)")
     compare.set_defaults(handler=_compare)
+
+    exporting = commands.add_parser(
+        "export",
+        help="every logged metric of a finished run as CSV, Parquet or TensorBoard logs",
+        description="One row per seed and logged step, a column per metric (offset_x, d_fake_loss_fake_view, ...).",
+    )
+    exporting.add_argument("run_dir", type=Path)
+    exporting.add_argument("--format", choices=export.FORMATS, default="csv", help="(default csv)")
+    exporting.add_argument("--out", type=Path, help="file or, for tensorboard, directory (default: in RUN_DIR)")
+    exporting.set_defaults(handler=_export)
 
     commands.add_parser("bench", help="throughput benchmarks (see `jaxbngan bench --help`)", add_help=False)
     commands.add_parser("reproduce", help="reproduce the blog's figures (see `jaxbngan reproduce --help`)")
@@ -359,6 +370,7 @@ def _spec(request: Request, layout: driver.Layout, devices: list) -> dict[str, A
         "layout": dataclasses.asdict(layout),
         "config": to_dict(request.config),
         "versions": {"jaxbngan": __version__, "jax": jax.__version__, "python": sys.version.split()[0]},
+        "git": provenance.git_state(),  # None outside a checkout
         "device": f"{devices[0].platform}: {len(devices)} x {devices[0].device_kind}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -500,7 +512,7 @@ def _plot(args: argparse.Namespace) -> int:
     from jaxbngan import plots
 
     results = rundir.load(args.run_dir)
-    figures = plots.draw_run(args.run_dir, results)
+    figures = plots.draw_run(args.run_dir, results, seeds=args.seeds)
     if not results.complete:
         seeds = results.history.g_loss.shape[0]
         print(f"{args.run_dir} is partial: {seeds} of {results.spec['seeds']} seeds have started")
@@ -534,3 +546,23 @@ def _compare(args: argparse.Namespace) -> int:
 def _labels(roots: list[Path]) -> list[str]:
     names = [root.resolve().name for root in roots]
     return names if len(set(names)) == len(names) else [str(root) for root in roots]
+
+
+# -- plot --seeds, and export -----------------------------------------------------------------------
+
+
+def _seed_list(text: str) -> list[int]:
+    """`--seeds 0,3,7` as [0, 3, 7] (ranges are checked against the run by `plots.draw_run`)."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"expected seed indices like 0,3,7, got {text!r}")
+    return seeds
+
+
+def _export(args: argparse.Namespace) -> int:
+    written = export.export_run(args.run_dir, args.format, args.out)
+    print(f"{args.format}: {written}")
+    return 0

@@ -1,5 +1,9 @@
 """Figures of runs: the blog's sample scatter over seeds, loss curves and the consistency diagnostic
-with seed bands, distances of the fakes over training, and a comparison of several runs.
+with seed bands, distances of the fakes over training, D's loss beside the offset G moves the fakes
+by ("D does not notice"), and a comparison of several runs.
+
+Curves over training show each seed as a thin line (the first `MAX_SEED_LINES` of them) under the
+median and interquartile band over seeds. Each seed line carries the gid "seed I", I its index in the run.
 
 Each figure is a fresh matplotlib `Figure` on the Agg canvas (no pyplot, no global state) and is
 written atomically as PNG. Histories are `Metrics` whose leaves are numpy arrays shaped
@@ -25,6 +29,9 @@ from jaxbngan.rundir import atomic_path
 LN2 = math.log(2)
 REAL_COLOR = "0.6"  # real data in grey, as in the blog
 FAKE_COLOR = "tab:orange"
+MAX_SEED_LINES = 64  # thin per-seed lines drawn under a band; more would hide it
+X_OFFSET = "x-offset: mean(fake x) - mean(real x)"
+BRIGHTNESS_OFFSET = "brightness offset: mean(fake) - mean(real), channel 0"
 
 
 def scatter_grid(
@@ -35,7 +42,7 @@ def scatter_grid(
     title: str = "",
     max_seeds: int = 16,
     labels: list[str] | None = None,
-) -> None:
+) -> Figure:
     """One panel per seed (the first `max_seeds`): real data in grey, that seed's fakes in colour."""
     samples, real = np.asarray(samples, dtype=float), np.asarray(real, dtype=float)  # (seeds, n, d), (n, d)
     shown = samples[:max_seeds]
@@ -50,11 +57,11 @@ def scatter_grid(
         fakes = fakes[np.all(np.isfinite(fakes), axis=1)]
         if dim == 1:
             bins = np.linspace(*limits[0], 40)
-            ax.hist(real[:, 0], bins=bins, color=REAL_COLOR, density=True)
-            ax.hist(fakes[:, 0], bins=bins, color=FAKE_COLOR, density=True, alpha=0.6)
+            ax.hist(real[:, 0], bins=bins, color=REAL_COLOR, density=True, label="real data")
+            ax.hist(fakes[:, 0], bins=bins, color=FAKE_COLOR, density=True, alpha=0.6, label="generated")
         else:
-            ax.scatter(real[:, 0], real[:, 1], s=2, color=REAL_COLOR, linewidths=0)
-            ax.scatter(fakes[:, 0], fakes[:, 1], s=2, color=FAKE_COLOR, alpha=0.6, linewidths=0)
+            ax.scatter(real[:, 0], real[:, 1], s=2, color=REAL_COLOR, linewidths=0, label="real data")
+            ax.scatter(fakes[:, 0], fakes[:, 1], s=2, color=FAKE_COLOR, alpha=0.6, linewidths=0, label="generated")
             ax.set_ylim(*limits[1])
         ax.set_xlim(*limits[0])
         if len(fakes) == 0:
@@ -66,8 +73,11 @@ def scatter_grid(
         notes.append("1-D data: histograms")
     elif dim > 2:
         notes.append(f"first 2 of {dim} dims")
+    handles, names = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncols=2, fontsize=8, markerscale=4, frameon=False)
     fig.suptitle(_titled(title or "real (grey) and generated samples", notes))
     _save(fig, path)
+    return fig
 
 
 def image_grid(
@@ -79,7 +89,7 @@ def image_grid(
     max_seeds: int = 8,
     per_row: int = 16,
     labels: list[str] | None = None,
-) -> None:
+) -> Figure:
     """A row of real images, then a row of `per_row` fakes per seed (the first `max_seeds`), pixels in [-1, 1]."""
     samples, real = np.asarray(samples, dtype=float), np.asarray(real, dtype=float)  # (seeds, n, H, W, C), (n, H, W, C)
     shown = samples[:max_seeds]
@@ -102,6 +112,7 @@ def image_grid(
     notes = [f"first {len(shown)} of {samples.shape[0]} seeds"] if samples.shape[0] > len(shown) else []
     fig.suptitle(_titled(title or "real images (top row) and generated images", notes), fontsize=9)
     _save(fig, path)
+    return fig
 
 
 def _mosaic(images: np.ndarray, count: int) -> np.ndarray:
@@ -109,32 +120,42 @@ def _mosaic(images: np.ndarray, count: int) -> np.ndarray:
     n, height, width, channels = images.shape
     canvas = np.full((height, count * (width + 1) - 1, channels), 0.5)
     for i in range(min(n, count)):
-        canvas[:, i * (width + 1) : i * (width + 1) + width] = np.clip((np.nan_to_num(images[i], nan=-1.0) + 1) / 2, 0, 1)
+        canvas[:, i * (width + 1) : i * (width + 1) + width] = np.clip(
+            (np.nan_to_num(images[i], nan=-1.0) + 1) / 2, 0, 1
+        )
     return canvas[..., 0] if channels == 1 else canvas
 
 
-def loss_curves(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
-    """G and D loss over training: median and interquartile band over seeds, ln 2 for reference."""
+def loss_curves(
+    history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
+) -> Figure:
+    """G and D loss over training: median and interquartile band over seeds, ln 2 for reference.
+
+    `seed_ids` are the run's indices of the seeds in `history` (default 0, 1, ...), named in the seed lines.
+    """
     fig = Figure(figsize=(7, 4), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    _band(ax, steps, history.g_loss, "G loss (D's BCE on fakes, G's view)", "tab:blue")
-    _band(ax, steps, history.d_loss, "D loss", "tab:red")
+    _band(ax, steps, history.g_loss, "G loss (D's BCE on fakes, G's view)", "tab:blue", seed_ids)
+    _band(ax, steps, history.d_loss, "D loss", "tab:red", seed_ids)
     ax.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)
     fig.suptitle(_titled(title or "losses", [_seed_note(history.g_loss)]))
     _save(fig, path)
+    return fig
 
 
-def view_diagnostic(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
+def view_diagnostic(
+    history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
+) -> Figure:
     """D's loss on the same fakes under each normalization view, and the fraction of seeds where both win."""
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     for i, view in enumerate(VIEWS):
-        _band(top, steps, history.d_fake_loss_by_view[..., i], f"{view} view", f"C{i}")
+        _band(top, steps, history.d_fake_loss_by_view[..., i], f"{view} view", f"C{i}", seed_ids)
     top.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
     top.set_ylabel("D's BCE on fakes")
     top.legend(fontsize=8)
@@ -145,30 +166,65 @@ def view_diagnostic(history: Metrics, steps: np.ndarray, path: str | os.PathLike
     bottom.set_xlabel("step")
     fig.suptitle(_titled(title or "consistency diagnostic", [_seed_note(history.d_loss)]))
     _save(fig, path)
+    return fig
 
 
-def distance_curves(history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "") -> None:
+def distance_curves(
+    history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
+) -> Figure:
     """How far the fakes are from the real data over training: mean offset per dim and energy distance."""
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
     dims = history.offset.shape[-1]
     for d in range(min(dims, 2)):
-        _band(top, steps, history.offset[..., d], f"dim {d}", f"C{d}")
+        _band(top, steps, history.offset[..., d], f"dim {d}", f"C{d}", seed_ids)
     top.axhline(0.0, color="0.3", linewidth=1)
     top.set_ylabel("mean(fake) - mean(real)")
     top.legend(fontsize=8)
-    _band(bottom, steps, history.energy_distance, "energy distance", "tab:green")
+    _band(bottom, steps, history.energy_distance, "energy distance", "tab:green", seed_ids)
     bottom.set_ylabel("energy distance")
     bottom.set_xlabel("step")
     notes = [_seed_note(history.g_loss)] + ([f"first 2 of {dims} dims"] if dims > 2 else [])
     fig.suptitle(_titled(title or "fakes against the real data", notes))
     _save(fig, path)
+    return fig
+
+
+def blindness_curves(
+    history: Metrics,
+    steps: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    title: str = "",
+    seed_ids: list[int] | None = None,
+    offset_label: str = X_OFFSET,
+) -> Figure:
+    """Does D notice? D's loss against ln 2 above the offset of the fakes along the first axis, on one step axis.
+
+    D at ln 2 while the offset moves away from 0 is the blog's blind spot: G shifts its samples and
+    D's loss does not change.
+    """
+    fig = Figure(figsize=(7, 5.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    _band(top, steps, history.d_loss, "D loss", "tab:red", seed_ids)
+    top.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2 (D cannot tell real from fake)")
+    top.set_ylabel("D's loss")
+    top.legend(fontsize=8)
+    _band(bottom, steps, history.offset[..., 0], offset_label, "tab:purple", seed_ids)
+    bottom.axhline(0.0, color="0.3", linewidth=1, label="no offset")
+    bottom.set_ylabel("offset of the fakes")
+    bottom.set_xlabel("step")
+    bottom.legend(fontsize=8)
+    fig.suptitle(_titled(title or "does D notice the fakes move?", [_seed_note(history.d_loss)]))
+    _save(fig, path)
+    return fig
 
 
 def compare_runs(
     finals: dict[str, dict[str, np.ndarray]], path: str | os.PathLike, *, title: str = "", columns: int = 3
-) -> None:
+) -> Figure:
     """One panel per final metric, one box per run: `finals[run][metric]` holds a value per seed."""
     runs = list(finals)
     metrics = list(finals[runs[0]])
@@ -184,15 +240,19 @@ def compare_runs(
         ax.tick_params(axis="y", labelsize=7)
     fig.suptitle(title or "final metrics over seeds (box: interquartile range, line: median)")
     _save(fig, path)
+    return fig
 
 
-def _band(ax, steps: np.ndarray, values: np.ndarray, label: str, color: str) -> None:
-    """Median line and interquartile band over the leading (seeds) axis."""
+def _band(ax, steps: np.ndarray, values: np.ndarray, label: str, color: str, seed_ids: list[int] | None) -> None:
+    """A thin line per seed (the first MAX_SEED_LINES), under the median line and interquartile band over seeds."""
     values = np.asarray(values, dtype=float)
     values = np.where(np.isfinite(values), values, np.nan)
+    ids = range(len(values)) if seed_ids is None else seed_ids
+    for seed, curve in zip(ids, values[:MAX_SEED_LINES], strict=False):
+        ax.plot(steps, curve, color=color, linewidth=0.5, alpha=0.35, zorder=1, gid=f"seed {seed}")
     low, median, high = _quiet(np.nanpercentile, values, [25, 50, 75], axis=0)
-    ax.plot(steps, median, color=color, label=label)
-    ax.fill_between(steps, low, high, color=color, alpha=0.25, linewidth=0)
+    ax.fill_between(steps, low, high, color=color, alpha=0.25, linewidth=0, zorder=2)
+    ax.plot(steps, median, color=color, linewidth=2, label=label, zorder=3)
 
 
 def _quiet(fn, *args, **kwargs):
@@ -212,11 +272,13 @@ def _shared_limits(real: np.ndarray, fakes: np.ndarray) -> list[tuple[float, flo
 
 
 def _seed_note(values: np.ndarray) -> str:
-    return f"median and IQR over {np.shape(values)[0]} seeds"
+    seeds = np.shape(values)[0]
+    lines = "thin lines: each seed" if seeds <= MAX_SEED_LINES else f"thin lines: the first {MAX_SEED_LINES}"
+    return f"median and IQR over {seeds} seeds; {lines}"
 
 
 def _titled(title: str, notes: list[str]) -> str:
-    return f"{title} ({'; '.join(notes)})" if notes else title
+    return f"{title}\n({'; '.join(notes)})" if notes else title  # notes on a line of their own: titles stay short
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> None:
@@ -224,24 +286,66 @@ def _save(fig: Figure, path: str | os.PathLike) -> None:
         fig.savefig(tmp, format="png", dpi=110)
 
 
-def draw_run(root: Path, results: rundir.Results | None = None) -> list[Path]:
-    """(Re)draw every figure of a finished or partial run directory; return the files written."""
+def draw_run(root: Path, results: rundir.Results | None = None, seeds: list[int] | None = None) -> list[Path]:
+    """(Re)draw every figure of a finished or partial run directory, of all seeds or of `seeds`; return the files.
+
+    `seeds` are indices into the run's seeds; one out of range is a ConfigError.
+    """
     if results is None:
         results = rundir.load(root)
     if results.history is None:
         raise ConfigError(f"{root} has no results yet: not one chunk has finished")
+    history, ids, fakes, fake_ids = _selected(root, results, seeds)
     name = results.spec.get("preset") or "run"
     partial = "" if results.complete else ", partial"
+    images = results.real.ndim == 4
     written = []
-    if results.fakes is not None:
+    if fakes is not None and len(fakes):
         written.append(root / "samples.png")
-        draw_samples = image_grid if results.real.ndim == 4 else scatter_grid
-        draw_samples(results.fakes, results.real, written[-1], title=f"{name}: final samples{partial}")
+        draw_samples = image_grid if images else scatter_grid
+        draw_samples(
+            fakes,
+            results.real,
+            written[-1],
+            title=f"{name}: final samples{partial}",
+            labels=[f"seed {i}" for i in fake_ids],
+        )
     for file, draw, what in (
         ("losses.png", loss_curves, "losses"),
         ("diagnostic.png", view_diagnostic, "D's loss on fakes under each view"),
         ("distances.png", distance_curves, "fakes against the real data"),
     ):
         written.append(root / file)
-        draw(results.history, results.steps, written[-1], title=f"{name}: {what}{partial}")
+        draw(history, results.steps, written[-1], title=f"{name}: {what}{partial}", seed_ids=ids)
+    written.append(root / "blindness.png")
+    blindness_curves(
+        history,
+        results.steps,
+        written[-1],
+        title=f"{name}: does D notice the fakes move?{partial}",
+        seed_ids=ids,
+        offset_label=BRIGHTNESS_OFFSET if images else X_OFFSET,
+    )
     return written
+
+
+def _selected(
+    root: Path, results: rundir.Results, seeds: list[int] | None
+) -> tuple[Metrics, list[int], np.ndarray | None, list[int]]:
+    """The history of the chosen seeds (all by default), their indices, their final samples and those seeds' indices.
+
+    A partial run has final samples of its finished seeds only.
+    """
+    count = np.shape(results.history.g_loss)[0]
+    finished = 0 if results.fakes is None else len(results.fakes)
+    if seeds is None:
+        return results.history, list(range(count)), results.fakes, list(range(finished))
+    ids = list(dict.fromkeys(seeds))  # in the order given, each once
+    outside = [seed for seed in ids if not 0 <= seed < count]
+    if not ids or outside:
+        shown = f"seed {outside[0]} is not" if outside else "no seeds are"
+        raise ConfigError(f"{shown} among the {count} seeds of {root} (0 to {count - 1})")
+    history = Metrics(*(np.asarray(values)[ids] for values in results.history))
+    fake_ids = [seed for seed in ids if seed < finished]
+    fakes = None if results.fakes is None else np.asarray(results.fakes)[fake_ids]
+    return history, ids, fakes, fake_ids

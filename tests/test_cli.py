@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 # 3 seeds in groups of 2 (the second padded), two chunks of 10 steps each.
 TINY = ["bn-split", "--steps", "20", "--set", "log_every=10", "--seeds", "3", "--set", "data.size=64"]
 LAYOUT = ["--group-size", "2", "--chunk-steps", "10"]
-FIGURES = {"samples.png", "losses.png", "diagnostic.png", "distances.png"}
+FIGURES = {"samples.png", "losses.png", "diagnostic.png", "distances.png", "blindness.png"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -95,6 +95,7 @@ def test_run_writes_a_complete_run_directory(finished):
     assert spec["config"]["steps"] == 20 and spec["config"]["data"]["size"] == 64
     assert spec["config"]["discriminator"]["norms"] == ["batch", "batch"]
     assert set(spec["versions"]) >= {"jaxbngan", "jax"} and spec["device"].startswith("cpu")
+    assert spec["git"] is None or set(spec["git"]) == {"commit", "dirty"}  # None outside a checkout
     assert spec["layout"] == {"seeds": 3, "group_size": 2, "chunk_steps": 10, "devices": 1}
 
     arrays = load_arrays(finished)

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 
-from jaxbngan import Metrics, plots
+from jaxbngan import Metrics, plots, rundir
+from jaxbngan.config import ConfigError
 
 
 def history(seeds: int = 4, logs: int = 5, dims: int = 2, partial: bool = False) -> Metrics:
@@ -80,3 +82,99 @@ def test_mosaic_places_each_image_in_its_own_tile():
     np.testing.assert_array_equal(mosaic[:, 2], 0.5)  # the separator
     np.testing.assert_array_equal(mosaic[:, 3:5], 0.5)
     np.testing.assert_array_equal(mosaic[:, 6:8], 1.0)
+
+
+def results(seeds: int = 4, logs: int = 5, complete: bool = True) -> rundir.Results:
+    rng = np.random.default_rng(3)
+    fakes = rng.normal(size=(seeds if complete else 2, 30, 2))
+    spec = {"preset": "bn-split", "seeds": seeds}
+    return rundir.Results(
+        spec, history(seeds, logs), 10 * np.arange(1, logs + 1), fakes, rng.normal(size=(40, 2)), complete
+    )
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures `draw_run` saves, by file name, instead of PNG files."""
+    figures = {}
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.__setitem__(Path(path).name, fig))
+    return figures
+
+
+def seed_lines(fig) -> set[str]:
+    return {line.get_gid() for ax in fig.axes for line in ax.get_lines() if line.get_gid()}
+
+
+def test_every_curve_figure_draws_each_seed_under_its_band(tmp_path, drawn):
+    plots.draw_run(tmp_path, results())
+    assert set(drawn) == {"samples.png", "losses.png", "diagnostic.png", "distances.png", "blindness.png"}
+    for name in ("losses.png", "diagnostic.png", "distances.png", "blindness.png"):
+        assert seed_lines(drawn[name]) == {f"seed {i}" for i in range(4)}, name
+        for ax in drawn[name].axes:
+            thin = [line for line in ax.get_lines() if line.get_gid()]
+            medians = [line for line in ax.get_lines() if not line.get_gid() and line.get_linewidth() == 2]
+            assert all(t.get_zorder() < b.get_zorder() for t in thin for b in medians)
+
+
+def test_chosen_seeds_are_the_only_ones_drawn(tmp_path, drawn):
+    plots.draw_run(tmp_path, results(seeds=8), seeds=[6, 1, 6])
+    for name in ("losses.png", "diagnostic.png", "distances.png", "blindness.png"):
+        assert seed_lines(drawn[name]) == {"seed 6", "seed 1"}, name
+    assert [ax.get_title() for ax in drawn["samples.png"].axes] == ["seed 6", "seed 1"]
+    (median,) = [line for line in drawn["losses.png"].axes[0].get_lines() if line.get_label() == "D loss"]
+    np.testing.assert_array_equal(median.get_ydata(), np.median(results(seeds=8).history.d_loss[[6, 1]], axis=0))
+
+
+def test_a_partial_run_labels_samples_of_its_finished_seeds_only(tmp_path, drawn):
+    plots.draw_run(tmp_path, results(seeds=4, complete=False), seeds=[3, 0])  # seeds 0 and 1 have finished
+    assert [ax.get_title() for ax in drawn["samples.png"].axes] == ["seed 0"]
+
+
+@pytest.mark.parametrize("seeds", [[4], [-1], [0, 9]])
+def test_seeds_outside_the_run_are_a_one_line_error(tmp_path, seeds):
+    with pytest.raises(ConfigError, match=rf"seed {seeds[-1]} is not among the 4 seeds of .* \(0 to 3\)"):
+        plots.draw_run(tmp_path, results(), seeds=seeds)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_samples_say_in_a_legend_that_grey_is_real_data(tmp_path, drawn):
+    plots.draw_run(tmp_path, results())
+    (legend,) = drawn["samples.png"].legends
+    assert [text.get_text() for text in legend.get_texts()] == ["real data", "generated"]
+    assert to_hex(legend.legend_handles[0].get_facecolor()[0]) == to_hex(plots.REAL_COLOR)
+
+
+def test_blindness_puts_d_loss_against_ln2_above_the_x_offset_on_one_step_axis(tmp_path, drawn):
+    run = results()
+    plots.draw_run(tmp_path, run)
+    top, bottom = drawn["blindness.png"].axes
+    assert top.get_shared_x_axes().joined(top, bottom)
+    lines = {line.get_label(): line for line in top.get_lines()}
+    np.testing.assert_array_equal(lines["D loss"].get_ydata(), np.median(run.history.d_loss, axis=0))
+    assert lines["ln 2 (D cannot tell real from fake)"].get_ydata()[0] == pytest.approx(np.log(2))
+    (offset,) = [line for line in bottom.get_lines() if line.get_label() == plots.X_OFFSET]
+    np.testing.assert_array_equal(offset.get_ydata(), np.median(run.history.offset[..., 0], axis=0))
+
+
+def test_plot_seeds_flag_errors_are_one_line(tmp_path):
+    import contextlib
+    import dataclasses
+    import io
+
+    from jaxbngan import cli
+    from jaxbngan.config import to_dict
+    from jaxbngan.presets import get_preset
+
+    root, run = tmp_path / "run", results()
+    config = dataclasses.replace(get_preset("bn-split").config, steps=50, log_every=10)  # the 5 logs of `results`
+    rundir.create(root, {"preset": "bn-split", "seeds": 4, "config": to_dict(config)}, run.real)
+    rundir.save_group(root, 0, run.history, run.fakes)
+    rundir.finish(root, run.steps)
+    for args, message in [
+        (["--seeds", "0,x"], "expected seed indices like 0,3,7"),
+        (["--seeds", "7"], "seed 7 is not"),
+    ]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = cli.main(["plot", str(root), *args])
+        assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue(), err.getvalue()

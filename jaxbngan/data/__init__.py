@@ -4,7 +4,7 @@ A population is an (n, d) float32 array of points or an (n, H, W, C) float32 arr
 [-1, 1] (G's tanh range); `data_kind` tells which.
 """
 
-from jaxbngan.data.files import is_data_file, load_data_file
+from jaxbngan.data.files import checked_array, is_data_file, load_data_file
 from jaxbngan.data.images import Labelled, digits, shapes
 from jaxbngan.data.points import Modes, checkerboard, gaussian, grid25, moons, ring8, spirals
 from jaxbngan.data.registry import (
@@ -28,6 +28,7 @@ __all__ = [
     "gaussian",
     "generator_params",
     "grid25",
+    "checked_array",
     "is_data_file",
     "load_data_file",
     "make_population",

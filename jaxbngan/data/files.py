@@ -50,12 +50,18 @@ def load_data_file(source: str) -> np.ndarray:
             array, member = _read_npz(path, member)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         raise ConfigError(f"{name}: cannot read it as {suffix[1:]} ({_first_line(error)})") from None
+    return checked_array(array, f"{name}:{member}" if member else name)
+
+
+def checked_array(array: np.ndarray, name: str) -> np.ndarray:
+    """Own data as a run uses it: float32 (n, d) points, or (n, H, W, C) images scaled to [-1, 1]."""
+    array = np.asarray(array)
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         raise ConfigError(f"{name}: holds {array.dtype} values; expected real numbers")
     if array.ndim == 2:
         return _checked_points(array, name)
     if array.ndim in (3, 4):
-        return _scaled_images(array, f"{name}:{member}" if member else name)
+        return _scaled_images(array, name)
     raise ConfigError(f"{name}: expected (n, d) points or (n, H, W[, C]) images, got shape {array.shape}")
 
 

@@ -1,0 +1,130 @@
+"""Every code block of README.md runs as written, or at least parses.
+
+The rule, block by block:
+- ```python blocks run, each in a fresh `python` subprocess from an empty directory (so README
+  examples must stay small: seconds each) and must exit with 0.
+- ```bash blocks are split into commands (`\\` continues a line, `&&` and `;` separate commands,
+  `#` starts a comment, leading `NAME=value` settings are dropped). Then:
+  - `jaxbngan` commands that are cheap (`list`, `--version`, `--help`) run and must exit with 0;
+    every other `jaxbngan` command line must parse with the command's own argument parser (`run`,
+    `plot`, `compare`, `export`, `reproduce`, `bench`) without running it.
+  - `python SCRIPT ARGS`: the script must exist in the repository, and for the scripts that front
+    `jaxbngan reproduce` (experiments/*.py) and `jaxbngan bench` (benchmarks/throughput.py) ARGS
+    must parse with that parser.
+  - `pip install ".[EXTRA,...]"`: every extra must exist in pyproject.toml.
+  - setup commands (`python3 -m venv`, `. .venv/bin/activate`, `pytest`) are not run.
+  - anything else fails this test, so a new kind of command gets a rule here first.
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from jaxbngan import bench, cli, reproduce
+
+REPO = Path(__file__).resolve().parents[1]
+CHEAP = {"list", "--version", "--help"}
+SETUP = {("python3", "-m", "venv"), (".",), ("pytest",)}
+
+
+def blocks(language: str) -> list[tuple[int, str]]:
+    """(line number, text) of each fenced block of `language` in README.md."""
+    text = (REPO / "README.md").read_text()
+    found = []
+    for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, flags=re.S | re.M):
+        found.append((text[: match.start()].count("\n") + 1, match.group(1)))
+    return found
+
+
+def commands(block: str) -> list[list[str]]:
+    """The commands of a bash block as argument lists, settings and comments dropped."""
+    found = []
+    for line in block.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        current: list[str] = []
+        for word in [*words, "&&"]:
+            if word in ("&&", ";"):
+                while current and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", current[0]):
+                    current.pop(0)
+                if current:
+                    found.append(current)
+                current = []
+            else:
+                current.append(word)
+    return found
+
+
+PYTHON_BLOCKS = blocks("python")
+BASH_COMMANDS = [(line, command) for line, block in blocks("bash") for command in commands(block)]
+
+
+def test_the_readme_has_blocks_of_both_kinds():
+    assert len(PYTHON_BLOCKS) >= 3 and len(BASH_COMMANDS) >= 10
+
+
+@pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[f"line {line}" for line, _ in PYTHON_BLOCKS])
+def test_python_block_runs(tmp_path, line, code):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, f"README.md block at line {line} failed:\n{done.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize(
+    ("line", "command"), BASH_COMMANDS, ids=[f"line {line}: {shlex.join(c)[:60]}" for line, c in BASH_COMMANDS]
+)
+def test_bash_command_runs_or_parses(line, command):
+    program, args = command[0], command[1:]
+    if any(tuple(command[: len(setup)]) == setup for setup in SETUP):
+        return
+    if program == "jaxbngan":
+        check_jaxbngan(args)
+    elif program in ("python", "python3"):
+        check_script(args)
+    elif command[:2] == ["pip", "install"]:
+        check_extras(args[1:])
+    else:
+        pytest.fail(f"README.md line {line}: no rule for {shlex.join(command)!r}; add one to {__name__}")
+
+
+def check_jaxbngan(args: list[str]) -> None:
+    if CHEAP & set(args):
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        done = subprocess.run(
+            [sys.executable, "-m", "jaxbngan", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip()
+    elif args[0] == "reproduce":
+        reproduce.parse_args(args[1:], "jaxbngan reproduce", "runs/reproduce", "experiments")
+    elif args[0] == "bench":
+        bench._parse(args[1:])
+    else:
+        parsed = cli._parser().parse_args(args)  # a ConfigError (the test fails) if it does not parse
+        assert callable(parsed.handler)
+
+
+def check_script(args: list[str]) -> None:
+    script, script_args = REPO / args[0], args[1:]
+    assert script.is_file(), f"{args[0]} does not exist"
+    if script.parent.name == "experiments":
+        reproduce.parse_args(script_args, f"python {args[0]}", "runs/reproduce", str(script.parent))
+    elif script.name == "throughput.py":
+        bench._parse(script_args)
+
+
+def check_extras(targets: list[str]) -> None:
+    known = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    for target in targets:
+        match = re.fullmatch(r"\.\[(.*)\]", target)
+        if match:
+            assert set(match.group(1).split(",")) <= known, f"{target}: pyproject.toml has extras {sorted(known)}"
+        else:
+            assert target == ".", f"pip install {target}: the README installs only this project and its extras"
