@@ -93,7 +93,7 @@ def test_overrides_replace_fields_and_sections():
         (lambda: jaxbngan.run("joint", steps=7), r"steps \(7\) must be a multiple of log_every"),
         (lambda: jaxbngan.run("joint", seeds=0), "seeds must be positive"),
         (lambda: jaxbngan.run("joint", data="moonz"), "unknown data set 'moonz'; did you mean moons"),
-        (lambda: jaxbngan.run("joint", data=np.zeros((5, 2, 2))), r"expected an \(n, d\) array"),
+        (lambda: jaxbngan.run("joint", data=np.zeros((5, 2, 2, 1, 1))), r"expected \(n, d\) points or"),
     ],
 )
 def test_bad_input_is_a_config_error_before_anything_runs(call, message):

@@ -102,7 +102,7 @@ def test_unreadable_files_and_members_are_one_line_errors(tmp_path):
         (str(empty), ["empty.npy: cannot read it as npy"]),
         (f"{tmp_path / 'mnist.npz'}:x_test", ["mnist.npz: has no array 'x_test'; it holds x_train, y_train"]),
         (str(tmp_path / "mnist.npz"), ["holds 2 arrays (x_train, y_train); pick one"]),
-        (f"{tmp_path / 'mnist.npz'}:y_train", ["mnist.npz: expected (n, d) points", "(3,)"]),
+        (f"{tmp_path / 'mnist.npz'}:y_train", ["mnist.npz:y_train: expected (n, d) points", "(3,)"]),
         (str(tmp_path / "gone.npy"), ["gone.npy: no such file"]),
         (write(tmp_path / "data.txt", "1 2\n"), ["data.txt: unsupported file type .txt"]),
     ]
