@@ -12,7 +12,7 @@ import pytest
 from helpers import tiny
 
 from jaxbngan import make_run, tuning
-from jaxbngan.bench import main, plan, report, roofline
+from jaxbngan.bench import dcgan, main, plan, report, roofline
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "throughput.py"
@@ -142,6 +142,48 @@ def test_targets_follow_the_backend():
         "min_bn_split_seed_steps_per_s_from_1024_seeds": None,
         "bn_split_at_least_100000_from_1024_seeds": None,
     }
+
+
+def test_dcgan_section_times_a_registered_preset_in_the_drivers_layout():
+    # The section takes any registered preset whose run has the 2-D presets' interface; bn-split stands in here.
+    records = list(dcgan.cells("bn-split", "moons", {"seconds": 0.01, "reps": 3, "dcgan_seeds": [2]}))
+    assert [(r["layout"], r["seeds"]) for r in records] == [("naive-loop", 1), ("driver", 2)]
+    assert all((r["preset"], r["data"], r["batch"]) == ("bn-split", "moons", None) for r in records)
+    assert_timed(records)
+    assert records[1]["steps_per_call"] >= 1 and records[1]["devices"] >= 1
+
+
+def test_dcgan_section_skips_missing_presets_and_data_in_one_line():
+    assert dcgan.unavailable("bn-split", "digits") is None
+    note = dcgan.unavailable("dcgan-splt-missing", "digits")
+    assert note.startswith("dcgan: skipped dcgan-splt-missing on digits, unknown preset") and "\n" not in note
+    (record,) = dcgan.cells("bn-split", "no-such-data", {"seconds": 0.01, "reps": 3, "dcgan_seeds": [1]})
+    assert "unknown data set 'no-such-data'" in record["skipped"] and "seed_steps_per_s" not in record
+
+
+def test_dcgan_summary_sets_each_case_against_the_torch_peer():
+    case = {"preset": "dcgan-split", "data": "digits", "batch": 64}
+    records = [
+        case | {"layout": "naive-loop", "seeds": 1, "seed_steps_per_s": 30.0},
+        case | {"layout": "driver", "seeds": 1, "seed_steps_per_s": 40.0},
+        case | {"layout": "driver", "seeds": 4, "seed_steps_per_s": 100.0},
+        {"peer": "torch-dcgan", "data": "digits", "seeds": 1, "seed_steps_per_s": 20.0},
+        {"peer": "torch-dcgan", "data": "procedural-32", "seeds": 1, "skipped": "no gpu here"},
+    ]
+    results = {"dcgan": records}
+    results["summary"] = report.summarize(results)
+    assert results["summary"]["dcgan"] == {
+        "cases": {
+            "dcgan-split on digits": {
+                "seed_steps_per_s": {1: 40.0, 4: 100.0},
+                "naive_loop_seed_steps_per_s": 30.0,
+                "torch_dcgan_seed_steps_per_s": 20.0,
+                "ratio_to_torch_dcgan": {1: 2.0, 4: 5.0},
+            }
+        },
+        "torch_dcgan_seed_steps_per_s": {"digits": 20.0},
+    }
+    assert "torch-dcgan (eager, one seed) on digits: 20.0" in report.table(results)
 
 
 def test_sharding_benchmark_times_the_drivers_layout(tmp_path):
