@@ -11,7 +11,8 @@ import jax
 import pytest
 from helpers import tiny
 
-from jaxbngan import bench, make_run, tuning
+from jaxbngan import make_run, tuning
+from jaxbngan.bench import dcgan, main, plan, report, roofline
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "throughput.py"
@@ -71,7 +72,7 @@ def test_quick_run_of_every_section_and_installed_peer(tmp_path):
     for section in ("throughput", "widths", "width_one", "unroll", "full_vmap", "variants"):
         assert_timed(results[section])
     assert len({r["variant"] for r in results["variants"]}) == 2
-    assert {r["preset"] for r in results["throughput"]} == set(bench.PRESETS)
+    assert {r["preset"] for r in results["throughput"]} == set(plan.PRESETS)
     timed_peers = [r for r in results.get("peers", []) if "skipped" not in r]
     for peer, module in (("torch", "torch"), ("keras", "tensorflow")):
         if importlib.util.find_spec(module):
@@ -87,7 +88,7 @@ def test_hand_flop_count_is_xla_count_without_elementwise_work(preset):
     state = run.strategy.init(jax.random.key(0))
     xla = jax.jit(run.strategy.train_step).lower(state).compile().cost_analysis()
     xla = xla[0] if isinstance(xla, list) else xla
-    by_hand = bench.matmul_flops(config, *run.population.shape)
+    by_hand = roofline.matmul_flops(config, *run.population.shape)
     # XLA also counts BN, activations, losses and Adam, but turns the products with one or two
     # terms per sum into elementwise work that it counts at half the hand count's 2 FLOPs per term.
     assert 0.8 < by_hand / xla["flops"] < 1.1
@@ -104,7 +105,7 @@ def test_hand_flop_count_is_xla_count_without_elementwise_work(preset):
     ],
 )
 def test_bad_arguments_end_as_one_line(args, message, capsys):
-    assert bench.main(args) == 2
+    assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
@@ -124,23 +125,65 @@ def sweep_results(backend: str, rates: dict[int, float], end_to_end: list[dict] 
 
 
 def test_targets_follow_the_backend():
-    cpu = bench.summarize(sweep_results("cpu", {1: 490.0, 1024: 580.0}))["targets"]
+    cpu = report.summarize(sweep_results("cpu", {1: 490.0, 1024: 580.0}))["targets"]
     assert cpu["min_bn_split_seed_steps_per_s"] == 490.0 and cpu["bn_split_at_least_500_everywhere"] is False
 
     # On an accelerator only 1024 seeds and more count, and the end-to-end run's slowest repetition.
     whole = [{"seeds": 1024, "steps": 2000, "times_s": [19.0, 26.0, 20.0]}]
-    gpu = bench.summarize(sweep_results("gpu", {1: 900.0, 1024: 150_000.0, 4096: 99_000.0}, whole))["targets"]
+    gpu = report.summarize(sweep_results("gpu", {1: 900.0, 1024: 150_000.0, 4096: 99_000.0}, whole))["targets"]
     assert gpu["min_bn_split_seed_steps_per_s_from_1024_seeds"] == 99_000.0
     assert gpu["bn_split_at_least_100000_from_1024_seeds"] is False
     assert gpu["end_to_end_1024_seeds_2000_steps_max_s"] == 26.0 and gpu["end_to_end_under_25_s"] is False
-    fast = bench.summarize(sweep_results("gpu", {1024: 150_000.0}, [whole[0] | {"times_s": [20.0, 21.0, 22.0]}]))
+    fast = report.summarize(sweep_results("gpu", {1024: 150_000.0}, [whole[0] | {"times_s": [20.0, 21.0, 22.0]}]))
     assert fast["targets"]["bn_split_at_least_100000_from_1024_seeds"] is True
     assert fast["targets"]["end_to_end_under_25_s"] is True
-    toy = bench.summarize(sweep_results("gpu", {4: 1000.0}, [{"seeds": 2, "steps": 5, "times_s": [1.0] * 3}]))
+    toy = report.summarize(sweep_results("gpu", {4: 1000.0}, [{"seeds": 2, "steps": 5, "times_s": [1.0] * 3}]))
     assert toy["targets"] == {
         "min_bn_split_seed_steps_per_s_from_1024_seeds": None,
         "bn_split_at_least_100000_from_1024_seeds": None,
     }
+
+
+def test_dcgan_section_times_a_registered_preset_in_the_drivers_layout():
+    # The section takes any registered preset whose run has the 2-D presets' interface; bn-split stands in here.
+    records = list(dcgan.cells("bn-split", "moons", {"seconds": 0.01, "reps": 3, "dcgan_seeds": [2]}))
+    assert [(r["layout"], r["seeds"]) for r in records] == [("naive-loop", 1), ("driver", 2)]
+    assert all((r["preset"], r["data"], r["batch"]) == ("bn-split", "moons", None) for r in records)
+    assert_timed(records)
+    assert records[1]["steps_per_call"] >= 1 and records[1]["devices"] >= 1
+
+
+def test_dcgan_section_skips_missing_presets_and_data_in_one_line():
+    assert dcgan.unavailable("bn-split", "digits") is None
+    note = dcgan.unavailable("dcgan-splt-missing", "digits")
+    assert note.startswith("dcgan: skipped dcgan-splt-missing on digits, unknown preset") and "\n" not in note
+    (record,) = dcgan.cells("bn-split", "no-such-data", {"seconds": 0.01, "reps": 3, "dcgan_seeds": [1]})
+    assert "unknown data set 'no-such-data'" in record["skipped"] and "seed_steps_per_s" not in record
+
+
+def test_dcgan_summary_sets_each_case_against_the_torch_peer():
+    case = {"preset": "dcgan-split", "data": "digits", "batch": 64}
+    records = [
+        case | {"layout": "naive-loop", "seeds": 1, "seed_steps_per_s": 30.0},
+        case | {"layout": "driver", "seeds": 1, "seed_steps_per_s": 40.0},
+        case | {"layout": "driver", "seeds": 4, "seed_steps_per_s": 100.0},
+        {"peer": "torch-dcgan", "data": "digits", "seeds": 1, "seed_steps_per_s": 20.0},
+        {"peer": "torch-dcgan", "data": "procedural-32", "seeds": 1, "skipped": "no gpu here"},
+    ]
+    results = {"dcgan": records}
+    results["summary"] = report.summarize(results)
+    assert results["summary"]["dcgan"] == {
+        "cases": {
+            "dcgan-split on digits": {
+                "seed_steps_per_s": {1: 40.0, 4: 100.0},
+                "naive_loop_seed_steps_per_s": 30.0,
+                "torch_dcgan_seed_steps_per_s": 20.0,
+                "ratio_to_torch_dcgan": {1: 2.0, 4: 5.0},
+            }
+        },
+        "torch_dcgan_seed_steps_per_s": {"digits": 20.0},
+    }
+    assert "torch-dcgan (eager, one seed) on digits: 20.0" in report.table(results)
 
 
 def test_sharding_benchmark_times_the_drivers_layout(tmp_path):

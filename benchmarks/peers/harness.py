@@ -75,10 +75,11 @@ def run(
         except Unsupported as error:
             print(RECORD + json.dumps({**record, "skipped": str(error)}), flush=True)
             continue
-        print(RECORD + json.dumps({**record, **_time(step, spec["seconds"], spec["reps"])}), flush=True)
+        print(RECORD + json.dumps({**record, **time_step(step, spec["seconds"], spec["reps"])}), flush=True)
 
 
-def _time(step: Callable[[], Any], seconds: float, reps: int) -> dict[str, Any]:
+def time_step(step: Callable[[], Any], seconds: float, reps: int) -> dict[str, Any]:
+    """Time `step() -> (loss, ...)`: its first call, a warm-up, then `reps` timings of about `seconds`."""
     start = time.perf_counter()
     float(step()[0])  # first step: tracing and compilation, where the framework has them
     first_s = time.perf_counter() - start
