@@ -16,6 +16,7 @@ NormKind = Literal["none", "batch", "layer", "group", "instance", "weight", "spe
 ARCHITECTURES = ("mlp", "dcgan")
 INIT_SCHEMES = ("keras", "dcgan")
 SAMPLE_STATS = ("batch", "running")
+PADDINGS = ("zeros", "reflect")
 DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "running", "joint")
@@ -55,6 +56,9 @@ class NetworkConfig:
     epsilon: float = 1e-3  # Keras BatchNormalization default
     groups: int = 8  # for group norm
     leaky_slope: float = 0.01  # 0 is ReLU (DCGAN's G)
+    # How a DCGAN discriminator's convs pad the borders: zeros (pytorch/examples) or a reflection.
+    # Zeros let a constant shift of a channel differ at the borders, where BN cannot remove it.
+    padding: Literal["zeros", "reflect"] = "zeros"
     # Kernels glorot-uniform and BN scale 1 (Keras), or N(0, 0.02) kernels and N(1, 0.02) BN scales (DCGAN).
     init_scheme: Literal["keras", "dcgan"] = "keras"
 
@@ -137,9 +141,7 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _validate_network(net: NetworkConfig, who: str) -> None:
-    _require(
-        net.architecture in ARCHITECTURES, f"{who}.architecture: {net.architecture!r} not in {ARCHITECTURES}"
-    )
+    _require(net.architecture in ARCHITECTURES, f"{who}.architecture: {net.architecture!r} not in {ARCHITECTURES}")
     layers, unused = ("hidden", "channels") if net.architecture == "mlp" else ("channels", "hidden")
     _require(
         len(net.layers) >= 1 and all(isinstance(w, int) and w > 0 for w in net.layers),
@@ -159,6 +161,7 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
         net.architecture != "mlp" or "instance" not in net.norms,
         f"{who}.norms: instance norm normalizes an image's channels over H, W; a point's features have no such axes",
     )
+    _require(net.padding in PADDINGS, f"{who}.padding: {net.padding!r} not in {PADDINGS}")
     _require(net.init_scheme in INIT_SCHEMES, f"{who}.init_scheme: {net.init_scheme!r} not in {INIT_SCHEMES}")
     _require(net.norm_position in ("pre", "post"), f"{who}.norm_position must be 'pre' or 'post'")
     _require(0.0 <= net.momentum < 1.0, f"{who}.momentum must be in [0, 1), got {net.momentum}")
@@ -191,6 +194,11 @@ def validate(config: Config) -> None:
     _validate_network(config.generator, "generator")
     _validate_network(config.discriminator, "discriminator")
     _require("reference" not in config.generator.norms, "reference-batch norm is for D only")
+    _require(config.generator.padding == "zeros", "generator.padding: G's transposed convs pad with zeros only")
+    _require(
+        config.discriminator.padding == "zeros" or config.discriminator.architecture == "dcgan",
+        "discriminator.padding is for conv layers; the MLP has none",
+    )
     if "reference" in config.discriminator.norms:
         _require(
             2 <= config.reference_size <= config.data.size,
@@ -203,9 +211,7 @@ def validate(config: Config) -> None:
         not s.standing_stats or s.g_view == "running",
         "strategy.standing_stats refreshes the running averages, so it needs g_view='running'",
     )
-    _require(
-        s.sample_stats in SAMPLE_STATS, f"strategy.sample_stats: {s.sample_stats!r} not in {SAMPLE_STATS}"
-    )
+    _require(s.sample_stats in SAMPLE_STATS, f"strategy.sample_stats: {s.sample_stats!r} not in {SAMPLE_STATS}")
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")
     _require(0.0 <= config.loss.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
     _require(config.optimizer.learning_rate > 0, "optimizer.learning_rate must be positive")

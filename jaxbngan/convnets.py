@@ -5,7 +5,8 @@
 * D: per entry of `channels` Conv -> [norm] -> LeakyReLU, then flatten -> Dense(1).
 
 The activation is LeakyReLU(`leaky_slope`): DCGAN's presets set 0 (ReLU) for G and 0.2 for D.
-All kernels are 4x4 with 'SAME' padding, as pytorch/examples. The number of stride-2 layers comes
+All kernels are 4x4 with 'SAME' padding, as pytorch/examples; D's borders are padded with zeros
+or a reflection (`padding`). The number of stride-2 layers comes
 from the image shape (`halvings`): H and W are halved while both stay even and at least 4 (DCGAN
 starts from 4x4), at most once per layer; the remaining layers keep stride 1. So 8x8 starts G
 at 4x4, 16x16 at 4x4, 28x28 at 7x7 (28 -> 14 -> 7), 32x32 at 4x4, given enough layers. As
@@ -23,6 +24,7 @@ from jaxbngan.config import NetworkConfig
 from jaxbngan.norms import SHIFTING_NORMS, kernel_init, linear, normalize_and_activate
 
 KERNEL = (4, 4)  # pytorch/examples dcgan
+PADDING = {"zeros": "SAME", "reflect": "REFLECT"}  # flax's names; both keep ceil(size / stride)
 
 
 def halvings(height: int, width: int, layers: int) -> int:
@@ -56,7 +58,8 @@ class DCGANGenerator(nn.Module):
         strides = _strides(height, width, len(cfg.channels))  # one per ConvTranspose, the output's included
         h0, w0 = height // 2 ** strides.count(2), width // 2 ** strides.count(2)
         c0, norm0 = cfg.channels[0], cfg.norms[0]
-        x = linear(norm0, nn.Dense(h0 * w0 * c0, kernel_init=kernel_init(cfg), use_bias=_has_bias(cfg, norm0)), z, use_running_average)
+        project = nn.Dense(h0 * w0 * c0, kernel_init=kernel_init(cfg), use_bias=_has_bias(cfg, norm0))
+        x = linear(norm0, project, z, use_running_average)
         x = normalize_and_activate(norm0, x.reshape(z.shape[0], h0, w0, c0), cfg, use_running_average)
         for features, norm, stride in zip(cfg.channels[1:], cfg.norms[1:], strides[:-1], strict=True):
             conv = nn.ConvTranspose(
@@ -80,7 +83,12 @@ class DCGANDiscriminator(nn.Module):
         strides = _strides(x.shape[1], x.shape[2], len(cfg.channels))
         for features, norm, stride in zip(cfg.channels, cfg.norms, strides, strict=True):
             conv = nn.Conv(
-                features, KERNEL, (stride, stride), "SAME", use_bias=_has_bias(cfg, norm), kernel_init=kernel_init(cfg)
+                features,
+                KERNEL,
+                (stride, stride),
+                PADDING[cfg.padding],
+                use_bias=_has_bias(cfg, norm),
+                kernel_init=kernel_init(cfg),
             )
             x = linear(norm, conv, x, use_running_average)
             x = normalize_and_activate(norm, x, cfg, use_running_average, self.reference_size)
