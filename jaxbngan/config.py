@@ -142,7 +142,8 @@ def _require(condition: bool, message: str) -> None:
 
 def _validate_network(net: NetworkConfig, who: str) -> None:
     _require(net.architecture in ARCHITECTURES, f"{who}.architecture: {net.architecture!r} not in {ARCHITECTURES}")
-    layers, unused = ("hidden", "channels") if net.architecture == "mlp" else ("channels", "hidden")
+    mlp = net.architecture == "mlp"
+    layers, unused, kind = ("hidden", "channels", "hidden") if mlp else ("channels", "hidden", "conv")
     _require(
         len(net.layers) >= 1 and all(isinstance(w, int) and w > 0 for w in net.layers),
         f"{who}.{layers} must be positive sizes for architecture {net.architecture!r}, got {net.layers!r}",
@@ -153,12 +154,12 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
     )
     _require(
         len(net.norms) == len(net.layers),
-        f"{who}.norms needs one entry per {layers} entry ({len(net.layers)}), got {net.norms!r}",
+        f"{who}.norms needs one entry per {kind} layer ({len(net.layers)}), got {net.norms!r}",
     )
     for norm in net.norms:
         _require(norm in NORMS, f"{who}.norms: unknown norm {norm!r}; choose from {NORMS}")
     _require(
-        net.architecture != "mlp" or "instance" not in net.norms,
+        not mlp or "instance" not in net.norms,
         f"{who}.norms: instance norm normalizes an image's channels over H, W; a point's features have no such axes",
     )
     _require(net.padding in PADDINGS, f"{who}.padding: {net.padding!r} not in {PADDINGS}")

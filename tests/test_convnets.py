@@ -100,7 +100,7 @@ def test_networks_must_fit_the_data_kind(config, data, message):
         (NetworkConfig(norms=("instance", "none")), "instance norm"),
         (dcgan((8, 8), ("none", "batch"), hidden=(64,)), "hidden is unused"),
         (dcgan((), ()), "channels must be positive"),
-        (dcgan((8, 8), ("batch",)), "one entry per channels entry"),
+        (dcgan((8, 8), ("batch",)), "one entry per conv layer"),
         (dcgan((8, 6), ("none", "group")), "groups=8 must divide"),
         (NetworkConfig(init_scheme="pytorch"), "init_scheme"),
     ],
@@ -125,7 +125,7 @@ def test_samples_use_the_chosen_generator_statistics(sample_stats):
     config = tiny_images("dcgan-split", strategy=StrategyConfig(sample_stats=sample_stats))
     strategy = make_strategy(config, POPULATION)
     state = strategy.init(jax.random.key(7))
-    state, _ = strategy.train_step(state)  # G's running averages move away from their init
+    state, _ = jax.jit(strategy.train_step)(state)  # G's running averages move away from their init
     noise = strategy.sample_noise(jax.random.key(8))
     expected, _ = strategy.generator.apply(state.g_params, state.g_stats, noise, stats=sample_stats)
     chex.assert_trees_all_equal(strategy.sample(state.g_params, state.g_stats, noise), expected)
@@ -143,9 +143,9 @@ def test_brightness_shift_makes_the_generator_brighter():
             base, optimizer=optimizer, loss=dataclasses.replace(base.loss, shift_weight=weight)
         )
         strategy = make_strategy(config, POPULATION)
-        state = strategy.init(jax.random.key(9))
+        state, step = strategy.init(jax.random.key(9)), jax.jit(strategy.train_step)
         for _ in range(5):
-            state, _ = strategy.train_step(state)
+            state, _ = step(state)
         fake = strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(jax.random.key(10)))
         brightness[weight] = float(jnp.mean(fake))
     assert brightness[10.0] > brightness[0.0] + 0.1
