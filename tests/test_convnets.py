@@ -154,8 +154,8 @@ def test_brightness_shift_makes_the_generator_brighter():
 def test_shift_reward_is_the_first_coordinate_for_points_and_mean_brightness_for_images():
     points = jnp.array([[1.0, 10.0], [3.0, 20.0]])
     np.testing.assert_allclose(shift_reward(points), 2.0)
-    image = jnp.stack([jnp.full((4, 4, 3), 0.5), jnp.full((4, 4, 3), -0.1)])
-    np.testing.assert_allclose(shift_reward(image), 0.2, rtol=1e-6)
+    image = jnp.arange(2 * 4 * 4 * 3, dtype=jnp.float32).reshape(2, 4, 4, 3)  # every pixel differs
+    np.testing.assert_allclose(shift_reward(image), 47.5, rtol=1e-6)  # mean of 0..95
 
 
 def test_match_moments_is_per_pixel_and_channel_on_images():

@@ -23,7 +23,9 @@ D_CHANNELS = (64, 128)
 DCGAN_RULE = ("none", "batch")  # no BN in D's first layer, BN in every other
 
 
-def _network(channels: tuple[int, ...], norms: tuple[str, ...], leaky_slope: float) -> NetworkConfig:
+def _network(
+    channels: tuple[int, ...], norms: tuple[str, ...], leaky_slope: float, padding: str = "zeros"
+) -> NetworkConfig:
     return NetworkConfig(
         architecture="dcgan",
         hidden=(),
@@ -32,6 +34,7 @@ def _network(channels: tuple[int, ...], norms: tuple[str, ...], leaky_slope: flo
         momentum=0.9,
         epsilon=1e-5,
         leaky_slope=leaky_slope,
+        padding=padding,
         init_scheme="dcgan",
     )
 
@@ -42,11 +45,12 @@ def _config(
     g_view: str = "fake",
     standing_stats: bool = False,
     shift: bool = False,
+    d_padding: str = "zeros",
 ) -> Config:
     return Config(
         data=DIGITS,
         generator=_network(G_CHANNELS, ("batch",) * len(G_CHANNELS), leaky_slope=0.0),
-        discriminator=_network(D_CHANNELS, d_norms, leaky_slope=0.2),
+        discriminator=_network(D_CHANNELS, d_norms, leaky_slope=0.2, padding=d_padding),
         strategy=StrategyConfig(d_batch=d_batch, g_view=g_view, standing_stats=standing_stats),
         loss=LossConfig(g_loss="nonsaturating", shift_weight=BRIGHTNESS_WEIGHT if shift else 0.0),
         optimizer=OptimizerConfig(learning_rate=2e-4, b1=0.5, b2=0.999, eps=1e-8),
@@ -91,9 +95,14 @@ def standing() -> Config:
     return _config(d_batch="joint", g_view="running", standing_stats=True)
 
 
-def bn_first(shift: bool = False) -> Config:
-    """Against the DCGAN rule: BN also in D's first layer, split calls as pytorch/examples."""
-    return _config(d_norms=("batch", "batch"), shift=shift)
+def bn_first(shift: bool = False, d_padding: str = "zeros") -> Config:
+    """Against the DCGAN rule: BN also in D's first layer, split calls as pytorch/examples.
+
+    With D's borders padded by reflection instead of zeros, a brightness shift adds the same
+    constant to every position of each first-layer channel, which BN removes exactly (the blog's
+    blind spot); zero padding lets the shift differ at the borders.
+    """
+    return _config(d_norms=("batch", "batch"), shift=shift, d_padding=d_padding)
 
 
 def d_norm(norm: str, shift: bool = False) -> Config:
@@ -118,6 +127,10 @@ BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
     "dcgan-spectral": (lambda: d_norm("spectral"), "spectral norm on every D layer"),
     "dcgan-split-shift": (lambda: split(shift=True), "dcgan-split + reward for G's mean brightness"),
     "dcgan-bn-first-shift": (lambda: bn_first(shift=True), "dcgan-bn-first + reward for G's mean brightness"),
+    "dcgan-bn-first-shift-reflect": (
+        lambda: bn_first(shift=True, d_padding="reflect"),
+        "dcgan-bn-first-shift with D's borders padded by reflection instead of zeros",
+    ),
     "dcgan-instance-shift": (lambda: d_norm("instance", shift=True), "dcgan-instance + reward for G's mean brightness"),
     "dcgan-no-d-norm-shift": (lambda: d_norm("none", shift=True), "dcgan-no-d-norm + reward for G's mean brightness"),
 }
