@@ -140,7 +140,7 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         return generate(g_params, g_stats, noise, strategy.sample_stats)[0]
 
     def g_objective(g_params, state, noise, real):
-        fake, g_stats = generate(g_params, state.g_stats, noise)
+        fake, g_stats = generate(g_params, state.g_stats, noise, "batch")  # G trains in training mode
         logits, d_stats = d_on_fakes(d, state.d_params, state.d_stats, fake, real, strategy.g_view)
         d_loss_on_fakes = bce(logits, 0.0)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
@@ -167,7 +167,7 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
 
         if strategy.standing_stats:
             # Standing statistics: the running averages become the moments of this step's joint batch.
-            fake_now, _ = generate(state.g_params, state.g_stats, noise)
+            fake_now, _ = generate(state.g_params, state.g_stats, noise, "batch")
             joint_batch = jnp.concatenate([fake_now, real])
             _, standing = d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
             state = state._replace(d_stats=standing)
