@@ -23,7 +23,7 @@ import jax
 import numpy as np
 
 from jaxbngan import __version__, driver, export, provenance, rundir
-from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
+from jaxbngan.config import DATA_KINDS, Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, is_data_file, load_data_file, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
@@ -169,11 +169,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
-    print("presets (jaxbngan run PRESET):")
     width = max(map(len, PRESETS))
-    for name, preset in PRESETS.items():
-        default = " (default)" if name == DEFAULT_PRESET else ""
-        print(f"  {name:<{width}}  {preset.summary}{default}")
+    for kind in DATA_KINDS:
+        print(f"presets on {kind} (jaxbngan run PRESET):")
+        for name, preset in PRESETS.items():
+            if preset.kind == kind:
+                default = " (default)" if name == DEFAULT_PRESET else ""
+                print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME; or --data FILE.npy, FILE.npz[:ARRAY], FILE.csv holding an (n, d) array):")
     width = max(map(len, GENERATORS))
     for name, generator in GENERATORS.items():

@@ -11,8 +11,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-NORMS = ("none", "batch", "layer", "group", "weight", "spectral", "reference")
-NormKind = Literal["none", "batch", "layer", "group", "weight", "spectral", "reference"]
+NORMS = ("none", "batch", "layer", "group", "instance", "weight", "spectral", "reference")
+NormKind = Literal["none", "batch", "layer", "group", "instance", "weight", "spectral", "reference"]
+ARCHITECTURES = ("mlp", "dcgan")
+INIT_SCHEMES = ("keras", "dcgan")
+SAMPLE_STATS = ("batch", "running")
+PADDINGS = ("zeros", "reflect")
+DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "running", "joint")
 G_LOSSES = ("minimax", "nonsaturating")
@@ -34,15 +39,33 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """An MLP: Dense(width) -> [norm] -> LeakyReLU per hidden layer, then Dense(out)."""
+    """One player's network: an MLP for points or a DCGAN conv net for images.
 
-    hidden: tuple[int, ...] = (64, 64)
-    norms: tuple[NormKind, ...] = ("none", "none")  # one entry per hidden layer
+    MLP: Dense(width) -> [norm] -> LeakyReLU per entry of `hidden`, then Dense(out).
+    DCGAN (`jaxbngan.convnets`): one conv layer per entry of `channels` (G: a Dense projection and
+    ConvTransposes, then an output ConvTranspose to the image's channels; D: strided Convs, then
+    Dense(1)).
+    """
+
+    architecture: Literal["mlp", "dcgan"] = "mlp"
+    hidden: tuple[int, ...] = (64, 64)  # MLP widths; () for dcgan
+    channels: tuple[int, ...] = ()  # dcgan: channels per conv layer; () for the MLP
+    norms: tuple[NormKind, ...] = ("none", "none")  # one entry per hidden (MLP) or conv (dcgan) layer
     norm_position: Literal["pre", "post"] = "pre"  # norm before (blog, DCGAN) or after activation
     momentum: float = 0.99  # Keras: the running average keeps 99% per update
     epsilon: float = 1e-3  # Keras BatchNormalization default
     groups: int = 8  # for group norm
-    leaky_slope: float = 0.01
+    leaky_slope: float = 0.01  # 0 is ReLU (DCGAN's G)
+    # How a DCGAN discriminator's convs pad the borders: zeros (pytorch/examples) or a reflection.
+    # Zeros let a constant shift of a channel differ at the borders, where BN cannot remove it.
+    padding: Literal["zeros", "reflect"] = "zeros"
+    # Kernels glorot-uniform and BN scale 1 (Keras), or N(0, 0.02) kernels and N(1, 0.02) BN scales (DCGAN).
+    init_scheme: Literal["keras", "dcgan"] = "keras"
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        """Widths (MLP) or channels (DCGAN) of the layers that `norms` normalize."""
+        return self.hidden if self.architecture == "mlp" else self.channels
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,11 @@ class StrategyConfig:
     # "Standing statistics": before G's step, D's running averages are replaced by the moments of
     # the current joint real+fake batch (a momentum-0 update), so the `running` view cannot lag.
     standing_stats: bool = False
+    # Which statistics G normalizes with when samples are drawn for metrics and figures: its
+    # batch's own moments (as pytorch/examples, which never calls `.eval()`) or its running
+    # averages (inference mode, as the TensorFlow DCGAN tutorial draws its figures). Training
+    # always uses the batch's moments.
+    sample_stats: Literal["batch", "running"] = "batch"
 
 
 @dataclass(frozen=True)
@@ -68,7 +96,8 @@ class LossConfig:
     """Objectives of both players."""
 
     g_loss: Literal["minimax", "nonsaturating"] = "minimax"  # blog: zero-sum minimax
-    shift_weight: float = 0.0  # blog's shift experiment: G loss -= w * mean(fake[:, 0])
+    # Blog's shift experiment: G loss -= w * mean(fake[:, 0]) on points, w * mean(fake) (brightness) on images.
+    shift_weight: float = 0.0
     label_smoothing: float = 0.0  # one-sided: real label 1 - s in D's loss
     moment_matching: bool = False  # blog bonus: fakes standardized to the real mean/variance
 
@@ -112,24 +141,37 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _validate_network(net: NetworkConfig, who: str) -> None:
+    _require(net.architecture in ARCHITECTURES, f"{who}.architecture: {net.architecture!r} not in {ARCHITECTURES}")
+    mlp = net.architecture == "mlp"
+    layers, unused, kind = ("hidden", "channels", "hidden") if mlp else ("channels", "hidden", "conv")
     _require(
-        len(net.hidden) >= 1 and all(isinstance(w, int) and w > 0 for w in net.hidden),
-        f"{who}.hidden must be positive widths, got {net.hidden!r}",
+        len(net.layers) >= 1 and all(isinstance(w, int) and w > 0 for w in net.layers),
+        f"{who}.{layers} must be positive sizes for architecture {net.architecture!r}, got {net.layers!r}",
     )
     _require(
-        len(net.norms) == len(net.hidden),
-        f"{who}.norms needs one entry per hidden layer ({len(net.hidden)}), got {net.norms!r}",
+        getattr(net, unused) == (),
+        f"{who}.{unused} is unused by architecture {net.architecture!r}; set it to (), got {getattr(net, unused)!r}",
+    )
+    _require(
+        len(net.norms) == len(net.layers),
+        f"{who}.norms needs one entry per {kind} layer ({len(net.layers)}), got {net.norms!r}",
     )
     for norm in net.norms:
         _require(norm in NORMS, f"{who}.norms: unknown norm {norm!r}; choose from {NORMS}")
+    _require(
+        not mlp or "instance" not in net.norms,
+        f"{who}.norms: instance norm normalizes an image's channels over H, W; a point's features have no such axes",
+    )
+    _require(net.padding in PADDINGS, f"{who}.padding: {net.padding!r} not in {PADDINGS}")
+    _require(net.init_scheme in INIT_SCHEMES, f"{who}.init_scheme: {net.init_scheme!r} not in {INIT_SCHEMES}")
     _require(net.norm_position in ("pre", "post"), f"{who}.norm_position must be 'pre' or 'post'")
     _require(0.0 <= net.momentum < 1.0, f"{who}.momentum must be in [0, 1), got {net.momentum}")
     _require(net.epsilon > 0, f"{who}.epsilon must be positive, got {net.epsilon}")
     if "group" in net.norms:
         _require(
             net.groups > 0
-            and all(w % net.groups == 0 for w, n in zip(net.hidden, net.norms, strict=True) if n == "group"),
-            f"{who}.groups={net.groups} must divide every group-normed width {net.hidden}",
+            and all(w % net.groups == 0 for w, n in zip(net.layers, net.norms, strict=True) if n == "group"),
+            f"{who}.groups={net.groups} must divide every group-normed width {net.layers}",
         )
 
 
@@ -153,6 +195,11 @@ def validate(config: Config) -> None:
     _validate_network(config.generator, "generator")
     _validate_network(config.discriminator, "discriminator")
     _require("reference" not in config.generator.norms, "reference-batch norm is for D only")
+    _require(config.generator.padding == "zeros", "generator.padding: G's transposed convs pad with zeros only")
+    _require(
+        config.discriminator.padding == "zeros" or config.discriminator.architecture == "dcgan",
+        "discriminator.padding is for conv layers; the MLP has none",
+    )
     if "reference" in config.discriminator.norms:
         _require(
             2 <= config.reference_size <= config.data.size,
@@ -165,9 +212,27 @@ def validate(config: Config) -> None:
         not s.standing_stats or s.g_view == "running",
         "strategy.standing_stats refreshes the running averages, so it needs g_view='running'",
     )
+    _require(s.sample_stats in SAMPLE_STATS, f"strategy.sample_stats: {s.sample_stats!r} not in {SAMPLE_STATS}")
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")
     _require(0.0 <= config.loss.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
     _require(config.optimizer.learning_rate > 0, "optimizer.learning_rate must be positive")
+
+
+def data_kind(shape: tuple[int, ...]) -> str:
+    """'points' for a population shaped (n, d), 'images' for (n, H, W, C); ConfigError otherwise."""
+    _require(len(shape) in (2, 4), f"data must be (n, d) points or (n, H, W, C) images, got shape {tuple(shape)}")
+    return DATA_KINDS[0] if len(shape) == 2 else DATA_KINDS[1]
+
+
+def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
+    """Check that both networks fit a population of `shape`: MLPs for points, DCGAN conv nets for images."""
+    kind = data_kind(shape)
+    fitting = "mlp" if kind == "points" else "dcgan"
+    for who, net in (("generator", config.generator), ("discriminator", config.discriminator)):
+        _require(
+            net.architecture == fitting,
+            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; use {fitting!r}",
+        )
 
 
 def to_dict(config: Config) -> dict[str, Any]:

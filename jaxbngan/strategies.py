@@ -8,6 +8,10 @@ A strategy is three choices from `StrategyConfig`, each one visible below:
   `running` (the running averages) or `joint` (the moments of fake+real);
 * `keep_g_step_stats` - whether the running-average update D makes during G's step survives.
 
+The same code serves points (n, d), MLPs, and images (n, H, W, C), DCGAN conv nets: batch
+statistics are per feature over the batch, or per channel over (batch, H, W), and every call
+below concatenates or splits along the batch axis only.
+
 Beyond the blog, `standing_stats` refreshes D's running averages from the current joint batch
 right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
 
@@ -24,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxbngan.config import Config
+from jaxbngan.config import Config, validate_for_data
 from jaxbngan.models import Network, PyTree, make_network
 
 
@@ -54,7 +58,10 @@ class Strategy(NamedTuple):
     train_step: Callable[[TrainState], tuple[TrainState, StepLosses]]
     generator: Network
     discriminator: Network
-    generate: Callable[[PyTree, PyTree, jax.Array], tuple[jax.Array, PyTree]]  # G's samples as D sees them
+    # G's samples as D sees them, and G's state: `generate(g_params, g_stats, noise, stats="batch")`.
+    generate: Callable[..., tuple[jax.Array, PyTree]]
+    # Samples for metrics and figures: `generate` with G's statistics chosen by `strategy.sample_stats`.
+    sample: Callable[[PyTree, PyTree, jax.Array], jax.Array]
     sample_noise: Callable[[jax.Array], jax.Array]
     sample_real: Callable[[jax.Array], jax.Array]
 
@@ -79,18 +86,26 @@ def d_on_fakes(
 
 
 def match_moments(fake: jax.Array, real_mean: jax.Array, real_var: jax.Array) -> jax.Array:
-    """Blog bonus: standardize the fakes per feature, then give them the real mean and variance."""
+    """Blog bonus: standardize the fakes per feature (per pixel and channel for images), then give them
+    the real mean and variance."""
     fake_mean, fake_var = jnp.mean(fake, axis=0, keepdims=True), jnp.var(fake, axis=0, keepdims=True)
     return (fake - fake_mean) * jax.lax.rsqrt(fake_var + 1e-12) * jnp.sqrt(real_var) + real_mean
+
+
+def shift_reward(fake: jax.Array) -> jax.Array:
+    """What the shift term rewards: points moving right (mean of the first coordinate), images
+    getting brighter (mean of every pixel and channel)."""
+    return jnp.mean(fake[:, 0]) if fake.ndim == 2 else jnp.mean(fake)
 
 
 def make_strategy(config: Config, population: jax.Array) -> Strategy:
     """Set up G, D and both optimizers for `config`; return the pure init and train step."""
     config.validate()
-    data_dim = population.shape[1]
+    validate_for_data(config, population.shape)
+    data_shape = population.shape[1:]  # (d,) for points, (H, W, C) for images
     batch = config.batch_size or population.shape[0]
     reference = population[: config.reference_size] if "reference" in config.discriminator.norms else None
-    g = make_network(config.generator, data_dim)
+    g = make_network(config.generator, data_shape)
     d = make_network(config.discriminator, 1, reference)
     # Same parameters as D; with momentum 0 a training-mode call sets the running averages to the batch moments.
     d_momentum_0 = make_network(dataclasses.replace(config.discriminator, momentum=0.0), 1, reference)
@@ -112,22 +127,25 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
     def init(key: jax.Array) -> TrainState:
         k_g, k_d, key = jax.random.split(key, 3)
         g_params, g_stats = g.init(k_g, jnp.zeros((batch, config.noise_dim)))
-        d_params, d_stats = d.init(k_d, jnp.zeros((batch, data_dim)))
+        d_params, d_stats = d.init(k_d, jnp.zeros((batch, *data_shape)))
         return TrainState(g_params, g_stats, g_opt.init(g_params), d_params, d_stats, d_opt.init(d_params), key)
 
-    def generate(g_params, g_stats, noise):
-        fake, g_stats = g.apply(g_params, g_stats, noise, stats="batch")
+    def generate(g_params, g_stats, noise, stats="batch"):
+        fake, g_stats = g.apply(g_params, g_stats, noise, stats=stats)
         if loss.moment_matching:
             fake = match_moments(fake, real_mean, real_var)
         return fake, g_stats
 
+    def sample(g_params, g_stats, noise):
+        return generate(g_params, g_stats, noise, strategy.sample_stats)[0]
+
     def g_objective(g_params, state, noise, real):
-        fake, g_stats = generate(g_params, state.g_stats, noise)
+        fake, g_stats = generate(g_params, state.g_stats, noise, "batch")  # G trains in training mode
         logits, d_stats = d_on_fakes(d, state.d_params, state.d_stats, fake, real, strategy.g_view)
         d_loss_on_fakes = bce(logits, 0.0)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
         g_loss = -d_loss_on_fakes if loss.g_loss == "minimax" else bce(logits, 1.0)
-        g_loss = g_loss - loss.shift_weight * jnp.mean(fake[:, 0])  # shift experiment: reward moving right
+        g_loss = g_loss - loss.shift_weight * shift_reward(fake)  # shift experiment
         return g_loss, (fake, g_stats, d_stats, d_loss_on_fakes)
 
     def d_objective(d_params, d_stats, fake, real):
@@ -149,7 +167,7 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
 
         if strategy.standing_stats:
             # Standing statistics: the running averages become the moments of this step's joint batch.
-            fake_now, _ = generate(state.g_params, state.g_stats, noise)
+            fake_now, _ = generate(state.g_params, state.g_stats, noise, "batch")
             joint_batch = jnp.concatenate([fake_now, real])
             _, standing = d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
             state = state._replace(d_stats=standing)
@@ -171,4 +189,4 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key)
         return new_state, StepLosses(g_loss, d_loss)
 
-    return Strategy(init, train_step, g, d, generate, sample_noise, sample_real)
+    return Strategy(init, train_step, g, d, generate, sample, sample_noise, sample_real)

@@ -11,3 +11,14 @@ def tiny(preset: str = "bn-split", *, steps: int = 20, log_every: int = 10, size
     data = dataclasses.replace(config.data, size=size)
     extra = {"reference_size": min(config.reference_size, size)} if "reference" in config.discriminator.norms else {}
     return dataclasses.replace(config, data=data, steps=steps, log_every=log_every, **extra, **fields)
+
+
+def tiny_images(preset: str, **fields) -> Config:
+    """Image `preset` with small conv nets, batches of 16 and 8-dimensional noise."""
+    config = get_preset(preset).config
+    g = dataclasses.replace(config.generator, channels=(8, 4))
+    d = dataclasses.replace(config.discriminator, channels=(4, 8))
+    data = dataclasses.replace(config.data, size=128)
+    return dataclasses.replace(
+        config, data=data, generator=g, discriminator=d, batch_size=16, noise_dim=8, steps=4, log_every=2, **fields
+    )

@@ -17,7 +17,7 @@ from jaxbngan.config import from_dict, to_dict
         (Config(batch_size=5000), "exceeds the population size"),
         (Config(strategy=StrategyConfig(g_view="train")), "strategy.g_view"),
         (Config(discriminator=NetworkConfig(norms=("batch",))), "one entry per hidden layer"),
-        (Config(discriminator=NetworkConfig(norms=("batch", "instance"))), "unknown norm 'instance'"),
+        (Config(discriminator=NetworkConfig(norms=("batch", "batchnorm"))), "unknown norm 'batchnorm'"),
         (Config(generator=NetworkConfig(norms=("reference", "none"))), "for D only"),
         (Config(discriminator=NetworkConfig(norms=("group", "group"), groups=5)), "must divide"),
     ],

@@ -26,7 +26,7 @@ def test_points_load_as_float_arrays(tmp_path):
     np.testing.assert_array_equal(load_data_file(header), [[1, 2], [3, 4], [5, 6]])
     assert load_data_file(bare).shape == (2, 3)
     named = load_data_file(f"{tmp_path / 'named.npz'}:points")
-    assert named.dtype == np.float32 and named.shape == (4, 2) and data_kind(named) == "points"
+    assert named.dtype == np.float32 and named.shape == (4, 2) and data_kind(named.shape) == "points"
     ints = load_data_file(saved(tmp_path / "ints.npy", np.arange(6).reshape(3, 2) * 100))
     np.testing.assert_array_equal(ints, np.arange(6).reshape(3, 2) * 100)  # points are never rescaled
     assert ints.dtype == np.float32
@@ -47,7 +47,7 @@ def test_uint8_grey_images_gain_a_channel_and_are_scaled_with_a_note(tmp_path, c
     pixels[0, 0, 0], pixels[0, 0, 1] = 0, 255
     np.savez(tmp_path / "mnist.npz", x_train=pixels, y_train=np.arange(5))
     images = load_data_file(f"{tmp_path / 'mnist.npz'}:x_train")
-    assert images.shape == (5, 6, 7, 1) and images.dtype == np.float32 and data_kind(images) == "images"
+    assert images.shape == (5, 6, 7, 1) and images.dtype == np.float32 and data_kind(images.shape) == "images"
     np.testing.assert_array_equal(images[..., 0], pixels.astype(np.float32) / np.float32(127.5) - 1)
     assert images.min() == -1.0 and images.max() == 1.0
     note = capsys.readouterr().err

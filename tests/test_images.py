@@ -36,7 +36,7 @@ def test_each_image_set_is_deterministic_in_range_and_labelled(name):
     chex.assert_shape(a, (300, *IMAGE_SETS[name]))
     chex.assert_type(a, np.float32)
     assert float(a.min()) == -1.0 and float(a.max()) <= 1.0  # the dark background is exactly -1
-    assert data_kind(a) == "images"
+    assert data_kind(a.shape) == "images"
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     labels = population_labels(DataConfig(name=name, size=300))
@@ -132,9 +132,9 @@ def test_points_have_no_labels_and_images_no_modes():
     assert population_labels(DataConfig(name="ring8", size=10)) is None
     assert class_names("ring8") is None
     assert mixture_modes(DataConfig(name="shapes")) is None
-    assert data_kind(make_population(DataConfig(name="ring8", size=10))) == "points"
+    assert data_kind(make_population(DataConfig(name="ring8", size=10)).shape) == "points"
     assert {"shapes", "digits", "ring8", "moons"} <= set(GENERATORS)
-    with pytest.raises(ConfigError, match=r"expected \(n, d\) points or \(n, H, W, C\) images, got shape \(3, 4, 4\)"):
-        data_kind(np.zeros((3, 4, 4)))
+    with pytest.raises(ConfigError, match=r"data must be \(n, d\) points or \(n, H, W, C\) images, got shape \(3, 4, 4\)"):
+        data_kind(np.zeros((3, 4, 4)).shape)
     with pytest.raises(ConfigError, match="unknown data set 'shape'"):
         class_names("shape")

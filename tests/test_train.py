@@ -78,8 +78,8 @@ def test_any_float_array_is_data():
     assert bool(jnp.all(jnp.isnan(result.history.mode_coverage)))  # no modes known for own data
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_every_preset_runs_without_nan(preset):
+@pytest.mark.parametrize("preset", sorted(name for name, p in PRESETS.items() if p.kind == "points"))
+def test_every_points_preset_runs_without_nan(preset):
     result = jax.jit(make_train(tiny(preset, steps=10, log_every=5)))(jax.random.key(0))
     history = result.history._asdict()
     for name in ("g_loss", "d_loss", "offset", "energy_distance", "d_fake_loss_by_view"):

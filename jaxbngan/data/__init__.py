@@ -4,13 +4,13 @@ A population is an (n, d) float32 array of points or an (n, H, W, C) float32 arr
 [-1, 1] (G's tanh range); `data_kind` tells which.
 """
 
+from jaxbngan.config import data_kind  # (shape) -> "points" | "images": defined once, beside validation
 from jaxbngan.data.files import checked_array, is_data_file, load_data_file
 from jaxbngan.data.images import Labelled, digits, shapes
 from jaxbngan.data.points import Modes, checkerboard, gaussian, grid25, moons, ring8, spirals
 from jaxbngan.data.registry import (
     GENERATORS,
     class_names,
-    data_kind,
     generator_params,
     make_population,
     mixture_modes,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -46,15 +45,6 @@ def class_names(name: str) -> tuple[str, ...] | None:
 def mixture_modes(config: DataConfig) -> Modes | None:
     """Mode centers and spread for mixture data sets; None where modes are not defined."""
     return points.point_modes(config.name, _resolved_params(config))
-
-
-def data_kind(population: np.ndarray | jax.Array) -> Literal["points", "images"]:
-    """Whether a population is (n, d) points or (n, H, W, C) images; ConfigError for any other shape."""
-    if population.ndim == 2:
-        return "points"
-    if population.ndim == 4:
-        return "images"
-    raise ConfigError(f"expected (n, d) points or (n, H, W, C) images, got shape {tuple(population.shape)}")
 
 
 def _generator(name: str) -> Callable[..., jax.Array | Labelled]:

@@ -1,28 +1,16 @@
-"""Named configurations that reproduce each experiment of the blog (and its alternatives).
+"""Presets on 2-D points: each experiment of the blog (and its alternatives), with the blog's MLPs.
 
-Each preset is a `Config` plus one line on what it reproduces; the builder's docstring cites the
-blog section. Adding a preset here adds it to the CLI, to `jaxbngan list` and to the test suite.
+Each builder's docstring cites the blog section it reproduces.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 from collections.abc import Callable
-from typing import NamedTuple
 
-from jaxbngan.config import Config, ConfigError, LossConfig, NetworkConfig, StrategyConfig
+from jaxbngan.config import Config, LossConfig, NetworkConfig, StrategyConfig
 
 SHIFT_WEIGHT = 0.005  # the blog's hand-tuned weight of the shift term
 BN = ("batch", "batch")
-
-
-class Preset(NamedTuple):
-    """A named config and what it shows."""
-
-    name: str
-    summary: str
-    config: Config
 
 
 def _config(
@@ -96,7 +84,7 @@ def other_norm(norm: str, shift: bool = False) -> Config:
     return _config((norm, norm), shift=shift)
 
 
-_BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
+BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
     "no-bn": (no_bn, "no normalization: the baseline that learns the data"),
     "no-bn-shift": (lambda: no_bn(shift=True), "no normalization + shift term: D notices, no shift"),
     "bn-split": (bn_split, "BN in D, split real/fake batches (blog default): shifted samples at ln 2"),
@@ -122,23 +110,3 @@ _BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
     "reference-norm": (lambda: other_norm("reference"), "reference-batch (virtual) BN in D"),
     "reference-norm-shift": (lambda: other_norm("reference", shift=True), "reference-batch BN + shift term"),
 }
-
-PRESETS: dict[str, Preset] = {name: Preset(name, summary, build()) for name, (build, summary) in _BUILDERS.items()}
-DEFAULT_PRESET = "bn-split-shift"
-
-
-def get_preset(name: str) -> Preset:
-    """The preset called `name`; a ConfigError suggesting the nearest names otherwise."""
-    if name in PRESETS:
-        return PRESETS[name]
-    near = difflib.get_close_matches(name, PRESETS, n=3)
-    hint = f"; did you mean {', '.join(near)}?" if near else "; run `jaxbngan list` to see them"
-    raise ConfigError(f"unknown preset {name!r}{hint}")
-
-
-def with_overrides(config: Config, **sections: dict) -> Config:
-    """A copy of `config` with fields of named sections replaced, e.g. loss={'shift_weight': 0.01}."""
-    changes = {}
-    for section, values in sections.items():
-        changes[section] = dataclasses.replace(getattr(config, section), **values)
-    return dataclasses.replace(config, **changes)
