@@ -18,6 +18,7 @@ The cache directory is `cache_dir`, else `$JAXBNGAN_CACHE/classifiers`, else
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import sys
@@ -131,45 +132,50 @@ def _split(key: jax.Array, n: int, holdout: float) -> tuple[np.ndarray, np.ndarr
     return order[n_test:], order[:n_test]
 
 
+@functools.partial(jax.jit, static_argnames=("config", "num_classes"))
+def fit(key: jax.Array, images: jax.Array, labels: jax.Array, config: ClassifierConfig, num_classes: int) -> Any:
+    """Parameters after `config.steps` Adam steps on random minibatches of images (n, H, W, C)."""
+    net = _network(config, num_classes)
+    optimizer = optax.adam(config.learning_rate)
+    batch = min(config.batch, images.shape[0])
+
+    def loss_fn(params, x, y):
+        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(net.apply({"params": params}, x)[1], y))
+
+    def step(carry, key):
+        params, opt_state = carry
+        idx = jax.random.randint(key, (batch,), 0, images.shape[0])
+        grads = jax.grad(loss_fn)(params, images[idx], labels[idx])
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
+
+    k_init, k_batches = jax.random.split(key)
+    params = net.init(k_init, images[:1])["params"]
+    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), jax.random.split(k_batches, config.steps))
+    return params
+
+
 def train_classifier(
     key: jax.Array, images: Any, labels: Any, config: ClassifierConfig = ClassifierConfig()
 ) -> Classifier:
     """Train on a random (1 - holdout) split of labelled images (n, H, W, C); score the rest."""
     images, labels, num_classes = check_labelled(images, labels)
-    k_split, k_init, k_batches = jax.random.split(key, 3)
+    k_split, k_fit = jax.random.split(key)
     train_idx, test_idx = _split(k_split, images.shape[0], config.holdout)
-    net = _network(config, num_classes)
-    train_x, train_y = jnp.asarray(images[train_idx]), jnp.asarray(labels[train_idx])
-    batch = min(config.batch, train_x.shape[0])
-    optimizer = optax.adam(config.learning_rate)
-
-    def loss_fn(params, x, y):
-        logits = net.apply({"params": params}, x)[1]
-        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, y))
-
-    def step(carry, key):
-        params, opt_state = carry
-        idx = jax.random.randint(key, (batch,), 0, train_x.shape[0])
-        grads = jax.grad(loss_fn)(params, train_x[idx], train_y[idx])
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), None
-
-    @jax.jit
-    def train(k_init, k_batches):
-        params = net.init(k_init, train_x[:1])["params"]
-        (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)), jax.random.split(k_batches, config.steps))
-        return params
-
     start = time.perf_counter()
-    params = train(k_init, k_batches)
-    predicted = jax.jit(lambda p, x: jnp.argmax(net.apply({"params": p}, x)[1], axis=1))(params, images[test_idx])
-    accuracy = float(np.mean(np.asarray(predicted) == labels[test_idx]))
+    params = fit(k_fit, images[train_idx], labels[train_idx], config, num_classes)
+    accuracy = float(np.mean(np.asarray(_predict(params, images[test_idx], config, num_classes)) == labels[test_idx]))
     print(
         f"classifier: held-out accuracy {accuracy:.3f} on {len(test_idx)} images "
         f"({config.steps} steps on {len(train_idx)}, {time.perf_counter() - start:.1f} s)",
         file=sys.stderr,
     )
     return Classifier(params=params, num_classes=num_classes, accuracy=accuracy, config=config)
+
+
+@functools.partial(jax.jit, static_argnames=("config", "num_classes"))
+def _predict(params: Any, images: jax.Array, config: ClassifierConfig, num_classes: int) -> jax.Array:
+    return jnp.argmax(_network(config, num_classes).apply({"params": params}, images)[1], axis=1)  # (n,)
 
 
 def default_cache_dir() -> Path:
