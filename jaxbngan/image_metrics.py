@@ -11,6 +11,9 @@ depend on the sample count, so compare values only at the same `m`.
     frechet          Frechet distance between Gaussians fitted to the same features ("FID" with an
                      in-house network): |mu_f - mu_r|^2 + tr(S_f + S_r - 2 (S_r^1/2 S_f S_r^1/2)^1/2).
                      Biased upward at finite m: two samples of the data give a positive value.
+                     Both use the penultimate features divided by one constant, their root mean
+                     square over the real reference sample, so that features are of order 1 as the
+                     kernel assumes and the numbers do not depend on the classifier's feature scale.
     pixel_kid        KID on the flattened pixels; the only distribution score for unlabelled data.
     class_histogram  (k,) share of fakes the classifier assigns to each class (argmax of its logits).
     class_coverage   share of classes that receive at least a quarter of their fair share of fakes;
@@ -87,24 +90,24 @@ def kid(feat_a: jax.Array, feat_b: jax.Array) -> jax.Array:
 
 def _symmetric_sqrt(c: jax.Array) -> jax.Array:
     w, v = jnp.linalg.eigh(0.5 * (c + c.T))
-    return (v * jnp.sqrt(jnp.clip(w, 0.0))) @ v.T
+    return (v * jnp.sqrt(jnp.clip(w, 0.0))[None, :]) @ v.T
 
 
 class _Gaussian(NamedTuple):
-    mean: jax.Array  # (d,)
+    mean: jax.Array  # (1, d)
     cov: jax.Array  # (d, d), ddof 1
     cov_sqrt: jax.Array  # (d, d) symmetric square root of cov
 
 
 def _fit_gaussian(feat: jax.Array) -> _Gaussian:
-    mean = jnp.mean(feat, axis=0)
+    mean = jnp.mean(feat, axis=0, keepdims=True)
     centered = feat - mean
     cov = centered.T @ centered / (feat.shape[0] - 1)
     return _Gaussian(mean, cov, _symmetric_sqrt(cov))
 
 
 def _frechet(ref: _Gaussian, feat: jax.Array) -> jax.Array:
-    mean = jnp.mean(feat, axis=0)
+    mean = jnp.mean(feat, axis=0, keepdims=True)
     centered = feat - mean
     cov = centered.T @ centered / (feat.shape[0] - 1)
     product = ref.cov_sqrt @ cov @ ref.cov_sqrt
@@ -171,6 +174,8 @@ def make_image_metrics(
     if classifier is not None:
         params = classifier.params
         ref_feat, ref_logits = classifier.apply(params, reference)
+        feature_scale = jnp.sqrt(jnp.mean(jnp.square(ref_feat)))
+        ref_feat = ref_feat / feature_scale
         ref_feat_term = _mean_off_diagonal(_cubic_kernel(ref_feat, ref_feat))
         ref_gaussian = _fit_gaussian(ref_feat)
         data_labels = np.asarray(jnp.argmax(ref_logits, axis=1)) if labels is None else labels
@@ -189,6 +194,7 @@ def make_image_metrics(
             hist = jnp.zeros((0,), jnp.float32)
         else:
             feat, logits = classifier.apply(params, fakes)
+            feat = feat / feature_scale
             feature_kid = _kid_against(ref_feat, ref_feat_term, feat)
             frechet = _frechet(ref_gaussian, feat)
             hist = class_histogram(logits)

@@ -44,7 +44,7 @@ def test_kid_is_symmetric_and_near_zero_between_samples_of_one_distribution():
     noise = jax.random.uniform(jax.random.key(1), (500, 16), minval=-3.0, maxval=5.0)
     same, different = float(im.kid(half_a, half_b)), float(im.kid(half_a, noise))
     assert different > 0
-    assert abs(same) < 0.02 * different
+    assert abs(same) < 0.05 * different
     # kid(b, a) sums the same three terms, the cross term over the transposed kernel matrix: only the
     # summation order differs, float32 rounding of a 250 000-term sum of kernel values (mean below)
     cross = float(jnp.mean(jnp.abs((half_a @ half_b.T / 16 + 1) ** 3)))
@@ -53,9 +53,9 @@ def test_kid_is_symmetric_and_near_zero_between_samples_of_one_distribution():
 
 def test_frechet_distance_closed_forms():
     a = correlated_gaussian(jax.random.key(2), 4000, 8)
-    centered = a - jnp.mean(a, axis=0)
+    centered = a - jnp.mean(a, axis=0, keepdims=True)
     trace = float(jnp.sum(jnp.square(centered)) / (a.shape[0] - 1))  # tr(S_a)
-    shift = jnp.linspace(-1.0, 1.0, 8)
+    shift = jnp.linspace(-1.0, 1.0, 8)[None, :]
     shift_sq = float(jnp.sum(jnp.square(shift)))
     # float32: eigenvalue errors of order eps * d * |S|^2 enter the square root's sum; 1e-4 relative
     # to the traces involved leaves two orders of magnitude on top of that
