@@ -70,15 +70,29 @@ def test_frechet_distance_closed_forms():
     assert float(im.frechet_distance(a, 2 * a)) == pytest.approx(expected, rel=1e-4)
 
 
+def test_frechet_distance_of_non_commuting_covariances_in_two_dimensions():
+    a = correlated_gaussian(jax.random.key(8), 3000, 2)
+    b = correlated_gaussian(jax.random.key(9), 3000, 2) * jnp.array([[3.0, 0.5]])
+    mean_a, mean_b = np.mean(np.asarray(a, np.float64), 0), np.mean(np.asarray(b, np.float64), 0)
+    cov_a, cov_b = np.cov(np.asarray(a, np.float64).T), np.cov(np.asarray(b, np.float64).T)
+    assert np.abs(cov_a @ cov_b - cov_b @ cov_a).max() > 0.1  # the covariances do not commute
+    # a 2x2 positive semi-definite M has tr(M^1/2) = sqrt(tr M + 2 sqrt(det M)); here
+    # M = S_a^1/2 S_b S_a^1/2, so tr M = tr(S_a S_b) and det M = det S_a det S_b
+    trace_sqrt = np.sqrt(np.trace(cov_a @ cov_b) + 2 * np.sqrt(np.linalg.det(cov_a) * np.linalg.det(cov_b)))
+    expected = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    assert float(im.frechet_distance(a, b)) == pytest.approx(expected, rel=1e-4)
+    assert float(im.frechet_distance(b, a)) == pytest.approx(expected, rel=1e-4)
+
+
 def test_class_scores_of_hand_made_predictions():
     data_hist = im.label_histogram(np.repeat(np.arange(4), 5), 4)
     np.testing.assert_array_equal(data_hist, np.full(4, 0.25, np.float32))
-    predicted = np.array([0, 0, 0, 0, 0, 1, 1, 2])  # 5, 2, 1 and 0 of 8 fakes; fair share 2 each
+    predicted = np.repeat(np.arange(4), [11, 4, 1, 0])  # of 16 fakes; the fair share is 4 each
     hist = im.class_histogram(jax.nn.one_hot(predicted, 4))
-    np.testing.assert_array_equal(hist, np.array([5, 2, 1, 0], np.float32) / 8)
-    # covered: at least a quarter of the fair share (0.5 fakes) -> classes 0, 1, 2
+    np.testing.assert_array_equal(hist, np.array([11, 4, 1, 0], np.float32) / 16)
+    # covered: at least a quarter of the fair share (1 fake, reached exactly by class 2) -> classes 0, 1, 2
     assert float(im.class_coverage(hist, data_hist)) == 0.75
-    expected_kl = 5 / 8 * np.log(2.5) + 1 / 8 * np.log(0.5)  # class 1 adds 0, class 3 adds 0 log 0 = 0
+    expected_kl = 11 / 16 * np.log(11 / 4) + 1 / 16 * np.log(1 / 4)  # class 1 adds 0, class 3 adds 0 log 0 = 0
     assert float(im.class_kl(hist, data_hist)) == pytest.approx(expected_kl, rel=1e-6)
     # collapse onto one class of balanced data: KL = log k, coverage 1/k
     collapsed = im.class_histogram(jax.nn.one_hot(np.zeros(8, int), 4))
