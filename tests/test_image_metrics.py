@@ -124,6 +124,11 @@ def test_measure_traces_once_and_scores_shifted_and_shrunk_data(toy_classifier):
     assert float(shifted.intensity_offset) == pytest.approx(0.25, abs=1e-5)
     assert float(shrunk.pixel_std_ratio) == pytest.approx(0.5, rel=1e-5)
     assert float(shrunk.intensity_offset) == pytest.approx(-0.5 * float(jnp.mean(images)), abs=1e-5)
+    # one program over seeds: vmap over a leading axis of fakes gives one value per seed
+    per_seed = jax.jit(jax.vmap(measure))(jnp.stack([images + 0.25, 0.5 * images]))
+    chex.assert_shape(per_seed.frechet, (2,))
+    chex.assert_shape(per_seed.class_histogram, (2, 2))
+    np.testing.assert_allclose(per_seed.pixel_std_ratio, [shifted.pixel_std_ratio, 0.5], rtol=1e-5)
 
 
 def test_without_classifier_only_pixel_scores_are_reported():
