@@ -88,6 +88,7 @@ class Classifier(NamedTuple):
     num_classes: int
     accuracy: float  # on the held-out split
     config: ClassifierConfig
+    image_shape: tuple[int, int, int]  # (H, W, C) of the images it was trained on
 
     def apply(self, params: Any, images: jax.Array) -> tuple[jax.Array, jax.Array]:
         """(features (n, f), logits (n, k)) of images (n, H, W, C)."""
@@ -170,7 +171,7 @@ def train_classifier(
         f"({config.steps} steps on {len(train_idx)}, {time.perf_counter() - start:.1f} s)",
         file=sys.stderr,
     )
-    return Classifier(params=params, num_classes=num_classes, accuracy=accuracy, config=config)
+    return Classifier(params, num_classes, accuracy, config, images.shape[1:])
 
 
 @functools.partial(jax.jit, static_argnames=("config", "num_classes"))
@@ -247,4 +248,4 @@ def _load(path: Path, config: ClassifierConfig, num_classes: int, image_shape: t
     if any(leaf.shape != s.shape or leaf.dtype != s.dtype for leaf, s in zip(leaves, shapes, strict=True)):
         return None
     params = jax.tree.unflatten(treedef, [jnp.asarray(leaf) for leaf in leaves])
-    return Classifier(params=params, num_classes=num_classes, accuracy=accuracy, config=config)
+    return Classifier(params, num_classes, accuracy, config, image_shape)

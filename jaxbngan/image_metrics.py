@@ -154,7 +154,8 @@ def make_image_metrics(
 
     Real-side statistics are computed here once, on m = min(samples, n) images drawn without
     replacement by `key` (default key 0); the data's class histogram comes from all `labels`, or,
-    without labels, from the classifier's predictions on those m images.
+    without labels, from the classifier's predictions on those m images. Labels without a
+    classifier are not used.
     """
     population = jnp.asarray(population, jnp.float32)
     if population.ndim != 4:
@@ -163,6 +164,12 @@ def make_image_metrics(
     m = min(samples, n)
     if m < 2:
         raise ConfigError(f"image metrics need at least 2 samples; got {m}")
+    if classifier is not None and classifier.image_shape != population.shape[1:]:
+        raise ConfigError(f"the classifier takes images {classifier.image_shape}; the data are {population.shape[1:]}")
+    if classifier is not None and labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or labels.min() < 0 or labels.max() >= classifier.num_classes:
+            raise ConfigError(f"image metrics need {n} labels in 0..{classifier.num_classes - 1}")
     key = jax.random.key(0) if key is None else key
     reference = population[jax.random.permutation(key, n)[:m]]  # (m, H, W, C)
     real_mean = jnp.mean(population)

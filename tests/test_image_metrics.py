@@ -155,3 +155,11 @@ def test_too_few_fakes_is_a_config_error():
     images, _ = toy_images(jax.random.key(7), 64)
     with pytest.raises(ConfigError, match="at least 32 fakes"):
         im.make_image_metrics(images, samples=32)(images[:16])
+
+
+def test_classifier_that_does_not_fit_the_data_is_a_config_error(toy_classifier):
+    images, labels, classifier = toy_classifier
+    with pytest.raises(ConfigError, match="classifier takes images"):
+        im.make_image_metrics(jnp.zeros((64, 16, 16, 1)), None, classifier)
+    with pytest.raises(ConfigError, match="labels in 0..1"):
+        im.make_image_metrics(images, labels + 1, classifier)
