@@ -160,15 +160,16 @@ def make_image_metrics(
     population = jnp.asarray(population, jnp.float32)
     if population.ndim != 4:
         raise ConfigError(f"image metrics need images (n, height, width, channels); got shape {population.shape}")
-    n = population.shape[0]
+    n, image_shape = population.shape[0], population.shape[1:]
     m = min(samples, n)
     if m < 2:
         raise ConfigError(f"image metrics need at least 2 samples; got {m}")
-    if classifier is not None and classifier.image_shape != population.shape[1:]:
-        raise ConfigError(f"the classifier takes images {classifier.image_shape}; the data are {population.shape[1:]}")
+    if classifier is not None and classifier.image_shape != image_shape:
+        raise ConfigError(f"the classifier takes images {classifier.image_shape}; the data are {image_shape}")
     if classifier is not None and labels is not None:
         labels = np.asarray(labels)
-        if labels.shape != (n,) or labels.min() < 0 or labels.max() >= classifier.num_classes:
+        integer = np.issubdtype(labels.dtype, np.integer)
+        if not integer or labels.shape != (n,) or labels.min() < 0 or labels.max() >= classifier.num_classes:
             raise ConfigError(f"image metrics need {n} labels in 0..{classifier.num_classes - 1}")
     key = jax.random.key(0) if key is None else key
     reference = population[jax.random.permutation(key, n)[:m]]  # (m, H, W, C)
@@ -189,10 +190,8 @@ def make_image_metrics(
         data_hist = jnp.asarray(label_histogram(data_labels, classifier.num_classes))
 
     def measure(fakes: jax.Array) -> ImageMetrics:
-        if fakes.ndim != 4 or fakes.shape[0] < m or fakes.shape[1:] != population.shape[1:]:
-            raise ConfigError(
-                f"image metrics need at least {m} fakes of shape {population.shape[1:]}; got {fakes.shape}"
-            )
+        if fakes.ndim != 4 or fakes.shape[0] < m or fakes.shape[1:] != image_shape:
+            raise ConfigError(f"image metrics need at least {m} fakes of shape {image_shape}; got {fakes.shape}")
         fakes = fakes[:m].astype(jnp.float32)
         pixels = fakes.reshape(m, -1)
         pixel_kid = _kid_against(ref_pixels, ref_pixel_term, pixels)

@@ -163,3 +163,5 @@ def test_classifier_that_does_not_fit_the_data_is_a_config_error(toy_classifier)
         im.make_image_metrics(jnp.zeros((64, 16, 16, 1)), None, classifier)
     with pytest.raises(ConfigError, match="labels in 0..1"):
         im.make_image_metrics(images, labels + 1, classifier)
+    with pytest.raises(ConfigError, match="labels in 0..1"):
+        im.make_image_metrics(images, labels * 0.5, classifier)
