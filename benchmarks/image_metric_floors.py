@@ -20,7 +20,16 @@ import numpy as np
 from jaxbngan.classifier import load_or_train
 from jaxbngan.image_metrics import ImageMetrics, make_image_metrics, noise_floor
 
-FIELDS = ("kid", "frechet", "pixel_kid", "class_coverage", "class_kl", "intensity_offset", "pixel_std_ratio")
+FIELDS = (
+    "kid",
+    "kid_std_error",
+    "frechet",
+    "pixel_kid",
+    "class_coverage",
+    "class_kl",
+    "intensity_offset",
+    "pixel_std_ratio",
+)
 
 
 def digits() -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,8 @@ depend on the sample count, so compare values only at the same `m`.
     kid              unbiased MMD^2 between classifier features of fakes and reals, cubic kernel
                      k(x, y) = (x.y / d + 1)^3 (Binkowski et al. 2018). 0 in expectation when the
                      fakes are distributed like the data; can be slightly negative.
+    kid_std_error    standard error of the mean of KID over 4 disjoint blocks of m/4 fakes and
+                     reals: a rough, conservative error bar for `kid` within one seed.
     frechet          Frechet distance between Gaussians fitted to the same features ("FID" with an
                      in-house network): |mu_f - mu_r|^2 + tr(S_f + S_r - 2 (S_r^1/2 S_f S_r^1/2)^1/2).
                      Biased upward at finite m: two samples of the data give a positive value.
@@ -54,12 +56,14 @@ from jaxbngan.config import ConfigError
 
 COVERAGE_SHARE = 0.25  # a class is covered when it gets at least this share of its fair share
 LABEL_PSEUDOCOUNT = 0.5  # added to every class count of the data's label histogram
+KID_BLOCKS = 4  # disjoint blocks behind `kid_standard_error`
 
 
 class ImageMetrics(NamedTuple):
     """Scores of one batch of fakes (add a leading axis per log and per seed); see module docstring."""
 
     kid: jax.Array
+    kid_std_error: jax.Array
     frechet: jax.Array
     pixel_kid: jax.Array
     class_histogram: jax.Array  # (k,), or (0,) without a classifier
@@ -86,6 +90,21 @@ def _kid_against(ref: jax.Array, ref_term: jax.Array, x: jax.Array) -> jax.Array
 def kid(feat_a: jax.Array, feat_b: jax.Array) -> jax.Array:
     """Unbiased MMD^2 between samples (n_a, d) and (n_b, d) with the kernel (x.y / d + 1)^3."""
     return _kid_against(feat_b, _mean_off_diagonal(_cubic_kernel(feat_b, feat_b)), feat_a)
+
+
+def kid_standard_error(feat_a: jax.Array, feat_b: jax.Array, blocks: int = KID_BLOCKS) -> jax.Array:
+    """Standard error of the mean KID over `blocks` disjoint block pairs (a's block i against b's).
+
+    Each block holds n // blocks samples of each side (the rest is left out). The full-sample `kid`
+    varies less than the mean of block estimates, so this overstates its error.
+    """
+    size_a, size_b = feat_a.shape[0] // blocks, feat_b.shape[0] // blocks
+    if min(size_a, size_b) < 2:
+        raise ConfigError(f"KID blocks need at least 2 samples each; got {size_a} and {size_b}")
+    block_a = feat_a[: blocks * size_a].reshape(blocks, size_a, -1)
+    block_b = feat_b[: blocks * size_b].reshape(blocks, size_b, -1)
+    values = jax.vmap(kid)(block_a, block_b)  # (blocks,)
+    return jnp.std(values, ddof=1) / jnp.sqrt(float(blocks))
 
 
 def _symmetric_sqrt(c: jax.Array) -> jax.Array:
@@ -164,6 +183,8 @@ def make_image_metrics(
     m = min(samples, n)
     if m < 2:
         raise ConfigError(f"image metrics need at least 2 samples; got {m}")
+    if classifier is not None and m < 2 * KID_BLOCKS:
+        raise ConfigError(f"classifier scores need at least {2 * KID_BLOCKS} samples; got {m}")
     if classifier is not None and classifier.image_shape != image_shape:
         raise ConfigError(f"the classifier takes images {classifier.image_shape}; the data are {image_shape}")
     if classifier is not None and labels is not None:
@@ -196,18 +217,20 @@ def make_image_metrics(
         pixels = fakes.reshape(m, -1)
         pixel_kid = _kid_against(ref_pixels, ref_pixel_term, pixels)
         if classifier is None:
-            feature_kid = frechet = coverage = kl = nan
+            feature_kid = kid_error = frechet = coverage = kl = nan
             hist = jnp.zeros((0,), jnp.float32)
         else:
             feat, logits = classifier.apply(params, fakes)
             feat = feat / feature_scale
             feature_kid = _kid_against(ref_feat, ref_feat_term, feat)
+            kid_error = kid_standard_error(feat, ref_feat)
             frechet = _frechet(ref_gaussian, feat)
             hist = class_histogram(logits)
             coverage = class_coverage(hist, data_hist)
             kl = class_kl(hist, data_hist)
         return ImageMetrics(
             kid=feature_kid,
+            kid_std_error=kid_error,
             frechet=frechet,
             pixel_kid=pixel_kid,
             class_histogram=hist,

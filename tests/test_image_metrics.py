@@ -51,6 +51,14 @@ def test_kid_is_symmetric_and_near_zero_between_samples_of_one_distribution():
     assert abs(float(im.kid(half_b, half_a)) - same) <= 1e3 * F32_EPS * cross
 
 
+def test_kid_standard_error_is_that_of_the_mean_over_disjoint_blocks():
+    a = correlated_gaussian(jax.random.key(10), 402, 4)  # 100 per block, the last 2 left out
+    b = correlated_gaussian(jax.random.key(11), 200, 4) + 0.5  # 50 per block
+    blocks = [float(im.kid(a[i * 100 : (i + 1) * 100], b[i * 50 : (i + 1) * 50])) for i in range(4)]
+    expected = np.std(blocks, ddof=1) / 2.0
+    assert float(im.kid_standard_error(a, b)) == pytest.approx(expected, rel=1e-4)
+
+
 def test_frechet_distance_closed_forms():
     a = correlated_gaussian(jax.random.key(2), 4000, 8)
     centered = a - jnp.mean(a, axis=0, keepdims=True)
@@ -117,7 +125,14 @@ def test_measure_traces_once_and_scores_shifted_and_shrunk_data(toy_classifier):
     counted = jax.jit(chex.assert_max_traces(measure, n=1))
     shifted = counted(images + 0.25)
     shrunk = counted(0.5 * images)
-    for value in (shifted.kid, shifted.frechet, shifted.pixel_kid, shifted.class_kl, shifted.class_coverage):
+    for value in (
+        shifted.kid,
+        shifted.kid_std_error,
+        shifted.frechet,
+        shifted.pixel_kid,
+        shifted.class_kl,
+        shifted.class_coverage,
+    ):
         chex.assert_shape(value, ())
     chex.assert_shape(shifted.class_histogram, (2,))
     # m = n: the fakes are the whole population, so these two are exact up to float32 rounding
@@ -135,7 +150,10 @@ def test_without_classifier_only_pixel_scores_are_reported():
     images, _ = toy_images(jax.random.key(5), 64)
     scores = jax.jit(im.make_image_metrics(images, samples=32))(images[::-1])
     assert np.isfinite(float(scores.pixel_kid))
-    assert all(np.isnan(float(v)) for v in (scores.kid, scores.frechet, scores.class_coverage, scores.class_kl))
+    assert all(
+        np.isnan(float(v))
+        for v in (scores.kid, scores.kid_std_error, scores.frechet, scores.class_coverage, scores.class_kl)
+    )
     chex.assert_shape(scores.class_histogram, (0,))
 
 
