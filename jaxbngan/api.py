@@ -182,7 +182,7 @@ def _train(
         devices = seed_devices(device_limit, seeds=seeds)
         population = source.population if source.population is not None else make_population(config.data)
         layout = driver.plan_layout(
-            config, seeds, devices, population.shape[1], group_size=group_size, chunk_steps=chunk_steps
+            config, seeds, devices, driver.sample_shape(population), group_size=group_size, chunk_steps=chunk_steps
         )
         spec = run_spec(source, seeds, seed, layout, devices)
         rundir.create(root, spec, np.asarray(population))

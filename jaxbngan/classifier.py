@@ -35,8 +35,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxbngan.config import ConfigError
+from jaxbngan.config import ConfigError, DataConfig
+from jaxbngan.data import make_population, population_labels
+from jaxbngan.data.images import DIGITS
 
+CLASSIFIER_IMAGES = 4096  # images of a procedural set that its classifier learns from
 CACHE_FORMAT = 1  # part of the cache key: bump when the network or the file layout changes
 
 
@@ -249,3 +252,19 @@ def _load(path: Path, config: ClassifierConfig, num_classes: int, image_shape: t
         return None
     params = jax.tree.unflatten(treedef, [jnp.asarray(leaf) for leaf in leaves])
     return Classifier(params, num_classes, accuracy, config, image_shape)
+
+
+def classifier_for(data: DataConfig) -> Classifier | None:
+    """The cached classifier of a labelled named data set, trained on its canonical copy; None without labels.
+
+    The copy ignores the run's `data.size` and `data.seed`, so every run on the same data set (and
+    parameters) is scored by the same network: all of `digits`, or `CLASSIFIER_IMAGES` images of a
+    procedural set, made from seed 0.
+    """
+
+    size = DIGITS if data.name == "digits" else CLASSIFIER_IMAGES
+    canonical = dataclasses.replace(data, size=size, seed=0)
+    labels = population_labels(canonical)
+    if labels is None:
+        return None
+    return load_or_train(np.asarray(make_population(canonical)), labels)

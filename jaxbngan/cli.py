@@ -215,19 +215,18 @@ def _run(args: argparse.Namespace) -> int:
     else:
         request = _resolve(args, None, None)
         devices = seed_devices(args.devices, seeds=request.seeds)
-        data_dim = request.population.shape[1] if request.population is not None else 2
+        population = request.population if request.population is not None else make_population(request.config.data)
         layout = driver.plan_layout(
             request.config,
             request.seeds,
             devices,
-            data_dim,
+            driver.sample_shape(population),
             group_size=args.group_size,
             chunk_steps=args.chunk_steps,
         )
         root = args.out or _default_out(request.preset.name)
         if writes_files():
             _claim(root, args.overwrite)
-        population = request.population if request.population is not None else make_population(request.config.data)
         if writes_files():
             rundir.create(root, _spec(request, layout, devices), np.asarray(population))
 

@@ -48,8 +48,39 @@ class SeedMemory(NamedTuple):
     working: int  # needed while the seed's step runs: activations, gradients, the metrics' pairwise distances
 
 
-def seed_memory(config: Config, data_dim: int) -> SeedMemory:
-    """Estimate a seed's memory from the config's batch, widths and metric sample count."""
+def seed_memory(config: Config, data_shape: int | tuple[int, ...]) -> SeedMemory:
+    """A seed's memory: by formula for MLPs on points (`data_shape` their dimension), else XLA's own count.
+
+    For images (`data_shape` one image's (H, W, C)) no formula is kept per architecture: one seed's
+    logged segment is compiled and `memory_analysis()` gives its state, outputs and temporaries.
+    """
+    if isinstance(data_shape, tuple):
+        return compiled_seed_memory(config, data_shape)
+    return _mlp_seed_memory(config, data_shape)
+
+
+def sample_shape(population: np.ndarray | jax.Array) -> int | tuple[int, ...]:
+    """What `plan_layout` needs of the data: a point's dimension, or one image's (H, W, C)."""
+    return population.shape[1] if population.ndim == 2 else tuple(population.shape[1:])
+
+
+def compiled_seed_memory(config: Config, sample_shape: tuple[int, ...]) -> SeedMemory:
+    """XLA's count of one seed's bytes: state in and out, a whole run of metrics and samples, and temporaries.
+
+    The segment is compiled on a zero population of the run's size and shape (no classifier: its
+    features on `metric_samples` images are a small share of the temporaries).
+    """
+    run = make_run(config, np.zeros((config.data.size, *sample_shape), np.float32))
+    state = jax.eval_shape(run.strategy.init, jax.random.key(0))
+    stats = jax.jit(lambda s: run.segments(s, 1)).lower(state).compile().memory_analysis()
+    state_bytes = sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(state) if hasattr(leaf, "size"))
+    per_log = max(stats.output_size_in_bytes - state_bytes, 0)
+    samples = math.prod(jax.eval_shape(run.sample_fakes, state).shape) * FLOAT_BYTES
+    resident = 2 * state_bytes + (config.steps // config.log_every) * per_log + samples
+    return SeedMemory(resident, stats.temp_size_in_bytes)
+
+
+def _mlp_seed_memory(config: Config, data_dim: int) -> SeedMemory:
     batch = config.batch_size or config.data.size
     g_hidden, d_hidden = sum(config.generator.hidden), sum(config.discriminator.hidden)
     g_dims = (config.noise_dim, *config.generator.hidden, data_dim)
@@ -143,19 +174,23 @@ def plan_layout(
     config: Config,
     seeds: int,
     devices: list[jax.Device],
-    data_dim: int,
+    data_shape: int | tuple[int, ...],
     *,
     group_size: int | None = None,
     chunk_steps: int | None = None,
 ) -> Layout:
-    """Choose groups (from the memory estimate unless given) and chunks (about ten per group unless given)."""
+    """Choose groups (from the memory estimate unless given) and chunks (about ten per group unless given).
+
+    `data_shape` is a point's dimension, or one image's (H, W, C).
+    """
     count = len(devices)
     if seeds < 1:
         raise ConfigError(f"--seeds must be positive, got {seeds}")
     if group_size is None:
         budget = memory_budget(devices)
         backend = devices[0].platform
-        group_size = count * group_per_device(math.ceil(seeds / count), seed_memory(config, data_dim), budget, backend)
+        memory = seed_memory(config, data_shape)
+        group_size = count * group_per_device(math.ceil(seeds / count), memory, budget, backend)
     elif group_size < 1 or group_size % count:
         raise ConfigError(f"--group-size must be a positive multiple of the device count ({count}), got {group_size}")
     logs = config.steps // config.log_every

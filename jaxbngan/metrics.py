@@ -4,6 +4,12 @@ The consistency diagnostic is the blog's core insight as numbers: D's loss on th
 each normalization view. When G trains against one view and D against another, the two players
 play different games, and both can "win": in a zero-sum game D's loss (the mean of its real and
 fake losses) can never fall below half of G's loss measured in the same game.
+
+The same record serves points and images. For images, `offset` and `std_ratio` are per colour
+channel (the brightness analog of the points' per-axis offset), the energy distance is left NaN
+(its pairwise distances do not scale to pixels) and `kid`, `frechet_distance`, `pixel_kid`,
+`class_kl` and `mode_coverage` (share of classes covered) come from `jaxbngan.image_metrics` and
+the in-house classifier; for points those image scores are NaN.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from jaxbngan.config import Config
+from jaxbngan.classifier import Classifier
+from jaxbngan.config import Config, data_kind
 from jaxbngan.data import Modes
+from jaxbngan.image_metrics import make_image_metrics
 from jaxbngan.strategies import StepLosses, Strategy, TrainState, bce, d_on_fakes
 
 VIEWS = ("fake", "joint", "running")  # order of `d_fake_loss_by_view`
@@ -31,8 +40,12 @@ class Metrics(NamedTuple):
     energy_distance: jax.Array  # between fakes and the real population (subsampled)
     d_fake_loss_by_view: jax.Array  # (3,) BCE of D on fresh fakes under each of VIEWS
     both_win: jax.Array  # bool: d_loss < g_loss / 2, impossible in one consistent zero-sum game
-    high_quality: jax.Array  # fraction of fakes within 3 std of a mode (NaN without modes)
-    mode_coverage: jax.Array  # fraction of modes with at least a quarter of their share (NaN without)
+    high_quality: jax.Array  # fraction of fakes within 3 std of a mode (NaN without modes, and for images)
+    mode_coverage: jax.Array  # fraction of modes (image classes) with at least a quarter of their share
+    kid: jax.Array  # images: KID in the classifier's features (NaN for points and unlabelled images)
+    frechet_distance: jax.Array  # images: Frechet distance in the classifier's features (NaN likewise)
+    pixel_kid: jax.Array  # images: KID on the pixels (NaN for points)
+    class_kl: jax.Array  # images: KL of the fakes' predicted classes from the data's labels (NaN likewise)
 
 
 def energy_distance(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -56,47 +69,77 @@ def mode_scores(fake: jax.Array, modes: Modes) -> tuple[jax.Array, jax.Array]:
     return jnp.mean(good.astype(fake.dtype)), jnp.mean((counts >= 0.25 * fair_share).astype(fake.dtype))
 
 
-def make_sample_fakes(strategy: Strategy) -> Callable[[TrainState], jax.Array]:
-    """Fresh fakes as D sees them (moment matching included), without advancing the training key."""
+def make_sample_fakes(strategy: Strategy, count: int | None = None) -> Callable[[TrainState], jax.Array]:
+    """Fresh fakes as D sees them (moment matching included), without advancing the training key.
+
+    G draws them in batches of the training batch size, each normalized as `sample_stats` says;
+    `count` rounds up to whole batches (default: one batch).
+    """
 
     def sample_fakes(state: TrainState) -> jax.Array:
-        noise = strategy.sample_noise(jax.random.fold_in(state.key, 1))
-        fake, _ = strategy.generate(state.g_params, state.g_stats, noise)
-        return fake
+        key = jax.random.fold_in(state.key, 1)
+        if count is None:
+            return strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(key))
+        batch = strategy.sample_noise(key).shape[0]
+        keys = jax.random.split(key, -(-count // batch))
+        fakes = jax.lax.map(lambda k: strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(k)), keys)
+        return fakes.reshape(-1, *fakes.shape[2:])[:count]
 
     return sample_fakes
 
 
 def make_evaluate(
-    config: Config, population: jax.Array, strategy: Strategy, modes: Modes | None
+    config: Config,
+    population: jax.Array,
+    strategy: Strategy,
+    modes: Modes | None,
+    labels: np.ndarray | None = None,
+    classifier: Classifier | None = None,
 ) -> Callable[[TrainState, StepLosses], Metrics]:
-    """Return `evaluate(state, last_losses) -> Metrics` for one seed."""
-    sample_fakes = make_sample_fakes(strategy)
+    """Return `evaluate(state, last_losses) -> Metrics` for one seed; `labels` and `classifier` score images."""
+    images = data_kind(population.shape) == "images"
     batch = config.batch_size or population.shape[0]
     real_batch = population[:batch]  # population order is random: a prefix is a random sample
-    m = min(config.metric_samples, batch)
-    real_mean, real_std = jnp.mean(population, axis=0), jnp.std(population, axis=0)
+    m = min(config.metric_samples, population.shape[0] if images else batch)
+    sample_fakes = make_sample_fakes(strategy, m if images else None)
+    axes = tuple(range(population.ndim - 1))  # every axis but the last: per feature, or per channel
+    real_mean, real_std = jnp.mean(population, axis=axes), jnp.std(population, axis=axes)
     nan = jnp.array(jnp.nan, dtype=population.dtype)
+    measure_images = make_image_metrics(population, labels, classifier, samples=m) if images else None
 
     def evaluate(state: TrainState, losses: StepLosses) -> Metrics:
-        fake = sample_fakes(state)
+        fakes = sample_fakes(state)
+        fake = fakes[:batch]  # one training batch: what D sees in a step
         by_view = jnp.stack(
             [
                 bce(d_on_fakes(strategy.discriminator, state.d_params, state.d_stats, fake, real_batch, view)[0], 0.0)
                 for view in VIEWS
             ]
         )
-        high_quality, coverage = mode_scores(fake, modes) if modes is not None else (nan, nan)
+        if images:
+            scores = measure_images(fakes)
+            distances = {
+                "energy_distance": nan,
+                "kid": scores.kid,
+                "frechet_distance": scores.frechet,
+                "pixel_kid": scores.pixel_kid,
+                "class_kl": scores.class_kl,
+            }
+            high_quality, coverage = nan, scores.class_coverage
+        else:
+            distances = {"energy_distance": energy_distance(fake[:m], population[:m])}
+            distances |= {"kid": nan, "frechet_distance": nan, "pixel_kid": nan, "class_kl": nan}
+            high_quality, coverage = mode_scores(fake, modes) if modes is not None else (nan, nan)
         return Metrics(
             g_loss=losses.g_loss,
             d_loss=losses.d_loss,
-            offset=jnp.mean(fake, axis=0) - real_mean,
-            std_ratio=jnp.std(fake, axis=0) / real_std,
-            energy_distance=energy_distance(fake[:m], population[:m]),
+            offset=jnp.mean(fakes, axis=axes) - real_mean,
+            std_ratio=jnp.std(fakes, axis=axes) / real_std,
             d_fake_loss_by_view=by_view,
             both_win=losses.d_loss < 0.5 * losses.g_loss,
             high_quality=high_quality,
             mode_coverage=coverage,
+            **distances,
         )
 
     return evaluate

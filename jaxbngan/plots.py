@@ -29,6 +29,11 @@ from jaxbngan.rundir import atomic_path
 LN2 = math.log(2)
 REAL_COLOR = "0.6"  # real data in grey, as in the blog
 FAKE_COLOR = "tab:orange"
+DISTANCES = (  # Metrics field, label, colour: each drawn where it has finite values
+    ("energy_distance", "energy distance", "tab:green"),
+    ("kid", "KID (classifier features)", "tab:purple"),
+    ("pixel_kid", "KID (pixels)", "tab:brown"),
+)
 MAX_SEED_LINES = 64  # thin per-seed lines drawn under a band; more would hide it
 X_OFFSET = "x-offset: mean(fake x) - mean(real x)"
 BRIGHTNESS_OFFSET = "brightness offset: mean(fake) - mean(real), channel 0"
@@ -172,7 +177,8 @@ def view_diagnostic(
 def distance_curves(
     history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
 ) -> Figure:
-    """How far the fakes are from the real data over training: mean offset per dim and energy distance."""
+    """How far the fakes are from the real data over training: mean offset per dim (images: per channel)
+    and the distances the data kind has (energy distance for points; KID and pixel KID for images)."""
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
@@ -182,8 +188,15 @@ def distance_curves(
     top.axhline(0.0, color="0.3", linewidth=1)
     top.set_ylabel("mean(fake) - mean(real)")
     top.legend(fontsize=8)
-    _band(bottom, steps, history.energy_distance, "energy distance", "tab:green", seed_ids)
-    bottom.set_ylabel("energy distance")
+    distances = [
+        (name, label, color)
+        for name, label, color in DISTANCES
+        if np.any(np.isfinite(np.asarray(getattr(history, name), dtype=float)))
+    ]
+    for name, label, color in distances:
+        _band(bottom, steps, getattr(history, name), label, color, seed_ids)
+    bottom.set_ylabel("distance to the real data")
+    bottom.legend(fontsize=8)
     bottom.set_xlabel("step")
     notes = [_seed_note(history.g_loss)] + ([f"first 2 of {dims} dims"] if dims > 2 else [])
     fig.suptitle(_titled(title or "fakes against the real data", notes))

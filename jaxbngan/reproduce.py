@@ -275,7 +275,7 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
     if rundir.is_run_dir(work):
         layout = driver.Layout(**rundir.read_spec(work)["layout"])
     else:
-        layout = driver.plan_layout(cell.config, seeds, devices, population.shape[1])
+        layout = driver.plan_layout(cell.config, seeds, devices, driver.sample_shape(population))
         rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
     steps = cell.config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))

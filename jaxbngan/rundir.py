@@ -38,8 +38,8 @@ CHECKPOINT = "checkpoint.npz"
 GROUPS = "groups"
 SAMPLE_ROWS = 512  # fakes kept per seed; noise is i.i.d., so a prefix is a random subsample
 # Fields whose non-finite values mean a seed diverged (std_ratio is inf for a constant real column,
-# and the mode scores are NaN by design for data without modes).
-DIVERGENCE_FIELDS = ("g_loss", "d_loss", "offset", "energy_distance", "d_fake_loss_by_view")
+# the mode scores are NaN by design for data without modes, and the distances for the other data kind).
+DIVERGENCE_FIELDS = ("g_loss", "d_loss", "offset", "d_fake_loss_by_view")
 
 
 @contextlib.contextmanager
@@ -269,7 +269,7 @@ def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
     values = {
         "g_loss": last.g_loss,
         "d_loss": last.d_loss,
-        "offset_x": last.offset[:, 0],  # the shift term pushes along x
+        "offset_x": last.offset[:, 0],  # the shift term pushes along x (images: brightness of channel 0)
         "offset_norm": np.linalg.norm(last.offset, axis=-1),
         "std_ratio_x": last.std_ratio[:, 0],
         "energy_distance": last.energy_distance,
@@ -280,6 +280,10 @@ def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
         "both_win_share": np.mean(np.asarray(history.both_win, dtype=float), axis=1),  # of all logs
         "high_quality": last.high_quality,
         "mode_coverage": last.mode_coverage,
+        "kid": last.kid,
+        "frechet_distance": last.frechet_distance,
+        "pixel_kid": last.pixel_kid,
+        "class_kl": last.class_kl,
     }
     return values
 

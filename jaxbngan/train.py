@@ -16,8 +16,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config
-from jaxbngan.data import make_population, mixture_modes
+from jaxbngan.data import make_population, mixture_modes, population_labels
 from jaxbngan.metrics import Metrics, make_evaluate, make_sample_fakes
 from jaxbngan.strategies import Strategy, TrainState, make_strategy
 
@@ -42,18 +43,21 @@ class Run(NamedTuple):
 def make_run(config: Config, population: jax.Array | None = None, *, unroll: int = 1) -> Run:
     """Resolve the population and build the strategy and segment runner of `config`.
 
-    `population` may be any (n, d) float array; by default it is made from `config.data`.
+    `population` may be any (n, d) points or (n, H, W, C) images in [-1, 1]; by default it is made
+    from `config.data`, whose labels (if any) train the classifier that scores image runs.
     `unroll` steps run per iteration of the step scan (`tuning.scan_unroll`); the results agree
     up to floating-point rounding.
     """
     config.validate()
-    modes = None
-    if population is None:
+    modes, labels, classifier = None, None, None
+    if population is None:  # a named data set: its modes, or its labels and the classifier that scores images
         population = make_population(config.data)
         modes = mixture_modes(config.data)
+        labels = population_labels(config.data)
+        classifier = classifier_for(config.data) if labels is not None else None
     population = jnp.asarray(population, dtype=jnp.float32)
     strategy = make_strategy(config, population)
-    evaluate = make_evaluate(config, population, strategy, modes)
+    evaluate = make_evaluate(config, population, strategy, modes, labels, classifier)
 
     def segment(state: TrainState, _) -> tuple[TrainState, Metrics]:
         state, losses = jax.lax.scan(

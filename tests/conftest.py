@@ -18,3 +18,12 @@ def strict_dtypes():
 def _fresh_trace_counters():
     chex.clear_trace_counter()
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _classifier_cache(tmp_path_factory):
+    """Image runs train their classifier once per test session, into a directory of its own."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("JAXBNGAN_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+    mp.undo()

@@ -121,6 +121,10 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
         both_win=np.zeros((seeds, logs), bool),
         high_quality=np.full((seeds, logs), np.nan),  # data without modes: not a divergence
         mode_coverage=np.full((seeds, logs), np.nan),
+        kid=np.full((seeds, logs), np.nan),
+        frechet_distance=np.full((seeds, logs), np.nan),
+        pixel_kid=np.full((seeds, logs), np.nan),
+        class_kl=np.full((seeds, logs), np.nan),
     )
     history.offset[0, 2, 1] = np.inf
     history.d_fake_loss_by_view[2, 3, 0] = np.nan

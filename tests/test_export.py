@@ -33,6 +33,10 @@ def history(seeds: int = SEEDS, logs: int = LOGS, dims: int = 2) -> Metrics:
         both_win=rng.random((seeds, logs)) > 0.5,
         high_quality=np.full((seeds, logs), np.nan, dtype=np.float32),
         mode_coverage=values(),
+        kid=values(),
+        frechet_distance=values(),
+        pixel_kid=values(),
+        class_kl=values(),
     )
     record.std_ratio[0, 0, 1] = np.inf  # a constant real column
     return record
@@ -64,6 +68,10 @@ COLUMNS_2D = [
     "both_win",
     "high_quality",
     "mode_coverage",
+    "kid",
+    "frechet_distance",
+    "pixel_kid",
+    "class_kl",
 ]
 
 

@@ -134,7 +134,7 @@ def test_points_have_no_labels_and_images_no_modes():
     assert mixture_modes(DataConfig(name="shapes")) is None
     assert data_kind(make_population(DataConfig(name="ring8", size=10)).shape) == "points"
     assert {"shapes", "digits", "ring8", "moons"} <= set(GENERATORS)
-    with pytest.raises(ConfigError, match=r"data must be \(n, d\) points or \(n, H, W, C\) images, got shape \(3, 4, 4\)"):
+    with pytest.raises(ConfigError, match=r"data must be .* images, got shape \(3, 4, 4\)"):
         data_kind(np.zeros((3, 4, 4)).shape)
     with pytest.raises(ConfigError, match="unknown data set 'shape'"):
         class_names("shape")

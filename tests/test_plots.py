@@ -23,6 +23,10 @@ def history(seeds: int = 4, logs: int = 5, dims: int = 2, partial: bool = False)
         both_win=rng.random((seeds, logs)) > 0.5,
         high_quality=np.full((seeds, logs), np.nan),
         mode_coverage=np.full((seeds, logs), np.nan),
+        kid=np.full((seeds, logs), np.nan),
+        frechet_distance=np.full((seeds, logs), np.nan),
+        pixel_kid=np.full((seeds, logs), np.nan),
+        class_kl=np.full((seeds, logs), np.nan),
     )
     if partial:  # as `rundir.load` pads a run that has not logged everything yet
         values = Metrics(*(np.asarray(x, dtype=float) for x in values))
