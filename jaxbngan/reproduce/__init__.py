@@ -32,6 +32,7 @@ from jaxbngan.reproduce.spec import (
     losses,
     offsets,
     preset,
+    quoted,
     samples,
     views,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "offsets",
     "plan_cells",
     "preset",
+    "quoted",
     "run_alone",
     "run_cell",
     "samples",

@@ -47,6 +47,9 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser = _Parser(prog=prog, description="Reproduce the blog's claims over many seeds.")
     parser.add_argument("--out", default=default_out, help=f"output directory (default: {default_out})")
     size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--standard", action="store_true", help="32 seeds, three data sets: a few hours on a 2-core CPU, resumable"
+    )
     size.add_argument("--quick", action="store_true", help="6 seeds, fewer data sets: under 30 min on a 2-core CPU")
     size.add_argument("--tiny", action="store_true", help="2 seeds, 20 steps: checks the machinery, nothing else")
     parser.add_argument("--seeds", type=int, help="seeds per cell (default: the profile's)")
@@ -59,7 +62,8 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
     """The profile named by the flags, with --seeds and --datasets applied."""
-    profile = PROFILES["quick" if args.quick else "tiny" if args.tiny else "full"]
+    named = [name for name in ("standard", "quick", "tiny") if getattr(args, name)]
+    profile = PROFILES[named[0] if named else "full"]
     if args.seeds is not None:
         if args.seeds < 1:
             raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")

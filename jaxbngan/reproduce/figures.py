@@ -16,7 +16,13 @@ from jaxbngan.reproduce.spec import Plot
 from jaxbngan.rundir import atomic_path
 
 FIGURE_DPI = 80
-VERDICT_COLORS = {"reproduced": "#4caf50", "partly": "#ffb74d", "not reproduced": "#e57373", "untestable": "#bdbdbd"}
+VERDICT_COLORS = {
+    "reproduced": "#4caf50",
+    "partly": "#ffb74d",
+    "not reproduced": "#e57373",
+    "untestable": "#bdbdbd",
+    "undecided": "#90caf9",
+}
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -89,17 +95,33 @@ def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
     _save(fig, path)
 
 
-def verdict_grid(labels: list[str], datasets: list[str], verdicts: list[list[str]], path: Path) -> None:
-    """Claims down, data sets (and the overall verdict) across, coloured by verdict."""
+def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path: Path) -> None:
+    """Claims down, data sets (and the overall verdict) across, coloured by verdict.
+
+    A row holds one `Judgement` (or None: not run) per data set, then the overall verdict. Each data
+    set's cell draws the support share as a dot with its 95% interval as a bar on a 0-100% scale,
+    the 50% and 75% thresholds as ticks: an undecided cell's bar crosses a tick.
+    """
     columns = [*datasets, "overall"]
     label_width = 0.06 * max(len(label) for label in labels)  # inches at font size 7
-    fig = _figure(label_width + 1.1 * len(columns), 0.9 + 0.28 * len(labels))
+    fig = _figure(label_width + 1.5 * len(columns), 0.9 + 0.42 * len(labels))
     ax = fig.add_subplot()
-    for row, cells in enumerate(verdicts):
-        for col, verdict in enumerate(cells):
+    for row, cells in enumerate(rows):
+        for col, cell in enumerate(cells):
+            verdict = cell if isinstance(cell, str) else cell.verdict if cell is not None else "-"
             color = VERDICT_COLORS.get(verdict, "white")
             ax.add_patch(Rectangle((col, row), 1, 1, facecolor=color, edgecolor="white", linewidth=2))
-            ax.text(col + 0.5, row + 0.5, verdict, ha="center", va="center", fontsize=7)
+            if cell is None or isinstance(cell, str):
+                ax.text(col + 0.5, row + 0.5, verdict, ha="center", va="center", fontsize=7)
+                continue
+            ax.text(col + 0.5, row + 0.32, verdict, ha="center", va="center", fontsize=6.5)
+            left, span, y = col + 0.1, 0.8, row + 0.72  # the 0-100% scale inside the cell
+            low, high = cell.interval
+            ax.plot([left, left + span], [y, y], color="white", linewidth=1)
+            ax.plot([left + span * low, left + span * high], [y, y], color="0.15", linewidth=2.5)
+            ax.plot([left + span * cell.support], [y], marker="o", color="0.15", markersize=3)
+            for threshold in (verdicts.MAJORITY, verdicts.ROBUST):
+                ax.plot([left + span * threshold] * 2, [y - 0.12, y + 0.12], color="0.3", linewidth=0.8)
     ax.set_xlim(0, len(columns))
     ax.set_ylim(len(labels), 0)
     ax.set_xticks(np.arange(len(columns)) + 0.5, columns, fontsize=8)

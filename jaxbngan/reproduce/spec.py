@@ -45,6 +45,23 @@ def derived(name: str, base: str, **changes) -> Variant:
     return Variant(name, dataclasses.replace(with_overrides(config, **sections), **fields))
 
 
+QUOTABLE = ("g_loss", "d_loss")  # the quantities the blog prints numbers for
+
+
+class Quoted(NamedTuple):
+    """A number the blog prints, to be shown beside the measured median of the same quantity."""
+
+    of: int  # which of the claim's variants
+    field: str  # a field of `SeedNumbers`: g_loss or d_loss
+    value: float
+    text: str  # the blog's figure as printed, e.g. "6.62" or "ln 2"
+
+
+def quoted(field: str, value: float, text: str = "", of: int = 0) -> Quoted:
+    """The blog's number for `field` of the claim's variant `of` (text defaults to the value)."""
+    return Quoted(of, field, value, text or f"{value:g}")
+
+
 class Claim(NamedTuple):
     """One statement tested seed by seed; see `jaxbngan.verdicts` for the rule."""
 
@@ -54,6 +71,7 @@ class Claim(NamedTuple):
     main: Condition
     sides: tuple[Condition, ...] = ()
     presupposes: Condition | None = None
+    quotes: tuple[Quoted, ...] = ()  # the blog's own numbers for this claim
 
 
 PLOT_KINDS = ("samples", "losses", "views", "offsets", "gaps", "both-win")
@@ -124,6 +142,8 @@ class Profile(NamedTuple):
 PROFILES = {
     # Default, meant for a GPU: every verdict on three data sets, 64 seeds each.
     "full": Profile("full", 64, 2000, 50, 2048, ("ring8", "moons", "grid25"), ("ring8", "moons", "grid25")),
+    # A few hours on a 2-core CPU: 32 seeds, the blog's sections on three data sets, the others on two.
+    "standard": Profile("standard", 32, 2000, 50, 2048, ("ring8", "moons", "grid25"), ("ring8", "moons")),
     # Under 30 minutes on a 2-core CPU: the blog's setting, 6 seeds, ring8 and moons for the blog's sections.
     "quick": Profile("quick", 6, 2000, 50, 2048, ("ring8", "moons"), ("ring8",)),
     # For tests: every code path, no meaningful numbers.
@@ -153,6 +173,12 @@ def check_experiment(experiment: Experiment) -> None:
                 raise ConfigError(
                     f"experiment {experiment.name}: condition {condition.text!r} reads a variant the claim lacks"
                 ) from None
+        for quote in claim.quotes:
+            if not 0 <= quote.of < len(claim.variants) or quote.field not in QUOTABLE:
+                raise ConfigError(
+                    f"experiment {experiment.name}: a quoted number must name one of the claim's variants and one"
+                    f" of {', '.join(QUOTABLE)}, got variant {quote.of} and {quote.field!r}"
+                )
     for plot in experiment.plots:
         if plot.kind not in PLOT_KINDS:
             raise ConfigError(f"experiment {experiment.name}: unknown plot kind {plot.kind!r}")
