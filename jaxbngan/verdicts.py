@@ -175,6 +175,12 @@ def overall(verdicts: Sequence[str]) -> str:
     return tested[0]
 
 
+def overall_judged(judgements: Sequence[Judgement]) -> str:
+    """`overall` over data sets, undecided only when the verdicts each data set leaves open give more than one."""
+    outcomes = {overall(combination) for combination in itertools.product(*(j.between for j in judgements))}
+    return outcomes.pop() if len(outcomes) == 1 else UNDECIDED
+
+
 def median_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float]:
     """Median of the finite values and its distribution-free interval from order statistics (NaN if too few).
 

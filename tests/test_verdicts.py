@@ -114,6 +114,14 @@ def test_overall_verdict_over_data_sets(per_dataset, expected):
     assert v.overall(per_dataset) == expected
 
 
+def test_overall_over_judgements_decides_when_every_open_outcome_agrees():
+    unanimous_six = v.judge(np.ones(6, dtype=bool))  # reproduced or partly
+    none_of_twelve = v.judge(np.zeros(12, dtype=bool))  # not reproduced
+    assert v.overall_judged([unanimous_six, none_of_twelve]) == v.PARTLY  # mixed, whichever it becomes
+    assert v.overall_judged([unanimous_six, v.judge(np.ones(12, dtype=bool))]) == v.UNDECIDED
+    assert v.overall_judged([v.judge(np.ones(12, dtype=bool))] * 2) == v.REPRODUCED
+
+
 def test_median_interval_uses_binomial_order_statistics():
     # 6 values: min..max covers the median with 1 - 2/64 = 96.9%, the next ranks in only 1 - 14/64.
     assert v.median_interval(np.array([5.0, 1.0, 3.0, 2.0, 6.0, 4.0])) == (3.5, 1.0, 6.0)

@@ -22,7 +22,7 @@ from jaxbngan.verdicts import (
     Judgement,
     SeedNumbers,
     median_interval,
-    overall,
+    overall_judged,
     wilson_interval,
 )
 
@@ -262,8 +262,9 @@ A claim whose open comparisons could still give two verdicts is **undecided at N
 verdicts it lies between and the number of seeds that would decide it if the observed shares
 stayed as they are (none, for a share exactly on a threshold). At 6 seeds even a unanimous result
 cannot be called reproduced (its interval reaches down to 61%); 12 unanimous seeds can.
-The overall verdict over data sets is the common verdict when they agree, "partly" when decided
-ones disagree, and undecided when they agree but one is undecided; untestable data sets abstain.
+The overall verdict over data sets is the common verdict when they agree and "partly" when they
+disagree (untestable data sets abstain); it is undecided only when the verdicts the data sets leave
+open could still give two overall verdicts.
 The rules live in `jaxbngan/verdicts.py`.
 
 Tables of final numbers give the median over seeds with the interquartile range in brackets (the
@@ -308,7 +309,7 @@ def write_report(
                     id=f"{experiment.name}.{c_index}",
                     claim=claim,
                     by_dataset=by_dataset,
-                    verdict=overall([j.verdict for j in by_dataset.values()]),
+                    verdict=overall_judged(list(by_dataset.values())),
                     paired={d: paired_numbers(claim, cells_of[d]) for d in datasets},
                     measured={d: measured_numbers(claim, cells_of[d]) for d in datasets},
                 )
