@@ -28,6 +28,7 @@ from jaxbngan.reproduce import (
     quoted,
     run_cell,
 )
+from jaxbngan.reproduce.command import parse_args, resolve_profile
 from jaxbngan.reproduce.report import Measured, Paired, measured_numbers, paired_numbers, verdict_text
 from jaxbngan.verdicts import UNDECIDED, VERDICTS, SeedNumbers, both_win, judge, more_displaced
 
@@ -239,3 +240,12 @@ def test_an_undecided_verdict_says_between_what_and_how_many_seeds_would_decide(
     )
     assert verdict_text(judge(np.ones(12, dtype=bool))) == "reproduced"
     assert "no seed count decides it" in verdict_text(judge(np.array([1, 1, 1, 0, 0, 0], dtype=bool)))
+
+
+def test_the_standard_profile_is_what_the_headline_report_needs():
+    args = parse_args(["--standard"], "jaxbngan reproduce", "runs/reproduce", str(EXPERIMENTS))
+    profile = resolve_profile(args)
+    assert profile == PROFILES["standard"] and profile.seeds >= 32
+    assert set(profile.datasets) >= {"ring8", "moons", "grid25"}  # the blog's sections
+    assert set(profile.beyond_datasets) >= {"ring8", "moons"}  # lag, other norms, the Q&A claims
+    assert (profile.steps, profile.data_size) == (PROFILES["quick"].steps, PROFILES["quick"].data_size)
