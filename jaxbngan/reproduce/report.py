@@ -23,6 +23,7 @@ from jaxbngan.verdicts import (
     SeedNumbers,
     median_interval,
     overall_judged,
+    seeds_to_decide,
     wilson_interval,
 )
 
@@ -261,7 +262,8 @@ threshold, fails when the whole interval is below it, and is open when the inter
 A claim whose open comparisons could still give two verdicts is **undecided at N seeds**, with the
 verdicts it lies between and the number of seeds that would decide it if the observed shares
 stayed as they are (none, for a share exactly on a threshold). At 6 seeds even a unanimous result
-cannot be called reproduced (its interval reaches down to 61%); 12 unanimous seeds can.
+cannot be called reproduced (its interval reaches down to {_percent(wilson_interval(1.0, 6)[0])});
+{seeds_to_decide(1.0, 1.0, None, 6)} unanimous seeds can.
 The overall verdict over data sets is the common verdict when they agree and "partly" when they
 disagree (untestable data sets abstain); it is undecided only when the verdicts the data sets leave
 open could still give two overall verdicts.
