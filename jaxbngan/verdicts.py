@@ -130,7 +130,10 @@ def possible_verdicts(support: float, main: float, presupposition: float | None,
 
 
 def seeds_to_decide(support: float, main: float, presupposition: float | None, seeds: int) -> int | None:
-    """The fewest seeds (more than `seeds`) at which the same shares give one verdict; None beyond MAX_SEEDS."""
+    """The fewest seeds (more than `seeds`; within 1% past 1000) at which the same shares give one verdict.
+
+    None when no count up to MAX_SEEDS decides it (a share on a threshold never is).
+    """
     n = seeds + 1
     while n <= MAX_SEEDS:
         if len(possible_verdicts(support, main, presupposition, n)) == 1:
