@@ -1,7 +1,7 @@
 """Blog section "Setting The Stage": a small GAN without normalization learns the toy data."""
 
-from jaxbngan.reproduce import Claim, Experiment, losses, preset, run_alone, samples
-from jaxbngan.verdicts import close_to_data, d_near_ln2
+from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, run_alone, samples
+from jaxbngan.verdicts import LN2, close_to_data, d_near_ln2
 
 EXPERIMENT = Experiment(
     name="baseline",
@@ -18,6 +18,7 @@ EXPERIMENT = Experiment(
             variants=("no-bn",),
             main=d_near_ln2(),
             sides=(close_to_data(),),
+            quotes=(quoted("d_loss", LN2, "ln(2) ~= 0.69"),),
         ),
     ),
     plots=(samples("no-bn"), losses("no-bn")),

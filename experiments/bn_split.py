@@ -1,7 +1,7 @@
 """Blog section "Introducing Batch Normalization": BN in D, real and fake batches normalized apart."""
 
-from jaxbngan.reproduce import Claim, Experiment, losses, offsets, preset, run_alone, samples
-from jaxbngan.verdicts import d_near_ln2, more_displaced
+from jaxbngan.reproduce import Claim, Experiment, losses, offsets, preset, quoted, run_alone, samples
+from jaxbngan.verdicts import LN2, d_near_ln2, more_displaced
 
 EXPERIMENT = Experiment(
     name="bn_split",
@@ -19,6 +19,7 @@ EXPERIMENT = Experiment(
             variants=("bn-split", "no-bn"),
             main=more_displaced(0, 1),
             sides=(d_near_ln2(0),),
+            quotes=(quoted("d_loss", LN2, "ln 2"),),
         ),
     ),
     plots=(samples("bn-split"), losses("bn-split"), offsets("bn-split", "no-bn", measure="displacement")),

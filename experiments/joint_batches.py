@@ -1,6 +1,6 @@
 """Blog section "How Do We Fix This?" (approach 1): D trains on joint real+fake batches."""
 
-from jaxbngan.reproduce import Claim, Experiment, losses, preset, run_alone, samples, views
+from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, run_alone, samples, views
 from jaxbngan.verdicts import both_win, far_from_data
 
 EXPERIMENT = Experiment(
@@ -18,6 +18,7 @@ EXPERIMENT = Experiment(
             variants=("joint",),
             main=both_win(),
             sides=(far_from_data(),),
+            quotes=(quoted("g_loss", 6.62), quoted("d_loss", 0.17)),
         ),
     ),
     plots=(samples("joint"), losses("joint"), views("joint")),

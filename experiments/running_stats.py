@@ -1,6 +1,6 @@
 """Blog section "A Step Back" (approach 2): split batches for D, running statistics in G's step."""
 
-from jaxbngan.reproduce import Claim, Experiment, losses, preset, run_alone, samples, views
+from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, run_alone, samples, views
 from jaxbngan.verdicts import both_win, far_from_data
 
 EXPERIMENT = Experiment(
@@ -18,6 +18,7 @@ EXPERIMENT = Experiment(
             variants=("running",),
             main=both_win(),
             sides=(far_from_data(),),
+            quotes=(quoted("g_loss", 4.23), quoted("d_loss", 0.007)),
         ),
     ),
     plots=(samples("running"), losses("running"), views("running")),

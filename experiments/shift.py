@@ -1,7 +1,7 @@
 """Blog section "Encouraging Distribution Shift": G is paid to move right; only a blind D lets it."""
 
-from jaxbngan.reproduce import Claim, Experiment, losses, offsets, preset, run_alone, samples
-from jaxbngan.verdicts import d_near_ln2, shifted_right, stayed_put
+from jaxbngan.reproduce import Claim, Experiment, losses, offsets, preset, quoted, run_alone, samples
+from jaxbngan.verdicts import LN2, d_near_ln2, shifted_right, stayed_put
 
 EXPERIMENT = Experiment(
     name="shift",
@@ -20,6 +20,7 @@ EXPERIMENT = Experiment(
             variants=("bn-split-shift",),
             main=shifted_right(),
             sides=(d_near_ln2(),),
+            quotes=(quoted("d_loss", LN2, "ln 2"),),
         ),
         Claim(
             statement="Without BN, the same shift term moves nothing: D notices.",

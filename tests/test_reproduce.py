@@ -25,9 +25,12 @@ from jaxbngan.reproduce import (
     load_experiments,
     main,
     plan_cells,
+    quoted,
     run_cell,
 )
-from jaxbngan.verdicts import VERDICTS, both_win
+from jaxbngan.reproduce.command import parse_args, resolve_profile
+from jaxbngan.reproduce.report import Measured, Paired, measured_numbers, paired_numbers, verdict_text
+from jaxbngan.verdicts import UNDECIDED, VERDICTS, SeedNumbers, both_win, judge, more_displaced
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 HEADER_ITEMS = ("Command", "Profile", "Data sets", "Versions", "Device", "Wall time")
@@ -51,10 +54,16 @@ def check_report(out: Path, experiments: list[Experiment], datasets: list[str]) 
         assert (out / figure).stat().st_size > 0, figure
     saved = json.loads((out / "verdicts.json").read_text())
     assert [c["statement"] for c in saved["claims"]] == [c.statement for c in claims]
+    assert [c["id"] for c in saved["claims"]] == [
+        f"{e.name}.{i}" for e in experiments for i in range(1, 1 + len(e.claims))
+    ]
     for claim in saved["claims"]:
         assert claim["by_dataset"] and set(claim["by_dataset"]) <= set(datasets)
         for judgement in claim["by_dataset"].values():
             assert judgement["verdict"] in VERDICTS and 0.0 <= judgement["support"] <= 1.0
+            low, high = judgement["interval"]
+            assert 0.0 <= low <= judgement["support"] <= high <= 1.0 and judgement["seeds"] == 2
+            assert (judgement["verdict"] == UNDECIDED) == (len(judgement["between"]) > 1)
     return report
 
 
@@ -65,6 +74,7 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
     assert "- Command: `jaxbngan reproduce --tiny --only shift --datasets ring8 --out" in report
     for variant in ("bn-split-shift", "no-bn-shift"):
         assert f"| `{variant}` | ring8 |" in report
+    assert "| ring8 | `bn-split-shift` | D loss | ln 2 |" in report  # the blog's number beside the measured one
     cells = sorted((tmp_path / "cells").iterdir())
     assert [c.name for c in cells] == ["bn-split-shift@ring8.npz", "no-bn-shift@ring8.npz"]
     written = {c: c.stat().st_mtime_ns for c in cells}
@@ -162,6 +172,8 @@ def test_one_variant_name_cannot_mean_two_configs():
         (experiment(claims=(Claim("s", "b", ("y",), both_win()),)), "variant 'y' is used but not declared"),
         (experiment(claims=(Claim("s", "b", ("x",), both_win(1)),)), "reads a variant the claim lacks"),
         (experiment(plots=(Plot("pie", ("x",)),)), "unknown plot kind 'pie'"),
+        (experiment(claims=(Claim("s", "b", ("x",), both_win(), quotes=(quoted("gap", 0.1),)),)), "quoted number"),
+        (experiment(claims=(Claim("s", "b", ("x",), both_win(), quotes=(quoted("d_loss", 0.1, of=1),)),)), "quoted"),
     ],
 )
 def test_declaration_mistakes_are_caught_before_anything_trains(declared, message):
@@ -202,3 +214,38 @@ def test_an_experiment_script_runs_alone(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "- Command: `python experiments/baseline.py --tiny" in (tmp_path / "report.md").read_text()
+
+
+def seed_numbers_of(**values) -> SeedNumbers:
+    """Six seeds of a calm run with `values` replacing fields."""
+    calm = {name: np.zeros(6) for name in SeedNumbers._fields} | {"energy_reference": 0.2}
+    calm["both_win"] = np.zeros(6, dtype=bool)
+    return SeedNumbers(**(calm | {k: np.asarray(v, dtype=float) for k, v in values.items()}))
+
+
+def test_paired_differences_and_quoted_numbers_are_summarized_per_seed():
+    a = seed_numbers_of(displacement=[3, 2, 1, 4, 5, 6], d_loss=[0.6, 0.7, 0.8, 0.65, 0.75, 0.7])
+    b = seed_numbers_of(displacement=[1, 1, 2, 1, 1, 1])
+    claim = Claim("s", "b", ("a", "b"), more_displaced(0, 1), quotes=(quoted("d_loss", 0.693, "ln 2"),))
+    (paired,) = paired_numbers(claim, [a, b])
+    # Differences 2, 1, -1, 3, 4, 5: median 2.5; with 6 seeds the 95% interval is min..max.
+    assert paired == Paired(0, 2.5, -1.0, 5.0, 5, 6)
+    (measured,) = measured_numbers(claim, [a, b])
+    assert measured == Measured("a", "D loss", "ln 2", 0.7, 0.6, 0.8)
+
+
+def test_an_undecided_verdict_says_between_what_and_how_many_seeds_would_decide():
+    assert verdict_text(judge(np.ones(6, dtype=bool))) == (
+        "undecided at 6 seeds (reproduced or partly; 12 seeds would decide it)"
+    )
+    assert verdict_text(judge(np.ones(12, dtype=bool))) == "reproduced"
+    assert "no seed count decides it" in verdict_text(judge(np.array([1, 1, 1, 0, 0, 0], dtype=bool)))
+
+
+def test_the_standard_profile_is_what_the_headline_report_needs():
+    args = parse_args(["--standard"], "jaxbngan reproduce", "runs/reproduce", str(EXPERIMENTS))
+    profile = resolve_profile(args)
+    assert profile == PROFILES["standard"] and profile.seeds >= 32
+    assert set(profile.datasets) >= {"ring8", "moons", "grid25"}  # the blog's sections
+    assert set(profile.beyond_datasets) >= {"ring8", "moons"}  # lag, other norms, the Q&A claims
+    assert (profile.steps, profile.data_size) == (PROFILES["quick"].steps, PROFILES["quick"].data_size)

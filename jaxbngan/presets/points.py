@@ -85,23 +85,77 @@ def other_norm(norm: str, shift: bool = False) -> Config:
 
 
 BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
-    "no-bn": (no_bn, "no normalization: the baseline that learns the data"),
-    "no-bn-shift": (lambda: no_bn(shift=True), "no normalization + shift term: D notices, no shift"),
-    "bn-split": (bn_split, "BN in D, split real/fake batches (blog default): shifted samples at ln 2"),
-    "bn-split-shift": (lambda: bn_split(shift=True), "BN split + shift term: G shifts, D is blind"),
-    "joint": (joint, "approach 1, joint D batch: both players 'win' (blog: G 6.62 / D 0.17)"),
+    "no-bn": (
+        no_bn,
+        "no normalization: D near ln 2 and fakes on the data in 6/6 seeds on ring8, 0/6 on moons "
+        "[baseline.1: partly at 6 seeds, quick]",
+    ),
+    "no-bn-shift": (
+        lambda: no_bn(shift=True),
+        "no normalization + shift term: the fakes stay put in 6/6 seeds on ring8, 3/6 on moons "
+        "[shift.2: undecided at 6 seeds, quick]",
+    ),
+    "bn-split": (
+        bn_split,
+        "BN in D, split batches: fakes further off than without BN in 6/6 seeds on ring8, 4/6 on moons; D near ln 2 "
+        "in 0/6 and 3/6 (blog: shifted at ln 2) "
+        "[bn_split.1: undecided at 6 seeds, quick]",
+    ),
+    "bn-split-shift": (
+        lambda: bn_split(shift=True),
+        "BN split + shift term: G moves right in 6/6 seeds on ring8 and moons, but D stays near ln 2 only on moons "
+        "(3/6); on ring8 D wins and G's saturated loss leaves the shift term in charge "
+        "[shift.1: undecided at 6 seeds, quick]",
+    ),
+    "joint": (
+        joint,
+        "approach 1, joint D batch: both players 'win' in 6/6 seeds on ring8 and moons, median G 5.45 / D 0.000 "
+        "on ring8 (blog: G 6.62 / D 0.17) "
+        "[joint_batches.1: undecided at 6 seeds, quick]",
+    ),
     "joint-shift": (lambda: joint(shift=True), "approach 1 + shift term"),
-    "running": (running, "approach 2, running stats in G step: both 'win' (blog: G 4.23 / D 0.007)"),
+    "running": (
+        running,
+        "approach 2, running stats in G's step: both 'win' in 4/6 seeds on ring8, 6/6 on moons, median D 0.001-0.002 "
+        "(blog: G 4.23 / D 0.007) "
+        "[running_stats.1: undecided at 6 seeds, quick]",
+    ),
     "running-shift": (lambda: running(shift=True), "approach 2 + shift term"),
-    "fix": (fix, "joint D batch + running stats in the G step: the blog's fix"),
-    "fix-shift": (lambda: fix(shift=True), "the fix + shift term: immune to the shift"),
-    "fix-standing": (fix_standing, "the fix with D's averages recomputed from the joint batch before G's step"),
+    "fix": (
+        fix,
+        "the blog's fix, joint D batch + running stats in G's step: no double win in 4/6 seeds on ring8, 6/6 on "
+        "moons, but consistent and close to the data in 0/6 "
+        "[fix.1: undecided at 6 seeds, quick]",
+    ),
+    "fix-shift": (
+        lambda: fix(shift=True),
+        "the fix + shift term: the fakes stay put in only 2/6 seeds on ring8 and on moons (blog: immune) "
+        "[fix.2: undecided at 6 seeds, quick]",
+    ),
+    "fix-standing": (
+        fix_standing,
+        "the fix with D's averages recomputed from the joint batch before G's step: smaller gap than the fix in "
+        "6/6 seeds on ring8 "
+        "[running_average_lag.2: undecided at 6 seeds, quick]",
+    ),
     "joint-g-step": (joint_g_step, "joint batch with batch stats in the G step too"),
     "joint-g-step-shift": (lambda: joint_g_step(shift=True), "joint batch in both steps + shift term"),
     "dcgan": (dcgan, "no BN in D's first layer (DCGAN rule)"),
-    "dcgan-shift": (lambda: dcgan(shift=True), "no BN in D's first layer + shift term"),
-    "moment-matching-first": (lambda: moment_matching("first"), "moment matching, BN in D's first layer only"),
-    "moment-matching-all": (lambda: moment_matching("all"), "moment matching, BN in all D layers"),
+    "dcgan-shift": (
+        lambda: dcgan(shift=True),
+        "no BN in D's first layer + shift term: the fakes stay put in 6/6 seeds on ring8 and moons "
+        "[alternatives.3: undecided at 6 seeds, quick]",
+    ),
+    "moment-matching-first": (
+        lambda: moment_matching("first"),
+        "moment matching, BN in D's first layer only: no double win in 5/6 seeds on ring8, 6/6 on moons "
+        "[moment_matching.1: undecided at 6 seeds, quick]",
+    ),
+    "moment-matching-all": (
+        lambda: moment_matching("all"),
+        "moment matching, BN in all D layers, joint D batch: both 'win' in 6/6 seeds on ring8 and moons "
+        "[moment_matching.2: undecided at 6 seeds, quick]",
+    ),
     "layer-norm": (lambda: other_norm("layer"), "layer norm in D"),
     "layer-norm-shift": (lambda: other_norm("layer", shift=True), "layer norm in D + shift term"),
     "group-norm": (lambda: other_norm("group"), "group norm (8 groups) in D"),

@@ -1,0 +1,71 @@
+"""Reproduce the blog section by section over many seeds; write a report that gives each claim a verdict.
+
+    python experiments/reproduce.py --quick --out runs/quick        # or: jaxbngan reproduce --quick ...
+
+Each section of the blog is one script in `experiments/` that defines an `Experiment`: the variants
+it trains (presets, or presets with a few fields changed), the claims it tests (conditions from
+`jaxbngan.verdicts`) and the figures it shows. A cell is one variant on one data set, trained for
+every seed from the same seed keys; cells that several sections need run once. Each finished cell is
+written to OUT/cells/ at once, so an interrupted run resumes where it stopped. The report (Markdown
+and PNG figures) and verdicts.json are rewritten from the cells at the end of every invocation.
+
+One module per concern: `spec` (what an experiment declares, the profiles), `cells` (planning,
+training, saving and loading cells), `numbers` (per-seed numbers and judging a claim), `figures`,
+`report` (report.md and verdicts.json), `provenance` and `command` (the command line).
+"""
+
+from jaxbngan.reproduce.cells import Cell, CellResult, Progress, load_cell, plan_cells, run_cell, save_cell
+from jaxbngan.reproduce.command import load_experiments, main, run_alone
+from jaxbngan.reproduce.numbers import consistency_gap, judge_claim, seed_numbers
+from jaxbngan.reproduce.report import write_report
+from jaxbngan.reproduce.spec import (
+    PROFILES,
+    SECTIONS,
+    Claim,
+    Experiment,
+    Plot,
+    Profile,
+    Variant,
+    both_win_rates,
+    derived,
+    gaps,
+    losses,
+    offsets,
+    preset,
+    quoted,
+    samples,
+    views,
+)
+
+__all__ = [
+    "PROFILES",
+    "SECTIONS",
+    "Cell",
+    "CellResult",
+    "Claim",
+    "Experiment",
+    "Plot",
+    "Profile",
+    "Progress",
+    "Variant",
+    "both_win_rates",
+    "consistency_gap",
+    "derived",
+    "gaps",
+    "judge_claim",
+    "load_cell",
+    "load_experiments",
+    "losses",
+    "main",
+    "offsets",
+    "plan_cells",
+    "preset",
+    "quoted",
+    "run_alone",
+    "run_cell",
+    "samples",
+    "save_cell",
+    "seed_numbers",
+    "views",
+    "write_report",
+]

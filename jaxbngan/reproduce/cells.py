@@ -1,0 +1,179 @@
+"""Cells: one variant on one data set for every seed; planned, trained with the run driver, saved, loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from jaxbngan import driver, rundir
+from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
+from jaxbngan.data import make_population
+from jaxbngan.metrics import Metrics
+from jaxbngan.reproduce.provenance import device_text
+from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
+from jaxbngan.rundir import atomic_path
+from jaxbngan.sharding import seed_devices
+
+SAMPLE_ROWS = 512  # fakes kept per seed for the scatter grids (noise is i.i.d.: a prefix is a random sample)
+SAMPLE_SEEDS = 16  # seeds whose fakes are kept
+
+
+class Cell(NamedTuple):
+    """One variant on one data set, for every seed of the profile."""
+
+    variant: str
+    dataset: str
+    config: Config
+
+    @property
+    def key(self) -> str:
+        """`variant@dataset`: the cell's name in the output directory and in the report."""
+        return f"{self.variant}@{self.dataset}"
+
+
+class CellResult(NamedTuple):
+    """What a finished cell keeps: per-seed histories, some fakes, and how it was made."""
+
+    history: Metrics  # numpy leaves, (seeds, logs, ...)
+    samples: np.ndarray  # (kept seeds, SAMPLE_ROWS, d): final fakes as D sees them
+    meta: dict
+
+
+def cell_config(config: Config, dataset: str, profile: Profile) -> Config:
+    """`config` on `dataset` with the profile's population size, steps and logging."""
+    return dataclasses.replace(
+        config,
+        data=DataConfig(name=dataset, size=profile.data_size),
+        steps=profile.steps,
+        log_every=profile.log_every,
+        reference_size=min(config.reference_size, profile.data_size),
+    ).validate()
+
+
+def plan_cells(experiments: Sequence[Experiment], profile: Profile) -> list[Cell]:
+    """Every distinct cell the experiments need, in report order; one name must mean one config."""
+    cells: dict[str, Cell] = {}
+    for experiment in experiments:
+        check_experiment(experiment)
+        for variant in experiment.variants:
+            for dataset in datasets_of(experiment, profile):
+                cell = Cell(variant.name, dataset, cell_config(variant.config, dataset, profile))
+                known = cells.setdefault(cell.key, cell)
+                if known.config != cell.config:
+                    raise ConfigError(f"variant {variant.name!r} is declared twice with different configs")
+    return list(cells.values())
+
+
+def cell_path(out: Path, cell: Cell) -> Path:
+    """Where a finished cell is saved."""
+    return out / "cells" / f"{cell.key}.npz"
+
+
+def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> CellResult:
+    """Train every seed of a cell with the run driver, and keep what the report needs.
+
+    The driver spreads the seeds over the devices and checkpoints into the run directory `work`,
+    so a cell stopped halfway continues from its last checkpoint; `work` is deleted once the cell
+    is saved. `report_block(seeds_done, seconds)` hears of each chunk; seeds_done counts part-trained
+    seeds by their share of the steps.
+    """
+    start = time.perf_counter()
+    population = np.asarray(make_population(cell.config.data))
+    devices = seed_devices(seeds=seeds)
+    spec = json.loads(json.dumps({"config": to_dict(cell.config), "seeds": seeds, "seed": seed}))  # as stored
+    if rundir.is_run_dir(work):
+        saved = rundir.read_spec(work)
+        if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
+            rundir.remove(work)  # left by another profile, seed or device count: start the cell afresh
+    if rundir.is_run_dir(work):
+        layout = driver.Layout(**rundir.read_spec(work)["layout"])
+    else:
+        layout = driver.plan_layout(cell.config, seeds, devices, driver.sample_shape(population))
+        rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
+    steps = cell.config.steps
+    progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
+    driver.train(work, cell.config, layout, devices, seed=seed, progress=progress)
+    results = rundir.load(work)
+    meta = {
+        "config": to_dict(cell.config),
+        "seeds": seeds,
+        "seed": seed,
+        "wall_s": time.perf_counter() - start,
+        "device": device_text(),
+    }
+    fakes = results.fakes[:SAMPLE_SEEDS, :SAMPLE_ROWS].astype(np.float16)
+    return CellResult(results.history, fakes, meta)
+
+
+class _CellProgress:
+    """The driver's progress interface, passed on as seed counts."""
+
+    def __init__(self, report: Callable[[int], None]):
+        self.report = report
+
+    def update(self, seed_steps: int, note: str) -> None:
+        self.report(seed_steps)
+
+
+def save_cell(path: Path, result: CellResult) -> None:
+    """Write a cell atomically (compressed npz; meta as a JSON string)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"history.{name}": np.asarray(value) for name, value in result.history._asdict().items()}
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, samples=result.samples, meta=np.array(json.dumps(result.meta)), **arrays)
+
+
+def load_cell(path: Path, cell: Cell, seeds: int, seed: int) -> CellResult | None:
+    """A saved cell, None if there is none; ConfigError if it was made with another config or seeds."""
+    if not path.is_file():
+        return None
+    with np.load(path) as saved:
+        meta = json.loads(str(saved["meta"]))
+        # Rebuilt through from_dict, so config fields added since the cell was saved take their
+        # defaults, which keep the behaviour the cell was trained with.
+        if (from_dict(meta["config"]), meta["seeds"], meta["seed"]) != (cell.config, seeds, seed):
+            raise ConfigError(
+                f"{path} was made with another config or seeds than this run's {cell.key}; "
+                "use another --out or delete that file"
+            )
+        logged = saved["history.g_loss"].shape
+        history = Metrics(
+            **{
+                # A metric added since the cell was saved reads NaN (the image scores, for a 2-D cell).
+                name: saved[f"history.{name}"] if f"history.{name}" in saved else np.full(logged, np.nan, np.float32)
+                for name in Metrics._fields
+            }
+        )
+        return CellResult(history, saved["samples"], meta)
+
+
+class Progress:
+    """Cells done / total and an ETA on stderr, one line per block of seeds."""
+
+    def __init__(self, total: int, to_run: int):
+        self.total, self.to_run, self.done, self.ran, self.spent = total, to_run, total - to_run, 0, 0.0
+
+    def block(self, cell: Cell, seeds_done: float, seeds: int, elapsed: float) -> None:
+        ran = self.ran + seeds_done / seeds
+        eta = duration_text((self.spent + elapsed) / ran * (self.to_run - ran)) if ran > 0 else "?"
+        print(
+            f"[{self.done + 1}/{self.total}] {cell.key}: {seeds_done:.1f}/{seeds} seeds, {elapsed:.0f} s"
+            f" | about {eta} left",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def finished(self, elapsed: float) -> None:
+        self.done, self.ran, self.spent = self.done + 1, self.ran + 1, self.spent + elapsed
+
+
+def duration_text(seconds: float) -> str:
+    """Seconds as minutes past 90 s, for the progress line and the report header."""
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"

@@ -1,0 +1,146 @@
+"""The command line of a reproduction: parse the flags, train the missing cells, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shlex
+import sys
+import time
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+
+from jaxbngan import rundir
+from jaxbngan.config import ConfigError, DataConfig
+from jaxbngan.data import make_population
+from jaxbngan.reproduce.cells import CellResult, Progress, cell_path, load_cell, plan_cells, run_cell, save_cell
+from jaxbngan.reproduce.report import Invocation, write_report
+from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
+from jaxbngan.tuning import use_tuned_xla_flags
+
+
+def load_experiments(directory: Path, names: Sequence[str]) -> list[Experiment]:
+    """Import `EXPERIMENT` from experiments/<name>.py for each name, in report order."""
+    experiments = []
+    for name in names:
+        path = directory / f"{name}.py"
+        if not path.is_file():
+            raise ConfigError(f"no experiment script {path}; run from the repository root or pass --experiments DIR")
+        spec = importlib.util.spec_from_file_location(f"jaxbngan_experiments.{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        experiments.append(module.EXPERIMENT)
+    return experiments
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are ConfigErrors: one line on stderr and exit code 2, like every user error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        raise ConfigError(f"{message} (see `{self.prog} --help`)")
+
+
+def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
+    """The command line of `main`."""
+    parser = _Parser(prog=prog, description="Reproduce the blog's claims over many seeds.")
+    parser.add_argument("--out", default=default_out, help=f"output directory (default: {default_out})")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--standard", action="store_true", help="32 seeds, three data sets: a few hours on a 2-core CPU, resumable"
+    )
+    size.add_argument("--quick", action="store_true", help="6 seeds, fewer data sets: under 30 min on a 2-core CPU")
+    size.add_argument("--tiny", action="store_true", help="2 seeds, 20 steps: checks the machinery, nothing else")
+    parser.add_argument("--seeds", type=int, help="seeds per cell (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=0, help="integer the seed keys derive from (default: 0)")
+    parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
+    parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
+    parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    return parser.parse_args(argv)
+
+
+def resolve_profile(args: argparse.Namespace) -> Profile:
+    """The profile named by the flags, with --seeds and --datasets applied."""
+    named = [name for name in ("standard", "quick", "tiny") if getattr(args, name)]
+    profile = PROFILES[named[0] if named else "full"]
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+        profile = profile._replace(seeds=args.seeds)
+    if args.datasets:
+        chosen = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+        for dataset in chosen:
+            make_population(DataConfig(name=dataset, size=2))  # ConfigError for an unknown name
+        profile = profile._replace(datasets=chosen, beyond_datasets=chosen)
+    return profile
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "jaxbngan reproduce",
+    experiments: Sequence[Experiment] | None = None,
+    experiments_dir: str | os.PathLike = "experiments",
+) -> int:
+    """Train the cells not yet in --out, then write the report; exit code 0, 2 on bad input, 130 on Ctrl-C."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    default_out = f"runs/{experiments[0].name}" if experiments and len(experiments) == 1 else "runs/reproduce"
+    use_tuned_xla_flags()
+    try:
+        args = parse_args(argv, prog, default_out, str(experiments_dir))
+        return _reproduce(args, shlex.join([*shlex.split(prog), *argv]), experiments)
+    except ConfigError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished cells are saved, the same command resumes", file=sys.stderr)
+        return 130
+
+
+def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
+    start = time.perf_counter()
+    profile = resolve_profile(args)
+    if given is None:
+        names = SECTIONS
+        if args.only:
+            names = tuple(n.strip() for n in args.only.split(",") if n.strip())
+            unknown = [n for n in names if n not in SECTIONS]
+            if unknown:
+                raise ConfigError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
+        given = load_experiments(Path(args.experiments), names)
+    elif args.only:
+        raise ConfigError("--only applies to the whole reproduction, not to one experiment's script")
+    cells = plan_cells(given, profile)
+    out = Path(args.out)
+    results: dict[str, CellResult] = {}
+    for cell in cells:
+        found = load_cell(cell_path(out, cell), cell, profile.seeds, args.seed)
+        if found is not None:
+            results[cell.key] = found
+    to_run = [cell for cell in cells if cell.key not in results]
+    print(
+        f"{len(cells)} cells of {profile.seeds} seeds x {profile.steps} steps: {len(results)} already done,"
+        f" {len(to_run)} to run; results in {out}",
+        file=sys.stderr,
+        flush=True,
+    )
+    progress = Progress(len(cells), len(to_run))
+    for cell in to_run:
+        path = cell_path(out, cell)
+        work = path.with_suffix(".run")
+        report_block = lambda done, spent, c=cell: progress.block(c, done, profile.seeds, spent)  # noqa: E731
+        result = run_cell(cell, profile.seeds, args.seed, work, report_block)
+        save_cell(path, result)
+        rundir.remove(work)
+        progress.finished(result.meta["wall_s"])
+        results[cell.key] = result
+    run = Invocation(command, profile, args.seed, time.perf_counter() - start, len(to_run))
+    report = write_report(out, run, given, results, {c.key: c for c in cells})
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def run_alone(experiment: Experiment) -> None:
+    """Entry point of one experiment script: `python experiments/<name>.py [--quick|--tiny] [--out DIR]`."""
+    sys.exit(main(sys.argv[1:], prog=f"python experiments/{experiment.name}.py", experiments=[experiment]))

@@ -1,0 +1,160 @@
+"""The report's figures: offsets, consistency gaps, double-win rates, the verdict grid, each plot of a section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from jaxbngan import plots, verdicts
+from jaxbngan.reproduce.cells import SAMPLE_SEEDS
+from jaxbngan.reproduce.numbers import consistency_gap, log_steps
+from jaxbngan.reproduce.spec import Plot
+from jaxbngan.rundir import atomic_path
+
+FIGURE_DPI = 80
+VERDICT_COLORS = {
+    "reproduced": "#4caf50",
+    "partly": "#ffb74d",
+    "not reproduced": "#e57373",
+    "untestable": "#bdbdbd",
+    "undecided": "#90caf9",
+}
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=FIGURE_DPI)
+
+
+def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, measure: str) -> None:
+    """One panel per data set; one histogram over seeds per variant; x-offsets with the shift thresholds dashed."""
+    datasets = list(next(iter(values.values())))
+    fig = _figure(4.2 * len(datasets), 3.2)
+    for i, dataset in enumerate(datasets):
+        ax = fig.add_subplot(1, len(datasets), i + 1)
+        lines = (-verdicts.SHIFT, verdicts.SHIFT) if measure == "x_offset" else ()
+        finite = np.concatenate([v[dataset][np.isfinite(v[dataset])] for v in values.values()] + [[0.0, *lines]])
+        bins = np.linspace(finite.min() - 0.1, finite.max() + 0.1, 30)
+        for j, (variant, by_dataset) in enumerate(values.items()):
+            ax.hist(by_dataset[dataset], bins=bins, alpha=0.55, color=f"C{j}", label=variant)
+        for line in lines:
+            ax.axvline(line, color="0.3", linestyle="--", linewidth=1)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("x-offset (std of real x)" if measure == "x_offset" else "offset norm (std units)", fontsize=8)
+        ax.set_ylabel("seeds", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def gap_curves(curves: dict[str, dict[str, np.ndarray]], steps: np.ndarray, path: Path) -> None:
+    """Median and interquartile band over seeds of the consistency gap during training, per data set."""
+    datasets = list(next(iter(curves.values())))
+    fig = _figure(4.2 * len(datasets), 3.2)
+    for i, dataset in enumerate(datasets):
+        ax = fig.add_subplot(1, len(datasets), i + 1)
+        for j, (variant, by_dataset) in enumerate(curves.items()):
+            low, median, high = np.nanpercentile(by_dataset[dataset], [25, 50, 75], axis=0)
+            ax.plot(steps, median, color=f"C{j}", label=variant)
+            ax.fill_between(steps, low, high, color=f"C{j}", alpha=0.2, linewidth=0)
+        ax.axhline(verdicts.GAP, color="0.3", linestyle="--", linewidth=1)
+        ax.set_yscale("symlog", linthresh=1e-3)  # a gap of exactly 0 (no BN) stays on the axis
+        ax.set_ylim(bottom=0.0)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.set_ylabel("consistency gap", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
+    """Share of seeds ending with both players winning: one group of bars per variant, one bar per data set."""
+    variants = list(rates)
+    datasets = list(rates[variants[0]])
+    fig = _figure(max(5.0, 0.8 * len(variants) * len(datasets)), 3.4)
+    ax = fig.add_subplot()
+    width = 0.8 / len(datasets)
+    for j, dataset in enumerate(datasets):
+        positions = np.arange(len(variants)) + (j - (len(datasets) - 1) / 2) * width
+        ax.bar(positions, [rates[v][dataset] for v in variants], width, label=dataset, color=f"C{j}")
+    ax.set_xticks(np.arange(len(variants)), variants, rotation=30, ha="right", fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("seeds where both win", fontsize=8)
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path: Path) -> None:
+    """Claims down, data sets (and the overall verdict) across, coloured by verdict.
+
+    A row holds one `Judgement` (or None: not run) per data set, then the overall verdict. Each data
+    set's cell draws the support share as a dot with its 95% interval as a bar on a 0-100% scale,
+    the 50% and 75% thresholds as ticks: an undecided cell's bar crosses a tick.
+    """
+    columns = [*datasets, "overall"]
+    label_width = 0.06 * max(len(label) for label in labels)  # inches at font size 7
+    fig = _figure(label_width + 1.5 * len(columns), 0.9 + 0.42 * len(labels))
+    ax = fig.add_subplot()
+    for row, cells in enumerate(rows):
+        for col, cell in enumerate(cells):
+            verdict = cell if isinstance(cell, str) else cell.verdict if cell is not None else "-"
+            color = VERDICT_COLORS.get(verdict, "white")
+            ax.add_patch(Rectangle((col, row), 1, 1, facecolor=color, edgecolor="white", linewidth=2))
+            if cell is None or isinstance(cell, str):
+                ax.text(col + 0.5, row + 0.5, verdict, ha="center", va="center", fontsize=7)
+                continue
+            ax.text(col + 0.5, row + 0.32, verdict, ha="center", va="center", fontsize=6.5)
+            left, span, y = col + 0.1, 0.8, row + 0.72  # the 0-100% scale inside the cell
+            low, high = cell.interval
+            ax.plot([left, left + span], [y, y], color="white", linewidth=1)
+            ax.plot([left + span * low, left + span * high], [y, y], color="0.15", linewidth=2.5)
+            ax.plot([left + span * cell.support], [y], marker="o", color="0.15", markersize=3)
+            for threshold in (verdicts.MAJORITY, verdicts.ROBUST):
+                ax.plot([left + span * threshold] * 2, [y - 0.12, y + 0.12], color="0.3", linewidth=0.8)
+    ax.set_xlim(0, len(columns))
+    ax.set_ylim(len(labels), 0)
+    ax.set_xticks(np.arange(len(columns)) + 0.5, columns, fontsize=8)
+    ax.xaxis.tick_top()
+    ax.set_yticks(np.arange(len(labels)) + 0.5, labels, fontsize=7)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    _save(fig, path)
+
+
+def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
+    """Draw one figure of an experiment into `path`."""
+    first = datasets[0]
+    if plot.kind in ("samples", "losses", "views"):
+        key = f"{plot.variants[0]}@{first}"
+        result = results[key]
+        title = f"{plot.variants[0]} on {first}"
+        if plot.kind == "samples":
+            plots.scatter_grid(result.samples, stats[first].population, path, title=title, max_seeds=SAMPLE_SEEDS)
+        else:
+            draw = plots.loss_curves if plot.kind == "losses" else plots.view_diagnostic
+            draw(result.history, log_steps(cells[key].config), path, title=title)
+    elif plot.kind == "offsets":
+        values = {v: {d: getattr(numbers[f"{v}@{d}"], plot.measure) for d in datasets} for v in plot.variants}
+        offset_histograms(values, path, measure=plot.measure)
+    elif plot.kind == "gaps":
+        curves = {
+            v: {d: consistency_gap(results[f"{v}@{d}"].history, cells[f"{v}@{d}"].config) for d in datasets}
+            for v in plot.variants
+        }
+        gap_curves(curves, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
+    else:  # check_experiment admits no other kind
+        both_win_bars(
+            {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants}, path
+        )

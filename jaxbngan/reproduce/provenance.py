@@ -1,0 +1,41 @@
+"""Provenance for the report and each cell: device, versions, the code's git commit."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import jax
+
+from jaxbngan.tuning import cpu_cores
+
+
+def device_text() -> str:
+    """Backend, device kind and count, and CPU cores."""
+    devices = jax.devices()
+    flags = os.environ.get("XLA_FLAGS", "") or "none"
+    kind = f"{devices[0].device_kind} x {len(devices)}"
+    return f"{jax.default_backend()} ({kind}), {cpu_cores()} CPU cores, XLA_FLAGS: {flags}"
+
+
+def versions_text() -> str:
+    """Python and library versions, and the git commit of the code when known."""
+    names = ("jax", "jaxlib", "flax", "optax", "numpy", "matplotlib")
+    parts = [f"Python {platform.python_version()}"] + [f"{n} {importlib.metadata.version(n)}" for n in names]
+    return ", ".join(parts + [f"jaxbngan {git_revision()}"])
+
+
+def git_revision() -> str:
+    """The commit of the checkout this module lives in (with '+ local changes' if dirty), or 'unknown'."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}{' + local changes' if dirty.strip() else ''}"
