@@ -168,7 +168,7 @@ def test_dcgan_summary_sets_each_case_against_the_torch_peer():
         case | {"layout": "driver", "seeds": 1, "seed_steps_per_s": 40.0},
         case | {"layout": "driver", "seeds": 4, "seed_steps_per_s": 100.0},
         {"peer": "torch-dcgan", "data": "digits", "seeds": 1, "seed_steps_per_s": 20.0},
-        {"peer": "torch-dcgan", "data": "procedural-32", "seeds": 1, "skipped": "no gpu here"},
+        {"peer": "torch-dcgan", "data": "shapes:side=32", "seeds": 1, "skipped": "no gpu here"},
     ]
     results = {"dcgan": records}
     results["summary"] = report.summarize(results)

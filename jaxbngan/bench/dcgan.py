@@ -31,8 +31,10 @@ def unavailable(preset: str, data: str) -> str | None:
 
 
 def image_config(preset: str, data: str) -> Config:
-    """`preset`'s config on the data set `data`, its own batch and population otherwise."""
-    return with_overrides(get_preset(preset).config, data={"name": data})
+    """`preset`'s config on `data` ("NAME" or "NAME:PARAM=VALUE,..."); its own batch and size otherwise."""
+    name, _, given = data.partition(":")
+    params = tuple((key, float(value)) for key, value in (item.split("=") for item in given.split(",") if item))
+    return with_overrides(get_preset(preset).config, data={"name": name, "params": params})
 
 
 def cells(preset: str, data: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:

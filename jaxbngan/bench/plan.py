@@ -27,9 +27,9 @@ RECORD = "BENCH "  # worker stdout lines carrying a record start with this
 MEMORY_SHARE = 0.5  # a program is skipped when XLA says it needs more than this share of free memory
 # The image-step section: (preset, data set) pairs in the driver's layout, seed counts, the torch
 # peer's images as (channels, height, width) by data set, and the batch every DCGAN step takes.
-DCGAN_CASES = (("dcgan-split", "digits"),)
+DCGAN_CASES = (("dcgan-split", "digits"), ("dcgan-split", "shapes:side=32"))  # data set, then its params
 DCGAN_SEEDS = (1, 4, 16, 64, 256)
-DCGAN_PEER_IMAGES = {"digits": (1, 8, 8), "procedural-32": (1, 32, 32)}
+DCGAN_PEER_IMAGES = {"digits": (1, 8, 8), "shapes:side=32": (1, 32, 32)}
 DCGAN_BATCH = 64
 
 
