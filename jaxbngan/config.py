@@ -16,6 +16,7 @@ NormKind = Literal["none", "batch", "layer", "group", "weight", "spectral", "ref
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "running", "joint")
 G_LOSSES = ("minimax", "nonsaturating")
+MAX_STEPS = 2**31 - 1
 
 
 class ConfigError(ValueError):
@@ -137,6 +138,9 @@ def validate(config: Config) -> None:
     """Check a config before anything is traced, so mistakes read as one line, not a JAX trace."""
     _require(config.data.size >= 2, f"data.size must be at least 2, got {config.data.size}")
     _require(config.steps > 0, f"steps must be positive, got {config.steps}")
+    _require(
+        config.steps <= MAX_STEPS, f"steps must be at most {MAX_STEPS} (Adam counts steps in int32), got {config.steps}"
+    )
     _require(config.log_every > 0, f"log_every must be positive, got {config.log_every}")
     _require(
         config.steps % config.log_every == 0,
@@ -167,7 +171,14 @@ def validate(config: Config) -> None:
     )
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")
     _require(0.0 <= config.loss.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
-    _require(config.optimizer.learning_rate > 0, "optimizer.learning_rate must be positive")
+    _require(
+        config.loss.shift_weight >= 0,
+        f"loss.shift_weight must not be negative (the term pushes fakes along +x), got {config.loss.shift_weight}",
+    )
+    opt = config.optimizer
+    _require(opt.learning_rate > 0, "optimizer.learning_rate must be positive")
+    _require(0 <= opt.b1 < 1 and 0 <= opt.b2 < 1, f"optimizer.b1 and b2 must be in [0, 1), got {opt.b1}, {opt.b2}")
+    _require(opt.eps > 0, f"optimizer.eps must be positive (Adam divides by sqrt(v) + eps), got {opt.eps}")
 
 
 def to_dict(config: Config) -> dict[str, Any]:
