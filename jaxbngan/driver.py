@@ -10,6 +10,11 @@ histories and final samples go to the run directory, and the next group starts f
 Groups are a multiple of the device count. Seeds that do not fill the last group are padded with
 extra seeds (the next keys of the same sequence) whose results are discarded; every group has the
 same shape, so the chunk function is traced once per run.
+
+A seed's numbers do not depend on the layout: on a CPU every seed runs the same program (one seed
+at a time, the step scan unrolled by `tuning.scan_unroll`, which depends on the backend alone),
+whatever the devices, seeds and group size. On a GPU the vmap width is each device's share of a
+group, which can change rounding; the run records it in config.json.
 """
 
 from __future__ import annotations
