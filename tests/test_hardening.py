@@ -142,6 +142,9 @@ def places(runs, tmp_path_factory) -> dict[str, str]:
     (keyless / rundir.SPEC).write_text(json.dumps({"config": {"steps": 20, "log_every": 10}}))
     (base / "file").write_text("not a folder")
     readonly = Path(shutil.copytree(runs["finished"], base / "readonly"))
+    unwritable = Path(shutil.copytree(runs["finished"], base / "unwritable"))
+    (unwritable / "losses.png").unlink()
+    (unwritable / "losses.png").mkdir()  # a figure that cannot be written, even by root
     locked = base / "locked"
     locked.mkdir()
     for folder in (readonly, locked):
@@ -154,6 +157,7 @@ def places(runs, tmp_path_factory) -> dict[str, str]:
         "malformed": str(malformed),
         "keyless": str(keyless),
         "readonly": str(readonly),
+        "unwritable": str(unwritable),
         "locked": str(locked),
     }
 
@@ -180,6 +184,8 @@ RUN = ["run", "bn-split", "--out", "{fresh}"]
         pytest.param(["run", "bn-split", "--out", "{locked}/run"], "Permission denied", marks=PERMISSIONS),
         pytest.param(["run", "bn-split", "--out", "{locked}"], "Permission denied", marks=PERMISSIONS),
         pytest.param(["plot", "{readonly}"], "Permission denied", marks=PERMISSIONS),
+        (["plot", "{unwritable}"], "losses.png: Is a directory"),
+        (["compare", "{finished}", "{finished}", "--out", "{file}/c.png"], "file: File exists"),
         pytest.param(["compare", "{finished}", "{finished}", "--out", "{locked}/c.png"], "denied", marks=PERMISSIONS),
         (["run", "--resume", "--out", "{truncated}"], "checkpoint.npz is damaged"),
         (["run", "--resume", "--out", "{malformed}"], "config.json is damaged"),
