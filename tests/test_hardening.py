@@ -124,6 +124,24 @@ def test_a_fresh_directory_taken_by_another_run_is_refused(tmp_path):
     assert list(root.iterdir()) == []  # the lock goes with its holder
 
 
+def test_the_lock_dies_with_its_holder(tmp_path):
+    holder = "import sys, time; from pathlib import Path; from jaxbngan import rundir\n"
+    holder += "with rundir.owned(Path(sys.argv[1]), 'holder'):\n    print('held', flush=True); time.sleep(600)"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, "-c", holder, str(tmp_path)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "held"
+        with pytest.raises(ConfigError, match=f"in use by pid {process.pid} on .* \\(holder\\)"):
+            with rundir.owned(tmp_path, "second"):
+                pass
+    finally:
+        process.kill()  # SIGKILL: no cleanup runs
+        process.wait()
+    with rundir.owned(tmp_path, "second"):  # free at once, though its file was left behind
+        assert json.loads((tmp_path / rundir.LOCK).read_text())["command"] == "second"
+
+
 # -- the same numbers on any layout: tests/test_sharding.py (forced host devices, bit for bit) -----
 
 # -- bad input: one line on stderr, exit code 2, nothing written ------------------------------------
