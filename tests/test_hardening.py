@@ -80,9 +80,9 @@ def test_leftover_temporaries_are_removed_by_the_next_owner(runs, tmp_path):
     left = [root / ".metrics.npz.tmp4242", root / rundir.GROUPS / ".000001.npz.tmp17"]
     for path in left:
         path.write_bytes(b"half")
-    rundir.tidy(root)
+    assert in_process("run", "--resume", "--out", root)[0] == 0
     assert not any(path.exists() for path in left)
-    assert (root / rundir.CHECKPOINT).is_file() and (root / rundir.SPEC).is_file()
+    assert rundir.is_complete(root) and not any(p.name.startswith(".") for p in root.iterdir())
 
 
 @pytest.mark.parametrize("lost", ["summary.json", "losses.png"])
