@@ -210,7 +210,10 @@ def read_spec(root: Path) -> dict[str, Any]:
 
 def read_population(root: Path) -> np.ndarray:
     """The real data a run learned."""
-    return np.load(root / POPULATION)
+    try:
+        return np.load(root / POPULATION, allow_pickle=False)
+    except (OSError, EOFError, ValueError) as error:
+        raise ConfigError(f"{root / POPULATION} is damaged ({_first_line(error)})") from None
 
 
 # -- checkpoints and finished groups ---------------------------------------------------------------

@@ -158,6 +158,8 @@ def places(runs, tmp_path_factory) -> dict[str, str]:
     (malformed / rundir.SPEC).write_text('{"config": {"steps": 20, ')
     keyless = Path(shutil.copytree(runs["stopped"], base / "keyless"))
     (keyless / rundir.SPEC).write_text(json.dumps({"config": {"steps": 20, "log_every": 10}}))
+    population = Path(shutil.copytree(runs["stopped"], base / "population"))
+    (population / rundir.POPULATION).write_bytes(b"\x93NUMPY")
     (base / "file").write_text("not a folder")
     readonly = Path(shutil.copytree(runs["finished"], base / "readonly"))
     unwritable = Path(shutil.copytree(runs["finished"], base / "unwritable"))
@@ -174,6 +176,7 @@ def places(runs, tmp_path_factory) -> dict[str, str]:
         "truncated": str(truncated),
         "malformed": str(malformed),
         "keyless": str(keyless),
+        "population": str(population),
         "readonly": str(readonly),
         "unwritable": str(unwritable),
         "locked": str(locked),
@@ -208,6 +211,7 @@ RUN = ["run", "bn-split", "--out", "{fresh}"]
         (["run", "--resume", "--out", "{truncated}"], "checkpoint.npz is damaged"),
         (["run", "--resume", "--out", "{malformed}"], "config.json is damaged"),
         (["run", "--resume", "--out", "{keyless}"], "config.json is damaged"),
+        (["run", "--resume", "--out", "{population}"], "population.npy is damaged"),
         (["compare", "{finished}", "{finished}", "--out", "{fresh}.xyz"], "--out must name a .png file"),
         (["compare", "{finished}"], "compare needs two or more runs"),
         (["bench", "--nosuchflag"], "unrecognized arguments: --nosuchflag"),
