@@ -48,7 +48,7 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
     chosen = seed_devices(devices)
     platform = chosen[0].platform
     width = vmap_width(platform, seeds // devices)
-    unroll = scan_unroll(platform, width * devices)  # as the driver chooses it
+    unroll = scan_unroll(platform)  # as the driver chooses it
     run = make_run(config, unroll=unroll)
 
     def init_seeds(keys):

@@ -202,7 +202,7 @@ def _train(
         progress.close()
     loaded = rundir.load(root)
     summary = {"preset": source.preset, "data": source.data, "steps": config.steps}
-    summary |= rundir.summarize(loaded.history, loaded.steps)
+    summary |= rundir.summarize(loaded.history, loaded.steps, loaded.real)
     summary["wall_seconds"] = time.monotonic() - started  # of this call
     if keep:
         rundir.write_summary(root, summary)

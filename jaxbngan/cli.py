@@ -7,11 +7,13 @@ Every mistake a user can make on the command line ends as one line on stderr and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import difflib
 import json
 import math
 import os
+import shlex
 import sys
 import time
 import types
@@ -27,11 +29,12 @@ from jaxbngan.config import DATA_KINDS, Config, ConfigError, DataConfig, from_di
 from jaxbngan.data import GENERATORS, is_data_file, load_data_file, make_population
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
 from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
-from jaxbngan.tuning import use_tuned_xla_flags
+from jaxbngan.tuning import scan_unroll, use_tuned_xla_flags
 
 EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
 EXIT_INTERRUPTED = 130
+MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wraps onto a smaller one)
 DEFAULT_SEEDS = 8  # with the default preset, about a minute on a 2-core CPU
 RUNS = Path("runs")
 
@@ -50,7 +53,7 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
+class OneLineParser(argparse.ArgumentParser):
     """argparse whose errors are ConfigErrors, so they end as one line like every other user error."""
 
     def error(self, message: str) -> typing.NoReturn:
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] == "reproduce":
             return _reproduce(argv[1:])
         args = _parser().parse_args(argv)
+        args.command = shlex.join(["jaxbngan", *argv])
         return args.handler(args)
     except ConfigError as error:
         print(f"jaxbngan: error: {error}", file=sys.stderr)
@@ -75,6 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout again at exit
         return 0
+    except OSError as error:  # a file or folder that cannot be read or written: the user's to fix
+        print(f"jaxbngan: error: {_os_error(error)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _os_error(error: OSError) -> str:
+    """One line for a failed file operation, naming the final file rather than its temporary."""
+    if error.filename is None:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"{rundir.final_name(error.filename)}: {error.strerror or type(error).__name__}"
 
 
 def _bench(argv: list[str]) -> int:
@@ -90,7 +104,7 @@ def _reproduce(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="jaxbngan", description="Batch normalization in GANs, many seeds at once, in JAX.")
+    parser = OneLineParser(prog="jaxbngan", description="Batch normalization in GANs, many seeds at once, in JAX.")
     parser.add_argument("--version", action="version", version=f"jaxbngan {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -146,8 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     plot.set_defaults(handler=_plot)
 
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
-    compare.add_argument("run_dirs", type=Path, nargs="+")
-    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="figure file (default compare.png)")
+    compare.add_argument("run_dirs", type=Path, nargs="+", help="two or more run directories")
+    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="PNG figure (default compare.png)")
     compare.set_defaults(handler=_compare)
 
     exporting = commands.add_parser(
@@ -204,14 +218,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.out is None:
             raise ConfigError("--resume needs --out DIR, the run to continue")
         root = args.out
-        spec = rundir.read_spec(root)
-        if (root / rundir.SUMMARY).is_file():
-            print(f"{root} is already complete; nothing to resume")
-            return 0
-        request = _resolve(args, spec, rundir.read_population(root))
-        _check_unchanged(request, spec, args)
-        layout = driver.Layout(**spec["layout"])
-        devices = seed_devices(layout.devices)
+        rundir.read_spec(root)  # a run directory, before anything is written into it
     else:
         request = _resolve(args, None, None)
         devices = seed_devices(args.devices, seeds=request.seeds)
@@ -226,10 +233,37 @@ def _run(args: argparse.Namespace) -> int:
         )
         root = args.out or _default_out(request.preset.name)
         if writes_files():
-            _claim(root, args.overwrite)
+            _claim(root, args.overwrite)  # refuse before anything is written
+    # One process writes a run directory, from here to the end: a second run, --resume or --overwrite is refused.
+    with rundir.owned(root, args.command) if writes_files() else contextlib.nullcontext():
         if writes_files():
+            rundir.tidy(root)
+        if args.resume:
+            spec = rundir.read_spec(root)
+            if rundir.is_complete(root):
+                print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
+                _conclude(root, spec, seconds=0.0)  # what a kill before the summary or the figures left out
+                return 0
+            request, layout = _resumed(root, spec, args)
+            devices = seed_devices(layout.devices)
+        elif writes_files():
+            if _claim(root, args.overwrite):
+                rundir.clear(root)
             rundir.create(root, _spec(request, layout, devices), np.asarray(population))
+        return _train(root, request, layout, devices, args)
 
+
+def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, driver.Layout]:
+    """The request and layout of the run in `root`, refusing changed settings and a damaged config.json."""
+    try:
+        request = _resolve(args, spec, rundir.read_population(root))
+        _check_unchanged(request, spec, args)
+        return request, driver.Layout(**spec["layout"])
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{root / rundir.SPEC} is damaged ({type(error).__name__}: {error})") from None
+
+
+def _train(root: Path, request: Request, layout: driver.Layout, devices: list, args: argparse.Namespace) -> int:
     _describe(request, layout, devices, root, resumed=args.resume)
     progress = driver.Progress(request.seeds * request.config.steps)
     deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
@@ -253,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     if not complete:
         print(f"stopped at the time limit; continue with: jaxbngan run --resume --out {root}")
         return EXIT_STOPPED
-    _conclude(root, request, time.monotonic() - started)
+    _conclude(root, rundir.read_spec(root) if writes_files() else {}, time.monotonic() - started)
     return 0
 
 
@@ -262,10 +296,10 @@ def _resolve(args: argparse.Namespace, spec: dict[str, Any] | None, saved: np.nd
     preset = get_preset(args.preset or (spec["preset"] if spec else DEFAULT_PRESET))
     seeds = args.seeds if args.seeds is not None else (spec["seeds"] if spec else DEFAULT_SEEDS)
     seed = args.seed if args.seed is not None else (spec["seed"] if spec else 0)
-    if seed < 0:
-        raise ConfigError(f"--seed must not be negative, got {seed}")
-    if args.time_limit is not None and args.time_limit < 0:
-        raise ConfigError(f"--time-limit must not be negative, got {args.time_limit}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"--seed must be in [0, {MAX_SEED}] (JAX keys take 32-bit seeds), got {seed}")
+    if args.time_limit is not None and not args.time_limit >= 0:  # NaN too: it would never stop
+        raise ConfigError(f"--time-limit must be a number of seconds, 0 or more, got {args.time_limit}")
 
     overrides = []  # named flags first, then --set in the order given: the last word wins
     for flag, (keys, _) in FLAGS.items():
@@ -339,17 +373,19 @@ def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = ""
     return found
 
 
-def _claim(root: Path, overwrite: bool) -> None:
-    """Make sure a new run may write to `root`."""
+def _claim(root: Path, overwrite: bool) -> bool:
+    """Make sure a new run may write to `root`; True if it holds a run that --overwrite will clear."""
     if not root.exists():
-        return
+        return False
     if not root.is_dir():
         raise ConfigError(f"{root} exists and is not a directory")
-    if not any(root.iterdir()):
-        return
+    if not any(path.name != rundir.LOCK for path in root.iterdir()):
+        return False
     if not overwrite:
         raise ConfigError(f"{root} exists; pass --resume to continue that run or --overwrite to replace it")
-    rundir.remove(root)
+    if not rundir.is_run_dir(root):
+        raise ConfigError(f"{root} is not a jaxbngan run directory (no {rundir.SPEC}); refusing to delete it")
+    return True
 
 
 def _default_out(preset: str) -> Path:
@@ -362,6 +398,7 @@ def _default_out(preset: str) -> Path:
 
 
 def _spec(request: Request, layout: driver.Layout, devices: list) -> dict[str, Any]:
+    platform = devices[0].platform
     return {
         "preset": request.preset.name,
         "summary": request.preset.summary,
@@ -369,6 +406,8 @@ def _spec(request: Request, layout: driver.Layout, devices: list) -> dict[str, A
         "seeds": request.seeds,
         "seed": request.seed,
         "layout": dataclasses.asdict(layout),
+        # Choices that change a seed's rounding; on a CPU neither depends on the layout (README, Many devices).
+        "execution": {"vmap_width": layout.width(platform), "scan_unroll": scan_unroll(platform)},
         "config": to_dict(request.config),
         "versions": {"jaxbngan": __version__, "jax": jax.__version__, "python": sys.version.split()[0]},
         "git": provenance.git_state(),  # None outside a checkout
@@ -403,17 +442,20 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
-def _conclude(root: Path, request: Request, seconds: float) -> None:
-    """Write the summary and figures of a finished run and print the headline numbers."""
+def _conclude(root: Path, spec: dict[str, Any], seconds: float) -> None:
+    """Write the summary (unless a previous call did) and the figures of a complete run; print the headline numbers."""
     from jaxbngan import plots
 
     if not writes_files():
         return  # process 0 of a multi-process run writes and reports
     results = rundir.load(root)
-    summary = {"preset": request.preset.name, "data": request.data, "steps": request.config.steps}
-    summary |= rundir.summarize(results.history, results.steps)
-    summary["wall_seconds"] = seconds  # of this invocation (a resumed run counts only its own part)
-    rundir.write_summary(root, summary)
+    if (root / rundir.SUMMARY).is_file():
+        summary = rundir.read_summary(root)
+    else:
+        summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
+        summary |= rundir.summarize(results.history, results.steps, results.real)
+        summary["wall_seconds"] = seconds  # of this invocation (a resumed run counts only its own part)
+        rundir.write_summary(root, summary)
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
@@ -423,7 +465,8 @@ def _conclude(root: Path, request: Request, seconds: float) -> None:
         shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
         more = f" and {len(diverged) - 10} more" if len(diverged) > 10 else ""
         print(f"diverged (left out above): {shown}{more}")
-    print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(sorted(p.name for p in root.iterdir()))}")
+    files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
+    print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
     print(f"figures: {', '.join(str(f) for f in figures)}")
 
 
@@ -524,13 +567,17 @@ def _plot(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from jaxbngan import plots
 
+    if len(args.run_dirs) < 2:
+        raise ConfigError("compare needs two or more runs; one run's numbers are in its summary.json")
+    if args.out.suffix.lower() != ".png":
+        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(args.out)!r}")
     labels = _labels(args.run_dirs)
     finals = {}
     for label, root in zip(labels, args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with `jaxbngan run --resume --out {root}`")
-        healthy = rundir.divergence_steps(results.history, results.steps) < 0
+        healthy = rundir.divergence_steps(results.history, results.steps, results.real) < 0
         finals[label] = {name: values[healthy] for name, values in rundir.final_metrics(results.history).items()}
     width = max(22, *(len(label) + 2 for label in labels))
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")

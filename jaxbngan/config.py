@@ -21,10 +21,17 @@ DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "running", "joint")
 G_LOSSES = ("minimax", "nonsaturating")
+MAX_STEPS = 2**31 - 1
 
 
 class ConfigError(ValueError):
     """A configuration value that cannot describe a valid run."""
+
+
+def error_text(error: Exception) -> str:
+    """The first line of an exception's message (its type's name if it has none), for one-line errors."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,9 @@ def validate(config: Config) -> None:
     """Check a config before anything is traced, so mistakes read as one line, not a JAX trace."""
     _require(config.data.size >= 2, f"data.size must be at least 2, got {config.data.size}")
     _require(config.steps > 0, f"steps must be positive, got {config.steps}")
+    _require(
+        config.steps <= MAX_STEPS, f"steps must be at most {MAX_STEPS} (Adam counts steps in int32), got {config.steps}"
+    )
     _require(config.log_every > 0, f"log_every must be positive, got {config.log_every}")
     _require(
         config.steps % config.log_every == 0,
@@ -215,7 +225,14 @@ def validate(config: Config) -> None:
     _require(s.sample_stats in SAMPLE_STATS, f"strategy.sample_stats: {s.sample_stats!r} not in {SAMPLE_STATS}")
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")
     _require(0.0 <= config.loss.label_smoothing < 1.0, "loss.label_smoothing must be in [0, 1)")
-    _require(config.optimizer.learning_rate > 0, "optimizer.learning_rate must be positive")
+    _require(
+        config.loss.shift_weight >= 0,
+        f"loss.shift_weight must not be negative (the term pushes fakes along +x), got {config.loss.shift_weight}",
+    )
+    opt = config.optimizer
+    _require(opt.learning_rate > 0, "optimizer.learning_rate must be positive")
+    _require(0 <= opt.b1 < 1 and 0 <= opt.b2 < 1, f"optimizer.b1 and b2 must be in [0, 1), got {opt.b1}, {opt.b2}")
+    _require(opt.eps > 0, f"optimizer.eps must be positive (Adam divides by sqrt(v) + eps), got {opt.eps}")
 
 
 def data_kind(shape: tuple[int, ...]) -> str:

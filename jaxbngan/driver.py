@@ -10,6 +10,11 @@ histories and final samples go to the run directory, and the next group starts f
 Groups are a multiple of the device count. Seeds that do not fill the last group are padded with
 extra seeds (the next keys of the same sequence) whose results are discarded; every group has the
 same shape, so the chunk function is traced once per run.
+
+A seed's numbers do not depend on the layout: on a CPU every seed runs the same program (one seed
+at a time, the step scan unrolled by `tuning.scan_unroll`, which depends on the backend alone),
+whatever the devices, seeds and group size. On a GPU the vmap width is each device's share of a
+group, which can change rounding; the run records it in config.json.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy as np
 
 from jaxbngan import rundir
 from jaxbngan.config import Config, ConfigError
-from jaxbngan.metrics import VIEWS
+from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
 from jaxbngan.tuning import map_seeds, scan_unroll, vmap_width
@@ -125,15 +130,60 @@ def group_per_device(seeds_per_device: int, memory: SeedMemory, budget: int, bac
 def default_chunk_logs(logs: int) -> int:
     """Logs per chunk: the largest divisor of `logs` that still gives about CHUNKS_PER_GROUP chunks."""
     target = max(1, logs // CHUNKS_PER_GROUP)
-    return max(d for d in range(1, target + 1) if logs % d == 0)
+    divisors = set()
+    for small in range(1, math.isqrt(logs) + 1):  # divisors come in pairs around the square root
+        if logs % small == 0:
+            divisors |= {small, logs // small}
+    return max(d for d in divisors if d <= target)
 
 
-def memory_budget(devices: list[jax.Device]) -> int:
-    """Bytes one device may fill: its free memory where it reports it, else a share of the host's."""
+def memory_budget(devices: list[jax.Device], *, whole: bool = False) -> int:
+    """Bytes one device may fill: a share of its free memory where it reports it, else of the host's.
+
+    With `whole`, all of that free memory: what a seed can never exceed.
+    """
     stats = devices[0].memory_stats()
     if stats and "bytes_limit" in stats:
-        return int(DEVICE_MEMORY_SHARE * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
-    return int(HOST_MEMORY_SHARE * _available_host_memory() / len(devices))
+        share = 1.0 if whole else DEVICE_MEMORY_SHARE
+        return int(share * (stats["bytes_limit"] - stats.get("bytes_in_use", 0)))
+    share = 1.0 if whole else HOST_MEMORY_SHARE
+    return int(share * _available_host_memory() / len(devices))
+
+
+def results_bytes(config: Config, seeds: int, data_shape: int | tuple[int, ...]) -> int:
+    """Host bytes the merge at the end holds: every seed's history and samples, read and written at once."""
+    per_sample = math.prod(data_shape) if isinstance(data_shape, tuple) else data_shape
+    columns = data_shape[-1] if isinstance(data_shape, tuple) else data_shape  # of offset and std_ratio
+    per_log = len(Metrics._fields) + 2 * columns + len(VIEWS)  # floats of one Metrics record, at most
+    per_seed = (config.steps // config.log_every) * per_log + rundir.SAMPLE_ROWS * per_sample
+    return 2 * FLOAT_BYTES * seeds * per_seed
+
+
+def check_fits(
+    config: Config, seeds: int, devices: list[jax.Device], data_shape: int | tuple[int, ...], memory: SeedMemory
+) -> None:
+    """Refuse a run whose results cannot fit the host's memory, or whose one seed (`memory`) cannot fit a device."""
+    results, host = results_bytes(config, seeds, data_shape), _available_host_memory()
+    if results > host:
+        raise ConfigError(
+            f"the results of {seeds} seeds x {config.steps // config.log_every} logs need about {_size(results)} "
+            f"of host memory at the end, more than the {_size(host)} available; run fewer seeds, or log less often"
+        )
+    one = sum(memory)
+    room = memory_budget(devices, whole=True)
+    if one > room:
+        raise ConfigError(
+            f"one seed needs about {_size(one)} of {devices[0].platform} memory, more than the {_size(room)} free "
+            "per device; use a smaller batch, smaller networks, fewer metric_samples or fewer logs"
+        )
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if count < 1000:
+            return f"{count:.3g} {unit}"
+        count /= 1000
+    return f"{count:.3g} PB"
 
 
 def _available_host_memory() -> int:
@@ -186,13 +236,19 @@ def plan_layout(
     count = len(devices)
     if seeds < 1:
         raise ConfigError(f"--seeds must be positive, got {seeds}")
+    memory = seed_memory(config, data_shape)
+    check_fits(config, seeds, devices, data_shape, memory)
     if group_size is None:
         budget = memory_budget(devices)
         backend = devices[0].platform
-        memory = seed_memory(config, data_shape)
         group_size = count * group_per_device(math.ceil(seeds / count), memory, budget, backend)
     elif group_size < 1 or group_size % count:
         raise ConfigError(f"--group-size must be a positive multiple of the device count ({count}), got {group_size}")
+    elif group_size > count * math.ceil(seeds / count):  # a bigger group would only train padding seeds
+        raise ConfigError(
+            f"--group-size must be at most {count * math.ceil(seeds / count)} (the seeds, rounded up to a "
+            f"multiple of the {count} devices), got {group_size}"
+        )
     logs = config.steps // config.log_every
     if chunk_steps is None:
         chunk_steps = default_chunk_logs(logs) * config.log_every
@@ -282,12 +338,11 @@ def train(
     """
     if len(devices) != layout.devices:
         raise ConfigError(f"this run is laid out for {layout.devices} devices; pass --devices {layout.devices}")
-    if (root / rundir.METRICS).is_file():
+    if rundir.is_complete(root):
         return True  # finished before
     platform = devices[0].platform
     width = layout.width(platform)
-    seeds_at_once = width * layout.devices // jax.process_count()  # on this process's cores
-    run = make_run(config, population, unroll=scan_unroll(platform, seeds_at_once))
+    run = make_run(config, population, unroll=scan_unroll(platform))
     logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
 
     # Each runs over one device's seeds, `width` of them vmapped at a time.

@@ -8,17 +8,26 @@
     *.png            figures (see `plots.draw_run`)
     checkpoint.npz   while running: the active group's state and its partial history
     groups/          while running: finished groups, merged into metrics.npz and samples.npz at the end
+    .lock            while running: held by the one process that writes the directory (`owned`)
 
 Every file is written to a temporary name and renamed into place, so an interrupted run never
-leaves a half-written file under a final name.
+leaves a half-written file under a final name; the next process to own the directory removes
+temporaries a killed one left (`tidy`). Finishing has one commit point: `finish` writes
+samples.npz, then metrics.npz last, and a run is complete exactly when metrics.npz exists
+(`is_complete`). Until then the groups stay, so a run killed anywhere is either resumable or
+complete. summary.json and the figures are derived from the complete files and can be redrawn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
+import re
 import shutil
+import socket
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,7 +35,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan.config import ConfigError
+from jaxbngan.config import ConfigError, error_text
 from jaxbngan.metrics import VIEWS, Metrics
 
 SPEC = "config.json"
@@ -36,10 +45,15 @@ SAMPLES = "samples.npz"
 SUMMARY = "summary.json"
 CHECKPOINT = "checkpoint.npz"
 GROUPS = "groups"
+LOCK = ".lock"
 SAMPLE_ROWS = 512  # fakes kept per seed; noise is i.i.d., so a prefix is a random subsample
 # Fields whose non-finite values mean a seed diverged (std_ratio is inf for a constant real column,
 # the mode scores are NaN by design for data without modes, and the distances for the other data kind).
 DIVERGENCE_FIELDS = ("g_loss", "d_loss", "offset", "d_fake_loss_by_view")
+# Fakes have left any sane range when their mean is this many real spreads from the real mean, or
+# their spread along a column this many times the real one (see `divergence_steps`).
+SANE_RANGE = 100.0
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.tmp\d+$")  # `atomic_path`'s names
 
 
 @contextlib.contextmanager
@@ -47,12 +61,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")  # matches TEMPORARY
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def final_name(path: str | os.PathLike) -> Path:
+    """The file a temporary of `atomic_path` stands for (`path` itself if it is none)."""
+    path = Path(path)
+    match = TEMPORARY.match(path.name)
+    return path.with_name(match["name"]) if match else path
 
 
 def write_json(path: str | os.PathLike, value: Any) -> None:
@@ -102,6 +123,60 @@ def is_run_dir(root: Path) -> bool:
     return (root / SPEC).is_file()
 
 
+def is_complete(root: Path) -> bool:
+    """Whether the run has finished: `finish` writes metrics.npz last, as its one commit point."""
+    return (root / METRICS).is_file()
+
+
+@contextlib.contextmanager
+def owned(root: Path, command: str) -> Iterator[None]:
+    """Hold `root` (made if missing) for the block, as the one process writing it; ConfigError if another holds it.
+
+    An exclusive `flock` on root/.lock, which records this process's pid, host and `command` so a
+    second writer can name the holder. The lock dies with the process, even on kill -9.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(f"{root} is in use by {_holder(path)}; wait for it to end or stop it first") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                break
+        os.close(fd)  # the holder removed this file as it let go; lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command}).encode())
+        yield
+    finally:
+        path.unlink(missing_ok=True)  # before letting go, so no one locks a file that is gone
+        os.close(fd)
+
+
+def _holder(path: Path) -> str:
+    try:
+        holder = json.loads(path.read_text())
+        return f"pid {holder['pid']} on {holder['host']} ({holder['command']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def tidy(root: Path) -> None:
+    """Remove what a killed process left: temporaries, and the groups and checkpoint of a complete run."""
+    for folder in (root, root / GROUPS):
+        if folder.is_dir():
+            for path in folder.iterdir():
+                if TEMPORARY.match(path.name):
+                    path.unlink(missing_ok=True)
+    if is_complete(root):
+        (root / CHECKPOINT).unlink(missing_ok=True)
+        shutil.rmtree(root / GROUPS, ignore_errors=True)
+
+
 def remove(root: Path) -> None:
     """Delete a run directory, refusing anything that is not one."""
     if not is_run_dir(root):
@@ -109,16 +184,34 @@ def remove(root: Path) -> None:
     shutil.rmtree(root)
 
 
+def clear(root: Path) -> None:
+    """Empty a run directory this process `owned`, keeping its lock; refuse anything that is not a run."""
+    if not is_run_dir(root):
+        raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC}); refusing to delete it")
+    for path in root.iterdir():
+        if path.name != LOCK:
+            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+
+
 def read_spec(root: Path) -> dict[str, Any]:
     """The spec saved in config.json."""
     if not is_run_dir(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC})")
-    return json.loads((root / SPEC).read_text())
+    try:
+        spec = json.loads((root / SPEC).read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{root / SPEC} is damaged ({error_text(error)})") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise ConfigError(f"{root / SPEC} is damaged (no config in it)")
+    return spec
 
 
 def read_population(root: Path) -> np.ndarray:
     """The real data a run learned."""
-    return np.load(root / POPULATION)
+    try:
+        return np.load(root / POPULATION, allow_pickle=False)
+    except (OSError, EOFError, ValueError) as error:
+        raise ConfigError(f"{root / POPULATION} is damaged ({error_text(error)})") from None
 
 
 # -- checkpoints and finished groups ---------------------------------------------------------------
@@ -145,18 +238,33 @@ def load_checkpoint(root: Path, template: Any) -> Checkpoint | None:
     """The saved checkpoint, its state shaped like `template` (a tree of ShapeDtypeStructs); None if absent."""
     if not (root / CHECKPOINT).is_file():
         return None
-    with np.load(root / CHECKPOINT) as saved:
-        expected, treedef = jax.tree.flatten(template)
-        leaves = []
-        for i, like in enumerate(expected):
-            leaf = saved[f"state_{i}"]
-            if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
-                leaf = jax.random.wrap_key_data(leaf)
-            if leaf.shape != like.shape:
-                raise ConfigError(f"{root / CHECKPOINT} does not match this run's config (state leaf {i})")
-            leaves.append(leaf)
-        history = Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields})
-        return Checkpoint(int(saved["group"]), int(saved["logs_done"]), jax.tree.unflatten(treedef, leaves), history)
+    expected, treedef = jax.tree.flatten(template)
+    names = ["group", "logs_done", *(f"state_{i}" for i in range(len(expected)))]
+    saved = read_arrays(root / CHECKPOINT, names + [f"history_{name}" for name in Metrics._fields])
+    leaves = []
+    for i, like in enumerate(expected):
+        leaf = saved[f"state_{i}"]
+        if jax.dtypes.issubdtype(like.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.wrap_key_data(leaf)
+        if leaf.shape != like.shape:
+            raise ConfigError(f"{root / CHECKPOINT} does not match this run's config (state leaf {i})")
+        leaves.append(leaf)
+    history = Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields})
+    return Checkpoint(int(saved["group"]), int(saved["logs_done"]), jax.tree.unflatten(treedef, leaves), history)
+
+
+def read_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
+    """Every array of an .npz file the run wrote; ConfigError naming the file if it is damaged or lacks `names`."""
+    advice = "; delete it to rerun the unfinished group from its start" if path.name == CHECKPOINT else ""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            arrays = {name: saved[name] for name in saved.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        raise ConfigError(f"{path} is damaged ({error_text(error)}){advice}") from None
+    missing = [name for name in names if name not in arrays]
+    if missing:
+        raise ConfigError(f"{path} is damaged (no array {missing[0]}){advice}")
+    return arrays
 
 
 def _storable(leaf: Any) -> np.ndarray:
@@ -185,12 +293,11 @@ def _group_file(root: Path, group: int) -> Path:
 
 
 def finish(root: Path, steps: np.ndarray) -> None:
-    """Merge the groups into metrics.npz and samples.npz; drop the checkpoint and the group files."""
+    """Merge the groups into samples.npz and then metrics.npz, the commit point; then drop checkpoint and groups."""
     history, fakes = _load_groups(root)
-    write_npz(root / METRICS, {**_metric_arrays(history), "steps": steps})
     write_npz(root / SAMPLES, {"fakes": fakes})
-    (root / CHECKPOINT).unlink(missing_ok=True)
-    shutil.rmtree(root / GROUPS, ignore_errors=True)
+    write_npz(root / METRICS, {**_metric_arrays(history), "steps": steps})  # last: now the run is complete
+    tidy(root)
 
 
 def _metric_arrays(history: Metrics) -> dict[str, np.ndarray]:
@@ -200,9 +307,9 @@ def _metric_arrays(history: Metrics) -> dict[str, np.ndarray]:
 def _load_groups(root: Path) -> tuple[Metrics, np.ndarray]:
     parts, fakes = [], []
     for group in range(finished_groups(root)):
-        with np.load(_group_file(root, group)) as saved:
-            parts.append(Metrics(**{name: saved[name] for name in Metrics._fields}))
-            fakes.append(saved["fakes"])
+        saved = read_arrays(_group_file(root, group), [*Metrics._fields, "fakes"])
+        parts.append(Metrics(**{name: saved[name] for name in Metrics._fields}))
+        fakes.append(saved["fakes"])
     return concat_seeds(parts), np.concatenate(fakes)
 
 
@@ -229,23 +336,27 @@ def load(root: Path) -> Results:
     """The results of a finished run, or whatever a partial run has written so far."""
     spec = read_spec(root)
     config = spec["config"]
-    steps = config["log_every"] * np.arange(1, config["steps"] // config["log_every"] + 1)
+    try:
+        steps = config["log_every"] * np.arange(1, config["steps"] // config["log_every"] + 1)
+    except (KeyError, TypeError, ZeroDivisionError):
+        raise ConfigError(f"{root / SPEC} is damaged (no valid steps and log_every)") from None
     real = read_population(root)
-    if (root / METRICS).is_file():
-        with np.load(root / METRICS) as saved, np.load(root / SAMPLES) as samples:
-            history = Metrics(**{name: saved[name] for name in Metrics._fields})
-            return Results(spec, history, steps, samples["fakes"], real, complete=True)
+    if is_complete(root):
+        saved = read_arrays(root / METRICS, list(Metrics._fields))
+        fakes = read_arrays(root / SAMPLES, ["fakes"])["fakes"]
+        history = Metrics(**{name: saved[name] for name in Metrics._fields})
+        return Results(spec, history, steps, fakes, real, complete=True)
     parts, fakes = [], None
     if finished_groups(root):
         finished, fakes = _load_groups(root)
         parts.append(finished)
     if (root / CHECKPOINT).is_file():
-        with np.load(root / CHECKPOINT) as saved:
-            if int(saved["group"]) == finished_groups(root):  # not a leftover of a finished group
-                parts.append(Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields}))
+        saved = read_arrays(root / CHECKPOINT, ["group", *(f"history_{name}" for name in Metrics._fields)])
+        if int(saved["group"]) == finished_groups(root):  # not a leftover of a finished group
+            parts.append(Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields}))
     history = None
     if parts:  # without the seeds that only pad the last group
-        history = jax.tree.map(lambda x: x[: spec["seeds"]], concat_seeds([_padded(p, len(steps)) for p in parts]))
+        history = jax.tree.map(lambda x: x[: spec.get("seeds")], concat_seeds([_padded(p, len(steps)) for p in parts]))
     return Results(spec, history, steps, fakes, real, complete=False)
 
 
@@ -288,12 +399,24 @@ def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
     return values
 
 
-def divergence_steps(history: Metrics, steps: np.ndarray) -> np.ndarray:
-    """Per seed, the first logged step with a non-finite number, or -1 if it stayed finite."""
+def divergence_steps(history: Metrics, steps: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Per seed, the first logged step at which it diverged, or -1 if it never did.
+
+    A seed has diverged at the first log where a loss, the offset or a D score is NaN or infinite, or where its fakes have left any sane range: their mean is more than
+    SANE_RANGE (100) spreads of the real data from the real mean (the spread is the root mean
+    square distance of the real points from their mean; 1 for constant data), or their standard
+    deviation along some column is more than SANE_RANGE times the real one.
+    """
     bad = np.zeros(np.shape(history.g_loss), dtype=bool)  # (seeds, logs)
     for name in DIVERGENCE_FIELDS:
         value = np.asarray(getattr(history, name), dtype=float)
         bad |= ~np.all(np.isfinite(value.reshape(*bad.shape, -1)), axis=-1)
+    real = np.asarray(real, dtype=float).reshape(-1, np.shape(real)[-1])  # images: pixels per channel
+    spread = float(np.sqrt(np.sum(np.var(real, axis=0)))) or 1.0
+    with np.errstate(invalid="ignore"):  # NaN offsets are flagged above already
+        bad |= np.linalg.norm(np.asarray(history.offset, dtype=float), axis=-1) > SANE_RANGE * spread
+        ratio = np.asarray(history.std_ratio, dtype=float)  # inf for a constant real column: no verdict there
+        bad |= np.any(np.isfinite(ratio) & (ratio > SANE_RANGE), axis=-1)
     first = np.argmax(bad, axis=1)
     return np.where(np.any(bad, axis=1), np.asarray(steps)[first], -1)
 
@@ -308,10 +431,10 @@ def aggregate(values: np.ndarray) -> dict[str, float | int]:
     return {"median": median, "q25": q25, "q75": q75, "mean": float(np.mean(finite)), "seeds": int(finite.size)}
 
 
-def summarize(history: Metrics, steps: np.ndarray) -> dict[str, Any]:
-    """Final metrics per seed and over seeds; diverged seeds are flagged and left out of the aggregates."""
+def summarize(history: Metrics, steps: np.ndarray, real: np.ndarray) -> dict[str, Any]:
+    """Final metrics per seed and over seeds; diverged seeds (`divergence_steps`) are flagged and not aggregated."""
     finals = final_metrics(history)
-    diverged_at = divergence_steps(history, steps)
+    diverged_at = divergence_steps(history, steps, real)
     healthy = diverged_at < 0
     per_seed = [
         {"seed": i, "diverged_at": int(diverged_at[i]) if diverged_at[i] >= 0 else None}

@@ -34,16 +34,15 @@ def vmap_width(backend: str, seeds: int) -> int:
     return seeds
 
 
-def scan_unroll(backend: str, seeds_at_once: int) -> int:
-    """Train steps per iteration of the step scan, when `seeds_at_once` seeds train side by side.
+def scan_unroll(backend: str) -> int:
+    """Train steps per iteration of the step scan on `backend`: the same for every layout of a run.
 
-    On a CPU with more cores than seeds training at once, XLA's threads idle between the small
-    products of one step; two steps per iteration let the end of one overlap the start of the next
-    (about 5% at 1 seed on 2 cores, none at 64: README.md, Benchmarks).
+    On a CPU two steps per iteration let the end of one step overlap the start of the next: about
+    5% at 1 seed on 2 cores, none at 64 (README.md, Benchmarks). It depends on the backend alone,
+    never on how many seeds or devices share the run, because the unroll changes how XLA fuses a
+    step and with it the rounding: a seed's numbers would then depend on the layout.
     """
-    if backend == "cpu" and seeds_at_once < cpu_cores():
-        return 2
-    return 1
+    return 2 if backend == "cpu" else 1
 
 
 def map_seeds(fn: Callable[[Any], Any], seeds: Any, width: int) -> Any:

@@ -12,6 +12,7 @@ from helpers import tiny
 
 from jaxbngan import Metrics, driver, make_run, rundir, seed_keys, tuning
 from jaxbngan.config import ConfigError, to_dict
+from jaxbngan.data import make_population
 from jaxbngan.driver import BLOCKS_PER_GROUP, Layout, Progress, SeedMemory, group_per_device, seed_memory
 from jaxbngan.tuning import vmap_width
 
@@ -81,7 +82,7 @@ def test_default_chunks_divide_the_run(logs, chunk):
 def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped, rules):
     # With the GPU's rules on this CPU: each device vmaps its whole share, one step per scan iteration.
     monkeypatch.setattr(driver, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
-    monkeypatch.setattr(driver, "scan_unroll", lambda backend, seeds: tuning.scan_unroll(rules, seeds))
+    monkeypatch.setattr(driver, "scan_unroll", lambda backend: tuning.scan_unroll(rules))
     per_device = driver.per_device
     monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
     rundir.create(tmp_path, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
@@ -101,7 +102,7 @@ def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
     for seed in (0, 2):
         chex.assert_trees_all_equal(*(jax.tree.map(lambda x, i=seed: x[i], h) for h in (clean, dirty)))
 
-    summary = rundir.summarize(dirty, np.array([3, 6]))
+    summary = rundir.summarize(dirty, np.array([3, 6]), make_population(CONFIG.data))
     assert summary["diverged"] == [{"seed": 1, "step": 3}]
     assert summary["per_seed"][1]["diverged_at"] == 3 and summary["per_seed"][0]["diverged_at"] is None
     assert summary["aggregate"]["g_loss"]["seeds"] == 2
@@ -129,7 +130,8 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
     history.offset[0, 2, 1] = np.inf
     history.d_fake_loss_by_view[2, 3, 0] = np.nan
     steps = np.array([50, 100, 150, 200])
-    np.testing.assert_array_equal(rundir.divergence_steps(history, steps), [150, -1, 200])
+    real = np.random.default_rng(0).normal(size=(64, 2))
+    np.testing.assert_array_equal(rundir.divergence_steps(history, steps, real), [150, -1, 200])
 
 
 class Terminal(io.StringIO):

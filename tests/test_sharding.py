@@ -1,4 +1,4 @@
-"""Seeds sharded over devices and processes: same numbers as one device, independent seeds, no collectives.
+"""Seeds sharded over devices and processes: the same numbers bit for bit, independent seeds, no collectives.
 
 XLA gives the CPU several devices only in a fresh process, so tests/sharded_run.py runs the sharded
 runs in subprocesses: one process with 8 devices, and two processes with 2 devices each joined by
@@ -23,9 +23,7 @@ from jaxbngan.sharding import initialize_distributed, seed_devices, shard_seeds
 
 SCRIPT = Path(__file__).with_name("sharded_run.py")
 COLLECTIVE = re.compile(r"\b(all-gather|all-reduce|all-to-all|collective-permute|reduce-scatter|collective-broadcast)")
-# The runs use Adam eps 1e-3 (see sharded_run.py), so layouts agree to roundoff and a tight
-# tolerance holds; a seed-mixing bug would differ at order one.
-TOLERANCE = {"rtol": 1e-4, "atol": 1e-4}
+# No tolerance anywhere: a seed runs the same program whatever the layout, so its numbers are equal.
 
 
 def launch(out: Path, devices: int, **env: str) -> subprocess.Popen:
@@ -81,7 +79,7 @@ def multi(tmp_path_factory) -> Path:
 def test_eight_devices_give_the_numbers_of_one(single):
     reference, sharded = load(single / "reference.npz"), load(single / "sharded.npz")
     assert reference.keys() == sharded.keys()
-    chex.assert_trees_all_close(sharded, reference, **TOLERANCE)
+    chex.assert_trees_all_equal(sharded, reference)
     layout = json.loads((single / "single.json").read_text())["layout"]
     assert (layout["devices"], layout["history_devices"], layout["history_spec"]) == (8, 8, "P('seeds',)")
     # Device i holds seeds 2i and 2i + 1, in order.
@@ -90,8 +88,19 @@ def test_eight_devices_give_the_numbers_of_one(single):
     )
 
 
+def test_a_seed_gets_the_same_numbers_on_any_layout_of_the_driver(single):
+    # Devices 1, 2 or 4, 2 to 6 seeds, groups of 1 to 4 (padded or not): one backend, one result per seed.
+    layouts = load(single / "layouts.npz")
+    names = sorted({key.split("/")[0] for key in layouts})
+    assert len(names) == 6
+    for name in names[1:]:
+        for key in [k for k in layouts if k.startswith(names[0] + "/")]:
+            field = key.split("/")[1]
+            np.testing.assert_array_equal(layouts[f"{name}/{field}"], layouts[key], err_msg=f"{name} {field}")
+
+
 def test_a_seed_ignores_the_other_seeds(single):
-    sharded, others = load(single / "sharded.npz"), load(single / "others_replaced.npz")
+    sharded, others = load(single / "blocks.npz"), load(single / "others_replaced.npz")
     # Seed 0 shares its device and its vmapped block with seed 1; every other seed was replaced.
     chex.assert_trees_all_equal({k: v[0] for k, v in sharded.items()}, {k: v[0] for k, v in others.items()})
     losses = "['history'].g_loss"
@@ -126,7 +135,7 @@ def test_bad_requests_are_one_line_errors(single):
 
 
 def test_two_processes_give_the_numbers_of_one(single, multi):
-    chex.assert_trees_all_close(load(multi / "multiprocess.npz"), load(single / "reference.npz"), **TOLERANCE)
+    chex.assert_trees_all_equal(load(multi / "multiprocess.npz"), load(single / "reference.npz"))
     reports = [json.loads((multi / f"process{p}.json").read_text()) for p in range(2)]
     # Process p holds the p-th contiguous block of seeds; a device limit takes as many from each.
     assert [r["seeds"] for r in reports] == [list(range(8)), list(range(8, 16))]

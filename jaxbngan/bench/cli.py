@@ -26,7 +26,9 @@ from jaxbngan.presets import get_preset
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    from jaxbngan.cli import OneLineParser  # errors as one line, as every command's
+
+    parser = OneLineParser(
         prog="jaxbngan bench",
         description="Time the full train step (G step + D step) over seed counts, execution variants and peers.",
     )
@@ -77,6 +79,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if not seconds > 0:
         raise ConfigError(f"--seconds must be positive, got {seconds}")
     seeds = _int_list(args.seeds, "--seeds") if args.seeds else ((1, 2) if args.quick else None)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {args.out} exists and is not a folder")
     if args.device is not None and not re.fullmatch(r"[A-Za-z0-9._-]+", args.device):
         raise ConfigError(f"--device must be letters, digits, '.', '_' or '-', got {args.device!r}")
     return Settings(
@@ -102,13 +106,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark (`jaxbngan bench ARGS`); returns the process exit code."""
-    args = _parse(argv)
-    if args.worker:
-        work(json.loads(args.worker))
-        return 0
     try:
-        settings = _settings(args)
+        args = _parse(argv)
+        settings = None if args.worker else _settings(args)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if args.worker:
+        work(json.loads(args.worker))
+        return 0
     return orchestrate(settings, argv if argv is not None else sys.argv[1:])

@@ -139,7 +139,7 @@ def driver_layout(
     devices = seed_split(seeds)
     per = seeds // len(devices)
     width = width or tuning.vmap_width(jax.default_backend(), per)
-    unroll = unroll or tuning.scan_unroll(jax.default_backend(), len(devices) * min(width, per))
+    unroll = unroll or tuning.scan_unroll(jax.default_backend())
     steps = steps_per_call(seeds, guess, params["seconds"])
     step_scan = advance(run, steps, unroll)
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jaxbngan.config import ConfigError
+from jaxbngan.config import ConfigError, error_text
 
 DATA_SUFFIXES = (".npy", ".npz", ".csv")
 MIN_ROWS = 2
@@ -49,7 +49,7 @@ def load_data_file(source: str) -> np.ndarray:
         else:
             array, member = _read_npz(path, member)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        raise ConfigError(f"{name}: cannot read it as {suffix[1:]} ({_first_line(error)})") from None
+        raise ConfigError(f"{name}: cannot read it as {suffix[1:]} ({error_text(error)})") from None
     return checked_array(array, f"{name}:{member}" if member else name)
 
 
@@ -157,7 +157,3 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
