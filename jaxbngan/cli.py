@@ -190,7 +190,7 @@ def _list(args: argparse.Namespace) -> int:
             if preset.kind == kind:
                 default = " (default)" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
-    print("data sets (--data NAME; or --data FILE.npy, FILE.npz[:ARRAY], FILE.csv holding an (n, d) array):")
+    print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
     width = max(map(len, GENERATORS))
     for name, generator in GENERATORS.items():
         print(f"  {name:<{width}}  {generator.__doc__.strip().splitlines()[0]}")

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import tiny
+from helpers import tiny, tiny_images
 
 from jaxbngan import Metrics, driver, make_run, rundir, seed_keys, tuning
 from jaxbngan.config import ConfigError, to_dict
@@ -34,7 +34,7 @@ def vmapped():
 def test_memory_estimate_bounds_what_xla_allocates(vmapped):
     analysis = vmapped[0].memory_analysis()
     measured = analysis.temp_size_in_bytes + analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-    estimate = seed_memory(CONFIG, data_dim=2)
+    estimate = seed_memory(CONFIG, 2)
     assert measured <= SEEDS * (estimate.resident + estimate.working) <= 10 * measured
 
 
@@ -44,6 +44,14 @@ def test_memory_estimate_grows_with_batch_and_width():
     wide = tiny("bn-split", size=256)
     wide = dataclasses.replace(wide, discriminator=dataclasses.replace(wide.discriminator, hidden=(256, 256)))
     assert seed_memory(wide, 2).working > small.working and seed_memory(wide, 2).resident > 4 * small.resident
+
+
+def test_image_memory_is_xla_s_count_of_one_segment_and_grows_with_the_nets():
+    small = tiny_images("dcgan-split")
+    wide = dataclasses.replace(small, discriminator=dataclasses.replace(small.discriminator, channels=(32, 64)))
+    small_memory, wide_memory = seed_memory(small, (8, 8, 1)), seed_memory(wide, (8, 8, 1))
+    assert 0 < small_memory.working < wide_memory.working
+    assert 0 < small_memory.resident < wide_memory.resident  # D's parameters and Adam's moments
 
 
 def test_groups_fit_the_budget_and_are_balanced():
