@@ -4,9 +4,9 @@ On XLA:CPU a native convolution (and its gradient) inside a `lax.scan` or while-
 times slower than the same convolution outside a loop (jax-ml/jax#12868), and every jaxbngan run
 trains as a `lax.scan` over steps. Here a convolution is strided slices of the padded image stacked
 on channels (`patches`, (n, H', W', kh * kw * C)) times the kernel reshaped to (kh * kw * C, F): the
-same sums as `lax.conv_general_dilated`, in another order. A stride-s transposed convolution is a
-stride-1 one over the input with s - 1 zeros inserted between pixels (`lax.pad`'s interior padding),
-exactly what `lax.conv_transpose` computes.
+same sums as `lax.conv_general_dilated`, in another order. A stride-s transposed convolution (`lax.conv_transpose`) is a
+stride-1 one over the input with s - 1 zeros inserted between pixels; `conv_transpose` computes it
+in its sub-pixel form, one patch convolution per output phase, without the products with zeros.
 
 The modules `Conv` and `ConvTranspose` keep flax's kernel layout (kh, kw, C, F), parameter names
 and auto-names (`Conv_0`, `ConvTranspose_0`), so `norms.linear` wraps them as it wraps flax's layers
@@ -76,20 +76,44 @@ def conv(x: jax.Array, kernel: jax.Array, strides: tuple[int, int], padding: str
     return patches(x, kernel_size, strides) @ kernel.reshape(-1, kernel.shape[-1])
 
 
+def _phase_taps(k: int, s: int, low: int, r: int) -> tuple[int, int, int]:
+    """Output phase r of a stride-s transposed conv along one axis: (first tap, number of taps, input offset).
+
+    Output o = s q + r reads the zero-inserted, `low`-padded input at o + i - low for taps i: only taps
+    i = first, first + s, ... meet an input pixel, x[q + offset + t] for the t-th of them.
+    """
+    first = (low - r) % s
+    return first, -(-(k - first) // s), (first + r - low) // s
+
+
 def conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, int]) -> jax.Array:
     """'SAME' transposed convolution of x (n, H, W, C) by kernel (kh, kw, C, F): (n, H * sh, W * sw, F).
 
     Equals `lax.conv_transpose(x, kernel, strides, 'SAME')` (flax's `nn.ConvTranspose`, kernel not
-    flipped): sh - 1 and sw - 1 zeros between pixels, the borders padded as `lax.conv_transpose` pads
-    them, then a stride-1 'VALID' patch convolution.
+    flipped), a stride-1 convolution over x with s - 1 zeros inserted between pixels and the borders
+    padded by lax's rule, in its sub-pixel form: each of the sh * sw output phases is a stride-1 patch
+    convolution of x by the kernel taps that meet pixels; the products with inserted zeros are skipped.
     """
-    config = [(0, 0, 0)]
+    phases = []  # per axis: [(first tap, taps, offset) per phase]
     for k, s in zip(kernel.shape[:2], strides, strict=True):
-        total = k + s - 2  # lax's 'SAME' rule for transposed convolutions
+        total = k + s - 2  # lax's 'SAME' padding of the zero-inserted input
         low = k - 1 if s > k - 1 else -(-total // 2)
-        config.append((low, total - low, s - 1))
-    x = lax.pad(x, jnp.zeros((), x.dtype), [*config, (0, 0, 0)])
-    return patches(x, kernel.shape[:2], (1, 1)) @ kernel.reshape(-1, kernel.shape[-1])
+        phases.append([_phase_taps(k, s, low, r) for r in range(s)])
+    # Pad x so that every phase's window stays inside: pad[axis] = (most before, most after).
+    pads = [(max(0, -min(p[2] for p in axis)), max(0, max(p[2] + p[1] - 1 for p in axis))) for axis in phases]
+    x_padded = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+    height, width = x.shape[1:3]
+    rows = []
+    for first_h, taps_h, offset_h in phases[0]:
+        row = []
+        for first_w, taps_w, offset_w in phases[1]:
+            sub = kernel[first_h :: strides[0], first_w :: strides[1]]  # (taps_h, taps_w, C, F)
+            h0, w0 = pads[0][0] + offset_h, pads[1][0] + offset_w
+            window = x_padded[:, h0 : h0 + height + taps_h - 1, w0 : w0 + width + taps_w - 1]
+            row.append(patches(window, (taps_h, taps_w), (1, 1)) @ sub.reshape(-1, sub.shape[-1]))  # (n, H, W, F)
+        rows.append(jnp.stack(row, axis=3))  # (n, H, W, sw, F)
+    y = jnp.stack(rows, axis=2)  # (n, H, sh, W, sw, F)
+    return y.reshape(x.shape[0], height * strides[0], width * strides[1], kernel.shape[-1])
 
 
 def _add_bias(layer: nn.Module, y: jax.Array) -> jax.Array:
