@@ -84,7 +84,12 @@ class DCGANDiscriminator(nn.Module):
         strides = _strides(x.shape[1], x.shape[2], len(cfg.channels))
         for features, norm, stride in zip(cfg.channels, cfg.norms, strides, strict=True):
             conv = Conv(
-                features, KERNEL, (stride, stride), cfg.padding, use_bias=_has_bias(cfg, norm), kernel_init=kernel_init(cfg)
+                features,
+                KERNEL,
+                (stride, stride),
+                cfg.padding,
+                use_bias=_has_bias(cfg, norm),
+                kernel_init=kernel_init(cfg),
             )
             x = linear(norm, conv, x, use_running_average)
             x = normalize_and_activate(norm, x, cfg, use_running_average, self.reference_size)
