@@ -4,9 +4,10 @@ On XLA:CPU a native convolution (and its gradient) inside a `lax.scan` or while-
 times slower than the same convolution outside a loop (jax-ml/jax#12868), and every jaxbngan run
 trains as a `lax.scan` over steps. Here a convolution is strided slices of the padded image stacked
 on channels (`patches`, (n, H', W', kh * kw * C)) times the kernel reshaped to (kh * kw * C, F): the
-same sums as `lax.conv_general_dilated`, in another order. A stride-s transposed convolution (`lax.conv_transpose`) is a
-stride-1 one over the input with s - 1 zeros inserted between pixels; `conv_transpose` computes it
-in its sub-pixel form, one patch convolution per output phase, without the products with zeros.
+same sums as `lax.conv_general_dilated`, in another order. A stride-s transposed convolution
+(`lax.conv_transpose`) is a stride-1 one over the input with s - 1 zeros inserted between pixels;
+`conv_transpose` computes it in its sub-pixel form, one patch convolution per output phase, without
+the products with zeros.
 
 The modules `Conv` and `ConvTranspose` keep flax's kernel layout (kh, kw, C, F), parameter names
 and auto-names (`Conv_0`, `ConvTranspose_0`), so `norms.linear` wraps them as it wraps flax's layers
@@ -20,8 +21,8 @@ in one jitted `lax.scan`, the second call timed, median of 3 runs interleaved wi
     scan fully unrolled (unroll=10): flax                    0.094 s/step,  this module 0.066 s/step
 
 (single runs, unroll=1: `dcgan-spectral` 1.11 -> 0.068 s/step, `dcgan-bn-first-shift-reflect` 1.34 ->
-0.082 s/step). Transposed convolutions by zero insertion then a patch convolution took 0.10-0.18 s/step
-in the same scan: the sub-pixel form skips their 3/4 of products with zeros.
+0.082 s/step). Transposed convolutions by zero insertion then a patch convolution took 0.18 s/step in the
+same scan (one run, busier machine): the sub-pixel form skips their 3/4 of products with zeros.
 """
 
 from __future__ import annotations
