@@ -6,7 +6,8 @@
 
 The activation is LeakyReLU(`leaky_slope`): DCGAN's presets set 0 (ReLU) for G and 0.2 for D.
 All kernels are 4x4 with 'SAME' padding, as pytorch/examples; D's borders are padded with zeros
-or a reflection (`padding`). The number of stride-2 layers comes
+or a reflection (`padding`). The convolutions are `jaxbngan.conv`'s (patches times a dense kernel,
+fast inside `lax.scan` on CPU), with flax's parameter layout and names. The number of stride-2 layers comes
 from the image shape (`halvings`): H and W are halved while both stay even and at least 4 (DCGAN
 starts from 4x4), at most once per layer; the remaining layers keep stride 1. So 8x8 starts G
 at 4x4, 16x16 at 4x4, 28x28 at 7x7 (28 -> 14 -> 7), 32x32 at 4x4, given enough layers. As
@@ -21,10 +22,10 @@ import jax
 import jax.numpy as jnp
 
 from jaxbngan.config import NetworkConfig
+from jaxbngan.conv import Conv, ConvTranspose
 from jaxbngan.norms import SHIFTING_NORMS, kernel_init, linear, normalize_and_activate
 
 KERNEL = (4, 4)  # pytorch/examples dcgan
-PADDING = {"zeros": "SAME", "reflect": "REFLECT"}  # flax's names; both keep ceil(size / stride)
 
 
 def halvings(height: int, width: int, layers: int) -> int:
@@ -62,11 +63,11 @@ class DCGANGenerator(nn.Module):
         x = linear(norm0, project, z, use_running_average)
         x = normalize_and_activate(norm0, x.reshape(z.shape[0], h0, w0, c0), cfg, use_running_average)
         for features, norm, stride in zip(cfg.channels[1:], cfg.norms[1:], strides[:-1], strict=True):
-            conv = nn.ConvTranspose(
-                features, KERNEL, (stride, stride), "SAME", use_bias=_has_bias(cfg, norm), kernel_init=kernel_init(cfg)
+            conv = ConvTranspose(
+                features, KERNEL, (stride, stride), use_bias=_has_bias(cfg, norm), kernel_init=kernel_init(cfg)
             )
             x = normalize_and_activate(norm, linear(norm, conv, x, use_running_average), cfg, use_running_average)
-        out = nn.ConvTranspose(colors, KERNEL, (strides[-1],) * 2, "SAME", kernel_init=kernel_init(cfg))(x)
+        out = ConvTranspose(colors, KERNEL, (strides[-1],) * 2, kernel_init=kernel_init(cfg))(x)
         return jnp.tanh(out)  # (batch, H, W, C)
 
 
@@ -82,11 +83,11 @@ class DCGANDiscriminator(nn.Module):
         cfg = self.config
         strides = _strides(x.shape[1], x.shape[2], len(cfg.channels))
         for features, norm, stride in zip(cfg.channels, cfg.norms, strides, strict=True):
-            conv = nn.Conv(
+            conv = Conv(
                 features,
                 KERNEL,
                 (stride, stride),
-                PADDING[cfg.padding],
+                cfg.padding,
                 use_bias=_has_bias(cfg, norm),
                 kernel_init=kernel_init(cfg),
             )
