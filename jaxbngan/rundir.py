@@ -402,10 +402,11 @@ def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
 def divergence_steps(history: Metrics, steps: np.ndarray, real: np.ndarray) -> np.ndarray:
     """Per seed, the first logged step at which it diverged, or -1 if it never did.
 
-    A seed has diverged at the first log where a loss, the offset or a D score is NaN or infinite, or where its fakes have left any sane range: their mean is more than
-    SANE_RANGE (100) spreads of the real data from the real mean (the spread is the root mean
-    square distance of the real points from their mean; 1 for constant data), or their standard
-    deviation along some column is more than SANE_RANGE times the real one.
+    A seed has diverged at the first log where a loss, the offset or a D score is NaN or infinite,
+    or where its fakes have left any sane range: their mean is more than SANE_RANGE (100) spreads
+    of the real data from the real mean (the spread is the root mean square distance of the real
+    points from their mean, 1 for constant data; images count per channel), or their standard
+    deviation along some column (channel) is more than SANE_RANGE times the real one.
     """
     bad = np.zeros(np.shape(history.g_loss), dtype=bool)  # (seeds, logs)
     for name in DIVERGENCE_FIELDS:

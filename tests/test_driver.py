@@ -70,7 +70,7 @@ def test_groups_fit_the_budget_and_are_balanced():
 def test_layout_checks_counts_and_device_multiples():
     config = tiny("bn-split", steps=40, log_every=10)
     device = jax.devices()[0]
-    layout = driver.plan_layout(config, 5, [device, device], data_dim=2)
+    layout = driver.plan_layout(config, 5, [device, device], 2)
     assert layout.group_size % 2 == 0 and layout.groups * layout.group_size >= 5
     assert driver.plan_layout(config, 5, [device], 2, chunk_steps=20).chunk_steps == 20
     with pytest.raises(ConfigError, match="--seeds must be positive"):

@@ -66,7 +66,7 @@ def _end_to_end_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[st
     for _ in range(params["reps"]):
         with tempfile.TemporaryDirectory() as root:
             start = time.perf_counter()
-            layout = driver.plan_layout(config, seeds, devices, data_dim=2)
+            layout = driver.plan_layout(config, seeds, devices, 2)
             driver.train(Path(root), config, layout, devices, seed=0)
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
