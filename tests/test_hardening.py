@@ -261,6 +261,10 @@ def history_of(offsets: np.ndarray, std_ratio: float = 1.0) -> Metrics:
         both_win=zeros.astype(bool),
         high_quality=zeros,
         mode_coverage=zeros,
+        kid=zeros,
+        frechet_distance=zeros,
+        pixel_kid=zeros,
+        class_kl=zeros,
     )
 
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from jaxbngan import bench, cli, reproduce
+from jaxbngan import cli
+from jaxbngan.bench.cli import _parse as parse_bench_args
+from jaxbngan.reproduce.command import parse_args as parse_reproduce_args
 
 REPO = Path(__file__).resolve().parents[1]
 CHEAP = {"list", "--version", "--help"}
@@ -103,9 +105,9 @@ def check_jaxbngan(args: list[str]) -> None:
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip()
     elif args[0] == "reproduce":
-        reproduce.parse_args(args[1:], "jaxbngan reproduce", "runs/reproduce", "experiments")
+        parse_reproduce_args(args[1:], "jaxbngan reproduce", "runs/reproduce", "experiments")
     elif args[0] == "bench":
-        bench._parse(args[1:])
+        parse_bench_args(args[1:])
     else:
         parsed = cli._parser().parse_args(args)  # a ConfigError (the test fails) if it does not parse
         assert callable(parsed.handler)
@@ -115,9 +117,9 @@ def check_script(args: list[str]) -> None:
     script, script_args = REPO / args[0], args[1:]
     assert script.is_file(), f"{args[0]} does not exist"
     if script.parent.name == "experiments":
-        reproduce.parse_args(script_args, f"python {args[0]}", "runs/reproduce", str(script.parent))
+        parse_reproduce_args(script_args, f"python {args[0]}", "runs/reproduce", str(script.parent))
     elif script.name == "throughput.py":
-        bench._parse(script_args)
+        parse_bench_args(script_args)
 
 
 def check_extras(targets: list[str]) -> None:
