@@ -37,6 +37,7 @@ def assert_timed(records: list[dict]) -> None:
         assert record["seed_steps_per_s"] > 0 and record["compile_s"] > 0
 
 
+@pytest.mark.slow
 def test_quick_sweep_writes_results_and_summary(tmp_path):
     results = bench_script(tmp_path, "--presets", "bn-split", "--peers", "none", "--sections", "sweep,end_to_end")
     assert results["errors"] == []
@@ -186,6 +187,7 @@ def test_dcgan_summary_sets_each_case_against_the_torch_peer():
     assert "torch-dcgan (eager, one seed) on digits: 20.0" in report.table(results)
 
 
+@pytest.mark.slow
 def test_sharding_benchmark_times_the_drivers_layout(tmp_path):
     script = REPO / "benchmarks" / "sharding.py"
     command = [sys.executable, str(script), "--seeds", "2", "--steps", "2", "--rounds", "1", "--devices", "1", "2"]

@@ -14,6 +14,8 @@ from jaxbngan.convnets import halvings
 from jaxbngan.strategies import match_moments, shift_reward
 
 IMAGE_PRESETS = sorted(name for name, preset in PRESETS.items() if preset.kind == "images")
+# The default suite trains one preset per strategy and per D norm; `-m slow` trains every one.
+QUICK_IMAGE_PRESETS = {"dcgan-joint", "dcgan-running", "dcgan-layer", "dcgan-instance", "dcgan-spectral"}
 POPULATION = jax.random.uniform(jax.random.key(0), (128, 8, 8, 1), minval=-1.0, maxval=1.0)
 
 
@@ -28,7 +30,15 @@ def test_halvings_stop_at_4x4_at_odd_sizes_and_at_the_layer_count(height, width,
     assert halvings(height, width, layers) == expected
 
 
-@pytest.mark.parametrize("shape,start", [((8, 8, 1), 4), ((16, 16, 1), 4), ((28, 28, 1), 7), ((32, 32, 3), 4)])
+@pytest.mark.parametrize(
+    "shape,start",
+    [
+        ((8, 8, 1), 4),
+        ((16, 16, 1), 4),
+        pytest.param((28, 28, 1), 7, marks=pytest.mark.slow),
+        pytest.param((32, 32, 3), 4, marks=pytest.mark.slow),
+    ],
+)
 def test_generator_makes_the_data_shape_in_range_and_discriminator_one_logit(shape, start):
     g = make_network(dcgan((16, 8, 4), ("batch", "batch", "batch"), leaky_slope=0.0, init_scheme="dcgan"), shape)
     g_params, g_stats = g.init(jax.random.key(1), jnp.zeros((4, 10)))
@@ -54,7 +64,9 @@ def test_dcgan_init_draws_kernels_from_n_0_002_and_bn_scales_from_n_1_002():
     assert "bias" not in params["Conv_1"]  # no bias before BN, as pytorch/examples
 
 
-@pytest.mark.parametrize("preset", IMAGE_PRESETS)
+@pytest.mark.parametrize(
+    "preset", [p if p in QUICK_IMAGE_PRESETS else pytest.param(p, marks=pytest.mark.slow) for p in IMAGE_PRESETS]
+)
 def test_every_image_preset_trains_without_nan(preset):
     strategy = make_strategy(tiny_images(preset), POPULATION)
     step = jax.jit(chex.assert_max_traces(strategy.train_step, n=1))

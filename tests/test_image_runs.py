@@ -17,7 +17,7 @@ pytest.importorskip("sklearn")  # digits
 IMAGE_SCORES = ("kid", "frechet_distance", "pixel_kid", "class_kl", "mode_coverage")
 
 
-@pytest.mark.parametrize("preset", ["dcgan-split", "dcgan-fix", "dcgan-standing"])
+@pytest.mark.parametrize("preset", ["dcgan-split", "dcgan-standing"])  # dcgan-fix: the driver test below
 def test_image_runs_are_finite_and_scored_by_the_classifier(preset):
     result = jax.jit(make_train(tiny_images(preset)))(jax.random.key(0))
     history = result.history

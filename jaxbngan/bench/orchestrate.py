@@ -127,7 +127,7 @@ def orchestrate(settings: Settings, argv: list[str]) -> int:
 def _dcgan_jobs(settings: Settings, params: dict[str, Any], flags: tuple[str, ...], backend: str) -> list[Job | str]:
     """The image-step section: each registered DCGAN case in the driver's layout, then the PyTorch peer."""
     jobs: list[Job | str] = []
-    seeds = (1, 2) if settings.quick else DCGAN_SEEDS
+    seeds = settings.seeds or ((1, 2) if settings.quick else DCGAN_SEEDS)  # --seeds, as for the sweep
     for preset, data in DCGAN_CASES:
         note = dcgan.unavailable(preset, data)
         case = {**params, "preset": preset, "data": data, "dcgan_seeds": list(seeds)}

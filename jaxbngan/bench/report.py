@@ -176,6 +176,9 @@ def table(results: dict[str, Any]) -> str:
                 else "one vmap of all seeds"
             )
             lines.append(f"  {name:<24} seeds {r['seeds']:>5}: {r['seed_steps_per_s']:>6.0f}")
+    for r in results.get("unroll", []):
+        if "seed_steps_per_s" in r:
+            lines.append(f"  step scan unrolled {r['unroll']}x    seeds {r['seeds']:>5}: {r['seed_steps_per_s']:>6.0f}")
     logging = {r["logging"]: r["seed_steps_per_s"] for r in results.get("logging", [])}
     if len(logging) == 2:
         ratio = logging["with"] / logging["without"]

@@ -134,7 +134,8 @@ def work(spec: dict[str, Any]) -> None:
         seeds_per_device = seeds // len(seed_split(seeds))
         for width in sorted({min(w, seeds_per_device) for w in params["widths"]}):
             emit("widths", _driver_cell(FOCUS, seeds, params, width=width))
-        emit("unroll", _driver_cell(FOCUS, seeds, params, unroll=4))
+        for unroll in (1, 4):  # against the driver's 2 (the same for every layout, so seeds keep their numbers)
+            emit("unroll", _driver_cell(FOCUS, seeds, params, unroll=unroll))
         for count in sorted({1, seeds}):  # width-1 blocks as a plain loop (the driver's) or a vmap of one seed
             for vmap_one in (False, True):
                 emit("width_one", _driver_cell(FOCUS, count, params, width=1, vmap_one=vmap_one))
