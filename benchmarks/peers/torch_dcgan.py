@@ -6,15 +6,15 @@ backend, see harness.py); the peer prints one `BENCH` record (section `dcgan`) p
 as harness.py times every peer. The real images are uniform in [-1, 1]: the values do not change the
 work, the shapes do.
 
-Sizes follow from the image shape (C, H, W). Each net has n = floor(log2(H / 4)) stride-2 layers, so
-G's first feature map is (H / 2**n, W / 2**n): 4x4 for 8x8 (n = 1), 16x16 (n = 2) and 32x32 (n = 3),
-7x7 for 28x28 (n = 2). Widths: D's layer i has `width * 2**i` channels; G mirrors them.
+The nets are jaxbngan's DCGAN nets (`jaxbngan/convnets.py`) layer for layer, with the presets'
+widths (G 128, 64; D 64, 128). Layer i of a net has stride 2 while H and W are even and halve to at
+least 4, stride 1 after that (`halvings`, as jaxbngan's); kernels are 4x4 with 'SAME' sizes (stride 1
+pads 1 before and 2 after, as XLA does; a stride-1 transposed convolution is a convolution).
 
-- G: noise (100) -> Linear -> reshape (width * 2**(n-1), H / 2**n, W / 2**n) -> BN -> ReLU,
-  then n - 1 times ConvTranspose2d (k 4, stride 2, pad 1) -> BN -> ReLU halving the channels,
-  then ConvTranspose2d (k 4, stride 2, pad 1) to C channels -> tanh: exactly (C, H, W).
-- D: n times Conv2d (k 4, stride 2, pad 1) -> BN (not in the first layer) -> LeakyReLU(0.2),
-  then flatten -> Linear(1), a logit.
+- G: noise (100) -> Linear -> reshape (G's first width, H / 2**s, W / 2**s) -> BN -> ReLU, then a
+  transposed convolution -> BN -> ReLU per further width, then one to C channels -> tanh: (C, H, W).
+- D: a convolution -> BN (not in the first layer) -> LeakyReLU(0.2) per width, then flatten ->
+  Linear(1), a logit.
 - The DCGAN rule: BN in every layer but G's output and D's input; no bias where BN follows.
   Weights N(0, 0.02), BN scale N(1, 0.02), biases 0. BN momentum 0.9 in jaxbngan's convention
   (PyTorch's 0.1), epsilon 1e-5, as pytorch/examples' dcgan.
@@ -44,47 +44,68 @@ MOMENTUM = 0.9  # jaxbngan's convention: the running average keeps this share pe
 EPSILON = 1e-5
 
 
-def stride2_layers(height: int, width: int) -> tuple[int, tuple[int, int]]:
-    """The count n of stride-2 layers for an image of `height` x `width`, and G's first map (H / 2**n, W / 2**n)."""
-    n = (height // 4).bit_length() - 1  # floor(log2(height / 4))
-    if n < 1 or height % 2**n or width % 2**n:
-        raise harness.Unsupported(f"a {height}x{width} image does not halve to a map of 4 to 7 pixels a side")
-    return n, (height // 2**n, width // 2**n)
+G_CHANNELS = (128, 64)  # jaxbngan's dcgan presets
+D_CHANNELS = (64, 128)
+
+
+def halvings(height: int, width: int, layers: int) -> int:
+    """How many of `layers` stride-2 layers fit (height, width): jaxbngan.convnets.halvings, for torch alone."""
+    count = 0
+    while count < layers and height % 2 == 0 and width % 2 == 0 and height >= 8 and width >= 8:
+        height, width, count = height // 2, width // 2, count + 1
+    return count
+
+
+def strides(height: int, width: int, layers: int) -> tuple[int, ...]:
+    """Per layer: 2 for the first `halvings` layers, 1 for the rest."""
+    halved = halvings(height, width, layers)
+    if halved == 0:
+        raise harness.Unsupported(f"a {height}x{width} image does not halve to a map of at least 4 pixels a side")
+    return (2,) * halved + (1,) * (layers - halved)
 
 
 def _batch_norm(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, momentum=1 - MOMENTUM, eps=EPSILON)  # PyTorch's momentum is the new share
 
 
-def generator(image_shape: tuple[int, int, int], width: int = 64) -> nn.Sequential:
+def _conv(inputs: int, outputs: int, stride: int, bias: bool, transposed: bool = False) -> list[nn.Module]:
+    """A 4x4 convolution with XLA's 'SAME' output size: H * 2 (transposed), H / 2 or H."""
+    if stride == 2:
+        layer = nn.ConvTranspose2d if transposed else nn.Conv2d
+        return [layer(inputs, outputs, 4, 2, 1, bias=bias)]
+    pad = (2, 1, 2, 1) if transposed else (1, 2, 1, 2)  # the flipped kernel of a transposed one pads mirrored
+    return [nn.ZeroPad2d(pad), nn.Conv2d(inputs, outputs, 4, 1, 0, bias=bias)]
+
+
+def generator(image_shape: tuple[int, int, int], channels: tuple[int, ...] = G_CHANNELS) -> nn.Sequential:
     """G: noise (batch, NOISE_DIM) -> images (batch, *image_shape) in [-1, 1]."""
-    channels, height, image_width = image_shape
-    n, (h0, w0) = stride2_layers(height, image_width)
-    widths = [width * 2**i for i in reversed(range(n))]  # G's feature maps, widest first
+    colors, height, width = image_shape
+    steps = strides(height, width, len(channels))  # one per transposed convolution, the output's included
+    h0, w0 = height // 2 ** steps.count(2), width // 2 ** steps.count(2)
     layers: list[nn.Module] = [
-        nn.Linear(NOISE_DIM, widths[0] * h0 * w0, bias=False),
-        nn.Unflatten(1, (widths[0], h0, w0)),
-        _batch_norm(widths[0]),
+        nn.Linear(NOISE_DIM, channels[0] * h0 * w0, bias=False),
+        nn.Unflatten(1, (channels[0], h0, w0)),
+        _batch_norm(channels[0]),
         nn.ReLU(),
     ]
-    for wide, narrow in zip(widths, widths[1:], strict=False):
-        layers += [nn.ConvTranspose2d(wide, narrow, 4, 2, 1, bias=False), _batch_norm(narrow), nn.ReLU()]
-    layers += [nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1), nn.Tanh()]
+    for wide, narrow, stride in zip(channels[:-1], channels[1:], steps[:-1], strict=True):
+        layers += [*_conv(wide, narrow, stride, False, transposed=True), _batch_norm(narrow), nn.ReLU()]
+    layers += [*_conv(channels[-1], colors, steps[-1], True, transposed=True), nn.Tanh()]
     return nn.Sequential(*layers)
 
 
-def discriminator(image_shape: tuple[int, int, int], width: int = 64) -> nn.Sequential:
+def discriminator(image_shape: tuple[int, int, int], channels: tuple[int, ...] = D_CHANNELS) -> nn.Sequential:
     """D: images (batch, *image_shape) -> logits (batch, 1)."""
-    channels, height, image_width = image_shape
-    n, (h_last, w_last) = stride2_layers(height, image_width)
+    colors, height, width = image_shape
+    steps = strides(height, width, len(channels))
     layers: list[nn.Module] = []
-    for i in range(n):
-        out = width * 2**i
+    for i, (out, stride) in enumerate(zip(channels, steps, strict=True)):
         first = i == 0
-        layers.append(nn.Conv2d(channels if first else out // 2, out, 4, 2, 1, bias=first))
+        layers += _conv(colors if first else channels[i - 1], out, stride, first)
         layers += [] if first else [_batch_norm(out)]
         layers.append(nn.LeakyReLU(LEAKY_SLOPE))
-    layers += [nn.Flatten(), nn.Linear(width * 2 ** (n - 1) * h_last * w_last, 1)]
+    shrink = 2 ** steps.count(2)
+    layers += [nn.Flatten(), nn.Linear(channels[-1] * (height // shrink) * (width // shrink), 1)]
     return nn.Sequential(*layers)
 
 
@@ -98,10 +119,16 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def make_step(image_shape: tuple[int, int, int], batch: int, device: torch.device, width: int = 64):
+def make_step(
+    image_shape: tuple[int, int, int],
+    batch: int,
+    device: torch.device,
+    g_channels: tuple[int, ...] = G_CHANNELS,
+    d_channels: tuple[int, ...] = D_CHANNELS,
+):
     """One seed's nets, optimizers and population on `device`; returns `step() -> (G's loss, D's loss)`."""
     torch.manual_seed(0)
-    g, d = generator(image_shape, width).to(device), discriminator(image_shape, width).to(device)
+    g, d = generator(image_shape, g_channels).to(device), discriminator(image_shape, d_channels).to(device)
     g.apply(dcgan_init)
     d.apply(dcgan_init)
     g_opt, d_opt = (torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999)) for net in (g, d))
