@@ -17,7 +17,9 @@ pytest.importorskip("sklearn")  # digits
 IMAGE_SCORES = ("kid", "frechet_distance", "pixel_kid", "class_kl", "mode_coverage")
 
 
-@pytest.mark.parametrize("preset", ["dcgan-split", "dcgan-standing"])  # dcgan-fix: the driver test below
+@pytest.mark.parametrize(
+    "preset", ["dcgan-split", pytest.param("dcgan-standing", marks=pytest.mark.slow)]  # dcgan-fix: the driver test
+)
 def test_image_runs_are_finite_and_scored_by_the_classifier(preset):
     result = jax.jit(make_train(tiny_images(preset)))(jax.random.key(0))
     history = result.history
@@ -29,6 +31,7 @@ def test_image_runs_are_finite_and_scored_by_the_classifier(preset):
     chex.assert_shape(result.samples, (16, 8, 8, 1))
 
 
+@pytest.mark.slow
 def test_vmapped_image_seeds_match_separate_runs():
     # As for points (tests/test_train.py): batched convolutions sum in another order, and Adam turns
     # roundoff in gradients that are zero up to it into small updates; a seed-mixing bug differs at order one.

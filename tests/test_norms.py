@@ -73,13 +73,26 @@ def test_instance_norm_is_blind_to_a_per_image_affine_change():
     assert float(jnp.max(jnp.abs(bn_moved - bn_out))) > 1e-2
 
 
-def test_running_view_is_per_sample_and_batch_view_is_not():
+def _points_d():
+    """The blog's D (BN in both hidden layers) on 2-D points, running averages away from init."""
+    net = make_network(NetworkConfig(norms=("batch", "batch"), epsilon=1e-3), 1)
+    params, stats = net.init(jax.random.key(1), jnp.zeros((8, 2)))
+    return net, params, jax.tree.map(lambda s: s + 0.5, stats), jax.random.normal(jax.random.key(5), (64, 2))
+
+
+def _images_d():
     _, net, params, stats = conv_d(("none", "batch"), epsilon=1e-5)
-    x = images()
+    return net, params, stats, images()
+
+
+@pytest.mark.parametrize("make", [_points_d, _images_d], ids=["points", "images"])
+def test_running_view_keeps_the_state_and_is_per_sample_and_batch_view_is_not(make):
+    net, params, stats, x = make()
     out, same = net.apply(params, stats, x, stats="running")
     chex.assert_trees_all_equal(same, stats)
     alone, _ = net.apply(params, stats, x[:1], stats="running")
     np.testing.assert_allclose(alone, out[:1], rtol=1e-5, atol=1e-6)
+    # In the batch view the same sample's logit depends on its batch.
     batch_alone, _ = net.apply(params, stats, x[:2], stats="batch")
     batch_all, _ = net.apply(params, stats, x, stats="batch")
     assert float(jnp.abs(batch_alone[0] - batch_all[0])[0]) > 1e-3

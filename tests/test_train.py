@@ -10,7 +10,7 @@ from helpers import tiny
 from jaxbngan import PRESETS, VIEWS, make_run, make_train, seed_keys
 
 
-@pytest.mark.parametrize("preset", ["no-bn", "bn-split", "fix"])
+@pytest.mark.parametrize("preset", [pytest.param("no-bn", marks=pytest.mark.slow), "bn-split", "fix"])
 def test_vmapped_seeds_match_separate_runs(preset):
     # Batched matmuls sum in another order. The biases before a BN layer have gradients that are
     # zero up to roundoff, and Adam (eps 1e-7) turns that roundoff into ~1e-4 updates, so runs
@@ -79,8 +79,9 @@ def test_any_float_array_is_data():
 
 
 def _points_preset(name: str):
-    """Shift-term and moment-matching variants train the code path of their base preset: slow only."""
+    """Shift-term, moment-matching and other-norm variants train their base preset's code path: slow only."""
     variant = name.endswith("-shift") or (name.startswith("moment-matching") and name != "moment-matching-first")
+    variant |= name.endswith("-norm") and name != "layer-norm"  # each norm also runs in tests/test_norms.py
     return pytest.param(name, marks=pytest.mark.slow) if variant else name
 
 
