@@ -74,6 +74,7 @@ def test_batch_view_updates_running_averages_by_the_keras_formula():
     np.testing.assert_allclose(new["BatchNorm_0"]["var"], expected_var, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("norm", ["none", "layer", "group", "weight", "spectral", "reference"])
 def test_every_norm_kind_runs_in_both_views(norm):
     reference = jax.random.normal(jax.random.key(6), (16, 2)) if norm == "reference" else None
     net = make_network(NetworkConfig(norms=(norm, norm)), 1, reference)
