@@ -34,7 +34,7 @@ def test_halvings_stop_at_4x4_at_odd_sizes_and_at_the_layer_count(height, width,
     "shape,start",
     [
         ((8, 8, 1), 4),
-        ((16, 16, 1), 4),
+        pytest.param((16, 16, 1), 4, marks=pytest.mark.slow),
         pytest.param((28, 28, 1), 7, marks=pytest.mark.slow),
         pytest.param((32, 32, 3), 4, marks=pytest.mark.slow),
     ],

@@ -121,7 +121,10 @@ def test_reference_norm_on_images_makes_each_logit_independent_of_the_batch():
     np.testing.assert_allclose(alone, out[5:6], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("norm", NORMS)
+OUR_NORMS = ("batch", "instance", "spectral", "reference")  # the rest are flax's own layers: -m slow
+
+
+@pytest.mark.parametrize("norm", [n if n in OUR_NORMS else pytest.param(n, marks=pytest.mark.slow) for n in NORMS])
 def test_every_norm_kind_runs_on_images_in_both_views(norm):
     reference = images(seed=4, shape=(8, 8, 8, 3)) if norm == "reference" else None
     _, net, params, stats = conv_d((norm, norm), epsilon=1e-5, reference=reference)
