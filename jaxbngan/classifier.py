@@ -37,7 +37,7 @@ import optax
 
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.conv import Conv
-from jaxbngan.data import make_population, population_labels
+from jaxbngan.data import labelled_population
 from jaxbngan.data.images import DIGITS
 
 CLASSIFIER_IMAGES = 4096  # images of a procedural set that its classifier learns from
@@ -257,7 +257,7 @@ def classifier_for(data: DataConfig) -> Classifier | None:
 
     size = DIGITS if data.name == "digits" else CLASSIFIER_IMAGES
     canonical = dataclasses.replace(data, size=size, seed=0)
-    labels = population_labels(canonical)
+    images, labels = labelled_population(canonical)
     if labels is None:
         return None
-    return load_or_train(np.asarray(make_population(canonical)), labels)
+    return load_or_train(np.asarray(images), labels)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config
-from jaxbngan.data import make_population, mixture_modes, population_labels
+from jaxbngan.data import labelled_population, mixture_modes
 from jaxbngan.metrics import Metrics, make_evaluate, make_sample_fakes
 from jaxbngan.strategies import Strategy, TrainState, make_strategy
 
@@ -51,9 +51,8 @@ def make_run(config: Config, population: jax.Array | None = None, *, unroll: int
     config.validate()
     modes, labels, classifier = None, None, None
     if population is None:  # a named data set: its modes, or its labels and the classifier that scores images
-        population = make_population(config.data)
+        population, labels = labelled_population(config.data)
         modes = mixture_modes(config.data)
-        labels = population_labels(config.data)
         classifier = classifier_for(config.data) if labels is not None else None
     population = jnp.asarray(population, dtype=jnp.float32)
     strategy = make_strategy(config, population)

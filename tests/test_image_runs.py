@@ -10,6 +10,7 @@ from helpers import tiny_images
 
 from jaxbngan import make_train, rundir, seed_keys
 from jaxbngan.config import to_dict
+from jaxbngan.data import make_population
 from jaxbngan.sharding import seed_devices
 
 pytest.importorskip("sklearn")  # digits
@@ -52,7 +53,7 @@ def test_the_driver_runs_image_seeds_in_chunks_and_writes_image_results(tmp_path
     config = dataclasses.replace(tiny_images("dcgan-fix"), log_every=1)
     devices = seed_devices(seeds=2)
     layout = driver.plan_layout(config, 2, devices, (8, 8, 1), chunk_steps=2)
-    population = np.asarray(train.make_population(config.data))
+    population = np.asarray(make_population(config.data))
     rundir.create(tmp_path, {"preset": "dcgan-fix", "seeds": 2, "seed": 0, "config": to_dict(config)}, population)
     real_make_run = train.make_run
 

@@ -24,16 +24,22 @@ def generator_params(name: str) -> dict[str, float]:
     return {p.name: p.default for p in signature.parameters.values() if p.kind is p.KEYWORD_ONLY}
 
 
+def labelled_population(config: DataConfig) -> tuple[jax.Array, np.ndarray | None]:
+    """The population and its (size,) int32 labels in population order (None where there are none), made once."""
+    made = _made(config)
+    if isinstance(made, Labelled):
+        return made.images.astype(jnp.float32), np.asarray(made.labels)
+    return made.astype(jnp.float32), None
+
+
 def make_population(config: DataConfig) -> jax.Array:
     """The real population of a data config, the same for every training seed: (size, 2) or (size, H, W, C)."""
-    made = _made(config)
-    return (made.images if isinstance(made, Labelled) else made).astype(jnp.float32)
+    return labelled_population(config)[0]
 
 
 def population_labels(config: DataConfig) -> np.ndarray | None:
     """The (size,) int32 class labels of a labelled data set, in population order; None where there are none."""
-    made = _made(config)
-    return np.asarray(made.labels) if isinstance(made, Labelled) else None
+    return labelled_population(config)[1]
 
 
 def class_names(name: str) -> tuple[str, ...] | None:
