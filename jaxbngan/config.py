@@ -22,6 +22,23 @@ D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "running", "joint")
 G_LOSSES = ("minimax", "nonsaturating")
 MAX_STEPS = 2**31 - 1
+# The continuous fields that change no array shape and no program structure. Every run takes them
+# as traced inputs (`TrainState.knobs`), not as constants, so one compiled program serves every
+# point of a sweep and a sweep's point runs the very program of a run alone.
+KNOBS = (
+    "generator.momentum",
+    "generator.epsilon",
+    "generator.leaky_slope",
+    "discriminator.momentum",
+    "discriminator.epsilon",
+    "discriminator.leaky_slope",
+    "loss.shift_weight",
+    "loss.label_smoothing",
+    "optimizer.learning_rate",
+    "optimizer.b1",
+    "optimizer.b2",
+    "optimizer.eps",
+)
 
 
 class ConfigError(ValueError):
@@ -250,6 +267,32 @@ def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
             net.architecture == fitting,
             f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; use {fitting!r}",
         )
+
+
+def get_field(config: Config, path: str) -> Any:
+    """The value of a dotted field path (`steps`, `discriminator.momentum`)."""
+    value: Any = config
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
+def replace_field(config: Any, path: str, value: Any) -> Any:
+    """`config` with the dotted field `path` set to `value` (no validation: `value` may be traced)."""
+    name, _, rest = path.partition(".")
+    return dataclasses.replace(config, **{name: replace_field(getattr(config, name), rest, value) if rest else value})
+
+
+def knob_values(config: Config) -> dict[str, float]:
+    """The config's value of every knob, keyed by its dotted path."""
+    return {path: get_field(config, path) for path in KNOBS}
+
+
+def with_knobs(config: Config, knobs: dict[str, Any]) -> Config:
+    """`config` with its knobs replaced by `knobs` (traced scalars inside a step): the config a step runs."""
+    for path, value in knobs.items():
+        config = replace_field(config, path, value)
+    return config
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import numpy as np
 
 from jaxbngan import rundir
 from jaxbngan.config import Config, ConfigError
+from jaxbngan.grid import Grid, member_inputs
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
@@ -330,11 +331,14 @@ def train(
     population: np.ndarray | None = None,
     progress: Progress | None = None,
     deadline: float | None = None,
+    grid: Grid | None = None,
 ) -> bool:
     """Run (or continue) every group of a run directory; True when all are done, False if stopped at `deadline`.
 
     `population` is own data, None for the config's named data set; `deadline` is a
-    `time.monotonic()` value after which the run stops at the next checkpoint.
+    `time.monotonic()` value after which the run stops at the next checkpoint. With a `grid`,
+    the layout's seeds are the sweep's members, its points times its seeds (`grid.member_inputs`);
+    a run without one is a sweep of one point, so both compile the same chunk.
     """
     if len(devices) != layout.devices:
         raise ConfigError(f"this run is laid out for {layout.devices} devices; pass --devices {layout.devices}")
@@ -346,8 +350,8 @@ def train(
     logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
 
     # Each runs over one device's seeds, `width` of them vmapped at a time.
-    def init_seeds(keys):
-        return map_seeds(run.strategy.init, keys, width)
+    def init_seeds(members):  # (keys, knobs)
+        return map_seeds(lambda member: run.strategy.init(*member), members, width)
 
     def advance_seeds(states):
         return map_seeds(lambda state: run.segments(state, chunk_logs), states, width)
@@ -363,12 +367,14 @@ def train(
         per_device(advance_seeds, devices), in_shardings=seeds_split, out_shardings=seeds_split, donate_argnums=0
     )
     sample = jax.jit(per_device(sample_seeds, devices), in_shardings=seeds_split, out_shardings=seeds_split)
-    keys = seed_keys(seed, layout.groups * layout.group_size)
+    slots = layout.groups * layout.group_size
+    seed_index, knobs = member_inputs(config, grid, layout.seeds // (grid.size if grid else 1), slots)
+    members = (seed_keys(seed, slots)[seed_index], jax.tree.map(jax.numpy.asarray, knobs))
 
     first = rundir.finished_groups(root)
     saved = None
     if first < layout.groups:
-        template = jax.eval_shape(init, keys[: layout.group_size])
+        template = jax.eval_shape(init, _rows(members, 0, layout.group_size))
         saved = rundir.load_checkpoint(root, template)
         if saved is not None and saved.group != first:
             saved = None  # left over from a group whose results are already written
@@ -377,8 +383,8 @@ def train(
             state, history, done = jax.device_put(saved.state, seeds_split), saved.history, saved.logs_done
             saved = None
         else:
-            group_keys = keys[group * layout.group_size : (group + 1) * layout.group_size]
-            state, history, done = init(shard_seeds(group_keys, devices)), None, 0
+            group_members = _rows(members, group * layout.group_size, (group + 1) * layout.group_size)
+            state, history, done = init(shard_seeds(group_members, devices)), None, 0
         while done < logs:
             state, metrics = advance(state)
             metrics = gather_seeds(metrics)  # (group, chunk_logs, ...), every process holds all seeds
@@ -405,6 +411,10 @@ def train(
     if writes_files():
         rundir.finish(root, config.log_every * np.arange(1, logs + 1))
     return True
+
+
+def _rows(tree, start: int, stop: int):
+    return jax.tree.map(lambda x: x[start:stop], tree)
 
 
 def _along_logs(history: np.ndarray, new: np.ndarray) -> np.ndarray:

@@ -79,10 +79,10 @@ def make_sample_fakes(strategy: Strategy, count: int | None = None) -> Callable[
     def sample_fakes(state: TrainState) -> jax.Array:
         key = jax.random.fold_in(state.key, 1)
         if count is None:
-            return strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(key))
+            return strategy.sample(state, strategy.sample_noise(key))
         batch = strategy.sample_noise(key).shape[0]
         keys = jax.random.split(key, -(-count // batch))
-        fakes = jax.lax.map(lambda k: strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(k)), keys)
+        fakes = jax.lax.map(lambda k: strategy.sample(state, strategy.sample_noise(k)), keys)
         return fakes.reshape(-1, *fakes.shape[2:])[:count]
 
     return sample_fakes
@@ -110,11 +110,9 @@ def make_evaluate(
     def evaluate(state: TrainState, losses: StepLosses) -> Metrics:
         fakes = sample_fakes(state)
         fake = fakes[:batch]  # one training batch: what D sees in a step
+        d = strategy.players(state.knobs).d
         by_view = jnp.stack(
-            [
-                bce(d_on_fakes(strategy.discriminator, state.d_params, state.d_stats, fake, real_batch, view)[0], 0.0)
-                for view in VIEWS
-            ]
+            [bce(d_on_fakes(d, state.d_params, state.d_stats, fake, real_batch, view)[0], 0.0) for view in VIEWS]
         )
         if images:
             scores = measure_images(fakes)

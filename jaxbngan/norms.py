@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 
 import flax.linen as nn
 import jax
@@ -48,16 +47,17 @@ def _normalize_batch(x, scale, bias, epsilon):
     return y, mean.reshape(-1), var.reshape(-1), (normalized, inv_std, scale)
 
 
-@partial(jax.custom_vjp, nondiff_argnums=(3,))
+@jax.custom_vjp
 def batch_norm(
-    x: jax.Array, scale: jax.Array, bias: jax.Array, epsilon: float
+    x: jax.Array, scale: jax.Array, bias: jax.Array, epsilon: float | jax.Array
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Training-mode batch norm over all axes but the last: `(y, batch mean, batch variance)`.
 
     The backward pass is the closed form (Ioffe & Szegedy 2015), with n the number of values each
     feature's moments average (batch for points, batch * H * W for images): two sums per feature
     instead of the four or more that autodiff of the forward pass makes. The moments returned
-    feed only the running averages, so no gradient flows through them.
+    feed only the running averages, so no gradient flows through them. `epsilon` may be traced
+    (a sweep's knob); no gradient flows to it either.
     """
     y, mean, var, _ = _normalize_batch(x, scale, bias, epsilon)
     return y, mean, var
@@ -65,18 +65,18 @@ def batch_norm(
 
 def _batch_norm_forward(x, scale, bias, epsilon):
     y, mean, var, residuals = _normalize_batch(x, scale, bias, epsilon)
-    return (y, mean, var), residuals
+    return (y, mean, var), (residuals, epsilon)
 
 
-def _batch_norm_backward(epsilon, residuals, cotangents):
-    normalized, inv_std, scale = residuals
+def _batch_norm_backward(saved, cotangents):
+    (normalized, inv_std, scale), epsilon = saved
     dy = cotangents[0]
     axes = tuple(range(dy.ndim - 1))
     n = math.prod(dy.shape[:-1])
     d_bias = jnp.sum(dy, axis=axes, keepdims=True)
     d_scale = jnp.sum(dy * normalized, axis=axes, keepdims=True)
     dx = (_per_feature(scale, dy.ndim) * inv_std / n) * (n * dy - d_bias - normalized * d_scale)
-    return dx, d_scale.reshape(-1), d_bias.reshape(-1)
+    return dx, d_scale.reshape(-1), d_bias.reshape(-1), jnp.zeros_like(epsilon)
 
 
 batch_norm.defvjp(_batch_norm_forward, _batch_norm_backward)

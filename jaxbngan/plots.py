@@ -256,6 +256,54 @@ def compare_runs(
     return fig
 
 
+def sweep_figure(
+    values: np.ndarray,
+    axes: list[tuple[str, tuple[float, ...]]],
+    path: str | os.PathLike,
+    *,
+    title: str,
+    label: str,
+    spread: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Figure:
+    """A statistic per grid point (`values` shaped like the grid): a heatmap with the values written in
+    for two axes; for one axis, or more than two, lines over the last axis (one per combination of the
+    others), with `spread` (low, high) as error bars when given."""
+    values = np.asarray(values, dtype=float)
+    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    (last_path, last_values), others = axes[-1], axes[:-1]
+    if len(axes) == 2:
+        (row_path, row_values) = axes[0]
+        image = ax.imshow(values, cmap="viridis", aspect="auto", origin="lower")
+        fig.colorbar(image, ax=ax, label=label)
+        ax.set_xticks(range(len(last_values)), [f"{v:g}" for v in last_values])
+        ax.set_yticks(range(len(row_values)), [f"{v:g}" for v in row_values])
+        ax.set_xlabel(last_path)
+        ax.set_ylabel(row_path)
+        finite = values[np.isfinite(values)]
+        middle = (finite.min() + finite.max()) / 2 if finite.size else 0.0
+        for (i, j), value in np.ndenumerate(values):
+            color = "black" if np.isfinite(value) and value > middle else "white"
+            ax.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=7, color=color)
+    else:
+        rows = values.reshape(-1, len(last_values))
+        low_high = None if spread is None else [np.asarray(s, dtype=float).reshape(rows.shape) for s in spread]
+        x = np.arange(len(last_values))
+        for i, combination in enumerate(np.ndindex(*(len(v) for _, v in others))):
+            name = ", ".join(f"{p}={v[k]:g}" for (p, v), k in zip(others, combination, strict=True)) or None
+            error = None if low_high is None else [rows[i] - low_high[0][i], low_high[1][i] - rows[i]]
+            ax.errorbar(x, rows[i], yerr=error, marker="o", capsize=3, label=name)
+        ax.set_xticks(x, [f"{v:g}" for v in last_values])
+        ax.set_xlabel(last_path)
+        ax.set_ylabel(label)
+        if others:
+            ax.legend(fontsize=7)
+    ax.set_title(title, fontsize=10)
+    _save(fig, path)
+    return fig
+
+
 def _band(ax, steps: np.ndarray, values: np.ndarray, label: str, color: str, seed_ids: list[int] | None) -> None:
     """A thin line per seed (the first MAX_SEED_LINES), under the median line and interquartile band over seeds."""
     values = np.asarray(values, dtype=float)

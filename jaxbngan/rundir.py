@@ -355,8 +355,9 @@ def load(root: Path) -> Results:
         if int(saved["group"]) == finished_groups(root):  # not a leftover of a finished group
             parts.append(Metrics(**{name: saved[f"history_{name}"] for name in Metrics._fields}))
     history = None
-    if parts:  # without the seeds that only pad the last group
-        history = jax.tree.map(lambda x: x[: spec.get("seeds")], concat_seeds([_padded(p, len(steps)) for p in parts]))
+    if parts:  # without the seeds that only pad the last group (a sweep's members are points x seeds)
+        kept = spec.get("members", spec.get("seeds"))
+        history = jax.tree.map(lambda x: x[:kept], concat_seeds([_padded(p, len(steps)) for p in parts]))
     return Results(spec, history, steps, fakes, real, complete=False)
 
 

@@ -16,6 +16,11 @@ Beyond the blog, `standing_stats` refreshes D's running averages from the curren
 right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
 
 One step is: G step, then D step on the fake batch made before G's update (as the blog does).
+
+The continuous settings (BN momentum and epsilon, leaky slopes, loss weights, Adam's settings:
+`config.KNOBS`) ride in the state as traced scalars, `state.knobs`, and every step builds its
+networks and optimizer from them (`players`): a grid of settings then trains as one program,
+each member of the vmap with its own knobs.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxbngan.config import Config, validate_for_data
+from jaxbngan.config import Config, LossConfig, knob_values, validate_for_data, with_knobs
 from jaxbngan.models import Network, PyTree, make_network
+
+Knobs = dict  # {dotted config path: float32 scalar} for every path of `config.KNOBS`
 
 
 class TrainState(NamedTuple):
@@ -42,6 +49,17 @@ class TrainState(NamedTuple):
     d_stats: PyTree  # D's batch_stats: BN running averages, spectral-norm vectors
     d_opt_state: optax.OptState
     key: jax.Array
+    knobs: Knobs  # the continuous settings this seed trains with (a sweep gives each member its own)
+
+
+class Players(NamedTuple):
+    """G, D and Adam as one state's knobs make them."""
+
+    g: Network
+    d: Network
+    d_momentum_0: Network  # D with momentum 0: a training-mode call sets the running averages to the batch moments
+    optimizer: optax.GradientTransformation  # Adam, for G and for D
+    loss: LossConfig  # shift_weight and label_smoothing as traced scalars
 
 
 class StepLosses(NamedTuple):
@@ -54,14 +72,12 @@ class StepLosses(NamedTuple):
 class Strategy(NamedTuple):
     """Pure functions of one run: `init(key) -> TrainState`, `train_step(state) -> (state, losses)`."""
 
-    init: Callable[[jax.Array], TrainState]
+    init: Callable[..., TrainState]  # init(key, knobs=None): knobs default to the config's values
     train_step: Callable[[TrainState], tuple[TrainState, StepLosses]]
-    generator: Network
-    discriminator: Network
-    # G's samples as D sees them, and G's state: `generate(g_params, g_stats, noise, stats="batch")`.
-    generate: Callable[..., tuple[jax.Array, PyTree]]
-    # Samples for metrics and figures: `generate` with G's statistics chosen by `strategy.sample_stats`.
-    sample: Callable[[PyTree, PyTree, jax.Array], jax.Array]
+    players: Callable[[Knobs], Players]
+    # Samples for metrics and figures, as D sees them: `sample(state, noise)` with G's statistics
+    # chosen by `strategy.sample_stats`.
+    sample: Callable[[TrainState, jax.Array], jax.Array]
     sample_noise: Callable[[jax.Array], jax.Array]
     sample_real: Callable[[jax.Array], jax.Array]
 
@@ -105,16 +121,21 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
     data_shape = population.shape[1:]  # (d,) for points, (H, W, C) for images
     batch = config.batch_size or population.shape[0]
     reference = population[: config.reference_size] if "reference" in config.discriminator.norms else None
-    g = make_network(config.generator, data_shape)
-    d = make_network(config.discriminator, 1, reference)
-    # Same parameters as D; with momentum 0 a training-mode call sets the running averages to the batch moments.
-    d_momentum_0 = make_network(dataclasses.replace(config.discriminator, momentum=0.0), 1, reference)
-    opt = config.optimizer
-    g_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
-    d_opt = optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps)
-    strategy, loss = config.strategy, config.loss
+    strategy = config.strategy
     real_mean, real_var = jnp.mean(population, axis=0, keepdims=True), jnp.var(population, axis=0, keepdims=True)
-    real_label = 1.0 - loss.label_smoothing  # one-sided smoothing, D's real targets only
+    default_knobs = {path: jnp.float32(value) for path, value in knob_values(config).items()}
+
+    def players(knobs: Knobs) -> Players:
+        """The networks and Adam of `knobs`; called inside the step, so each knob is a traced input."""
+        c = with_knobs(config, knobs)
+        opt = c.optimizer
+        return Players(
+            g=make_network(c.generator, data_shape),
+            d=make_network(c.discriminator, 1, reference),
+            d_momentum_0=make_network(dataclasses.replace(c.discriminator, momentum=0.0), 1, reference),
+            optimizer=optax.adam(opt.learning_rate, opt.b1, opt.b2, opt.eps),
+            loss=c.loss,
+        )
 
     def sample_noise(key: jax.Array) -> jax.Array:
         return jax.random.normal(key, (batch, config.noise_dim))
@@ -124,69 +145,76 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
             return population  # the blog's setting: the whole population every step
         return jax.random.choice(key, population, (batch,), replace=False)
 
-    def init(key: jax.Array) -> TrainState:
+    def init(key: jax.Array, knobs: Knobs | None = None) -> TrainState:
+        knobs = default_knobs if knobs is None else knobs
+        p = players(knobs)
         k_g, k_d, key = jax.random.split(key, 3)
-        g_params, g_stats = g.init(k_g, jnp.zeros((batch, config.noise_dim)))
-        d_params, d_stats = d.init(k_d, jnp.zeros((batch, *data_shape)))
-        return TrainState(g_params, g_stats, g_opt.init(g_params), d_params, d_stats, d_opt.init(d_params), key)
+        g_params, g_stats = p.g.init(k_g, jnp.zeros((batch, config.noise_dim)))
+        d_params, d_stats = p.d.init(k_d, jnp.zeros((batch, *data_shape)))
+        opt_g, opt_d = p.optimizer.init(g_params), p.optimizer.init(d_params)
+        return TrainState(g_params, g_stats, opt_g, d_params, d_stats, opt_d, key, knobs)
 
-    def generate(g_params, g_stats, noise, stats="batch"):
-        fake, g_stats = g.apply(g_params, g_stats, noise, stats=stats)
-        if loss.moment_matching:
+    def generate(p: Players, g_params, g_stats, noise, stats):
+        fake, g_stats = p.g.apply(g_params, g_stats, noise, stats=stats)
+        if config.loss.moment_matching:
             fake = match_moments(fake, real_mean, real_var)
         return fake, g_stats
 
-    def sample(g_params, g_stats, noise):
-        return generate(g_params, g_stats, noise, strategy.sample_stats)[0]
+    def sample(state: TrainState, noise: jax.Array) -> jax.Array:
+        return generate(players(state.knobs), state.g_params, state.g_stats, noise, strategy.sample_stats)[0]
 
-    def g_objective(g_params, state, noise, real):
-        fake, g_stats = generate(g_params, state.g_stats, noise, "batch")  # G trains in training mode
-        logits, d_stats = d_on_fakes(d, state.d_params, state.d_stats, fake, real, strategy.g_view)
+    def g_objective(g_params, state, noise, real, p: Players):
+        fake, g_stats = generate(p, g_params, state.g_stats, noise, "batch")  # G trains in training mode
+        logits, d_stats = d_on_fakes(p.d, state.d_params, state.d_stats, fake, real, strategy.g_view)
         d_loss_on_fakes = bce(logits, 0.0)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
-        g_loss = -d_loss_on_fakes if loss.g_loss == "minimax" else bce(logits, 1.0)
-        g_loss = g_loss - loss.shift_weight * shift_reward(fake)  # shift experiment
+        g_loss = -d_loss_on_fakes if config.loss.g_loss == "minimax" else bce(logits, 1.0)
+        g_loss = g_loss - p.loss.shift_weight * shift_reward(fake)  # shift experiment
         return g_loss, (fake, g_stats, d_stats, d_loss_on_fakes)
 
-    def d_objective(d_params, d_stats, fake, real):
+    def d_objective(d_params, d_stats, fake, real, p: Players):
         if strategy.d_batch == "split":
             # Two calls, fake then real (Keras order): each batch is normalized by its own
             # moments, and the running averages are updated twice.
-            logits_fake, d_stats = d.apply(d_params, d_stats, fake, stats="batch")
-            logits_real, d_stats = d.apply(d_params, d_stats, real, stats="batch")
+            logits_fake, d_stats = p.d.apply(d_params, d_stats, fake, stats="batch")
+            logits_real, d_stats = p.d.apply(d_params, d_stats, real, stats="batch")
         else:
             # One call: real and fake share the batch moments, so a shift of the fakes shows.
-            logits, d_stats = d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
+            logits, d_stats = p.d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
             logits_fake, logits_real = logits[: fake.shape[0]], logits[fake.shape[0] :]
+        real_label = 1.0 - p.loss.label_smoothing  # one-sided smoothing, D's real targets only
         d_loss = 0.5 * (bce(logits_real, real_label) + bce(logits_fake, 0.0))
         return d_loss, d_stats
 
     def train_step(state: TrainState) -> tuple[TrainState, StepLosses]:
+        p = players(state.knobs)
         key, k_noise, k_real = jax.random.split(state.key, 3)
         noise, real = sample_noise(k_noise), sample_real(k_real)
 
         if strategy.standing_stats:
             # Standing statistics: the running averages become the moments of this step's joint batch.
-            fake_now, _ = generate(state.g_params, state.g_stats, noise, "batch")
+            fake_now, _ = generate(p, state.g_params, state.g_stats, noise, "batch")
             joint_batch = jnp.concatenate([fake_now, real])
-            _, standing = d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
+            _, standing = p.d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
             state = state._replace(d_stats=standing)
 
         # G step.
         (_, (fake, g_stats, d_stats_after_g, g_loss)), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
-            state.g_params, state, noise, real
+            state.g_params, state, noise, real, p
         )
         d_stats = d_stats_after_g if strategy.keep_g_step_stats else state.d_stats
-        g_updates, g_opt_state = g_opt.update(g_grads, state.g_opt_state, state.g_params)
+        g_updates, g_opt_state = p.optimizer.update(g_grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
 
         # D step, on the fakes G made before its update.
         fake = jax.lax.stop_gradient(fake)
-        (d_loss, d_stats), d_grads = jax.value_and_grad(d_objective, has_aux=True)(state.d_params, d_stats, fake, real)
-        d_updates, d_opt_state = d_opt.update(d_grads, state.d_opt_state, state.d_params)
+        (d_loss, d_stats), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+            state.d_params, d_stats, fake, real, p
+        )
+        d_updates, d_opt_state = p.optimizer.update(d_grads, state.d_opt_state, state.d_params)
         d_params = optax.apply_updates(state.d_params, d_updates)
 
-        new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key)
+        new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key, state.knobs)
         return new_state, StepLosses(g_loss, d_loss)
 
-    return Strategy(init, train_step, g, d, generate, sample, sample_noise, sample_real)
+    return Strategy(init, train_step, players, sample, sample_noise, sample_real)

@@ -74,7 +74,7 @@ def test_every_image_preset_trains_without_nan(preset):
     for _ in range(3):
         state, losses = step(state)
     chex.assert_tree_all_finite((state.g_params, state.d_params, state.d_stats, losses))
-    fake = strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(jax.random.key(6)))
+    fake = strategy.sample(state, strategy.sample_noise(jax.random.key(6)))
     chex.assert_shape(fake, (16, 8, 8, 1))
 
 
@@ -139,10 +139,10 @@ def test_samples_use_the_chosen_generator_statistics(sample_stats):
     state = strategy.init(jax.random.key(7))
     state, _ = jax.jit(strategy.train_step)(state)  # G's running averages move away from their init
     noise = strategy.sample_noise(jax.random.key(8))
-    expected, _ = strategy.generator.apply(state.g_params, state.g_stats, noise, stats=sample_stats)
-    chex.assert_trees_all_equal(strategy.sample(state.g_params, state.g_stats, noise), expected)
+    expected, _ = strategy.players(state.knobs).g.apply(state.g_params, state.g_stats, noise, stats=sample_stats)
+    chex.assert_trees_all_equal(strategy.sample(state, noise), expected)
     other = "running" if sample_stats == "batch" else "batch"
-    unexpected, _ = strategy.generator.apply(state.g_params, state.g_stats, noise, stats=other)
+    unexpected, _ = strategy.players(state.knobs).g.apply(state.g_params, state.g_stats, noise, stats=other)
     assert float(jnp.max(jnp.abs(unexpected - expected))) > 1e-4
 
 
@@ -158,7 +158,7 @@ def test_brightness_shift_makes_the_generator_brighter():
         state, step = strategy.init(jax.random.key(9)), jax.jit(strategy.train_step)
         for _ in range(5):
             state, _ = step(state)
-        fake = strategy.sample(state.g_params, state.g_stats, strategy.sample_noise(jax.random.key(10)))
+        fake = strategy.sample(state, strategy.sample_noise(jax.random.key(10)))
         brightness[weight] = float(jnp.mean(fake))
     assert brightness[10.0] > brightness[0.0] + 0.1
 
