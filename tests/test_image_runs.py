@@ -19,7 +19,8 @@ IMAGE_SCORES = ("kid", "frechet_distance", "pixel_kid", "class_kl", "mode_covera
 
 
 @pytest.mark.parametrize(
-    "preset", ["dcgan-split", pytest.param("dcgan-standing", marks=pytest.mark.slow)]  # dcgan-fix: the driver test
+    "preset",
+    ["dcgan-split", pytest.param("dcgan-standing", marks=pytest.mark.slow)],  # dcgan-fix: the driver test
 )
 def test_image_runs_are_finite_and_scored_by_the_classifier(preset):
     result = jax.jit(make_train(tiny_images(preset)))(jax.random.key(0))

@@ -28,6 +28,7 @@ from jaxbngan.reproduce import (
     quoted,
     run_cell,
 )
+from jaxbngan.reproduce.cells import run_sweep_cells
 from jaxbngan.reproduce.command import parse_args, resolve_profile
 from jaxbngan.reproduce.report import Measured, Paired, measured_numbers, paired_numbers, verdict_text
 from jaxbngan.verdicts import UNDECIDED, VERDICTS, SeedNumbers, both_win, judge, more_displaced
@@ -249,3 +250,17 @@ def test_the_standard_profile_is_what_the_headline_report_needs():
     assert set(profile.datasets) >= {"ring8", "moons", "grid25"}  # the blog's sections
     assert set(profile.beyond_datasets) >= {"ring8", "moons"}  # lag, other norms, the Q&A claims
     assert (profile.steps, profile.data_size) == (PROFILES["quick"].steps, PROFILES["quick"].data_size)
+
+
+def test_a_sweeps_cells_train_as_one_program_and_equal_their_cells_alone(tmp_path):
+    cells = plan_cells(load_experiments(EXPERIMENTS, ["running_average_lag"]), PROFILES["tiny"])
+    swept = [c for c in cells if c.sweep and c.dataset == "ring8"]
+    assert [c.variant for c in swept] == [f"fix-momentum-{m:g}" for m in (0.5, 0.9, 0.99, 0.995, 0.999)]
+    reports = []
+    together = run_sweep_cells(swept[:2], 2, 0, tmp_path / "sweep.run", lambda seeds, _: reports.append(seeds))
+    assert reports == [2.0, 4.0]  # both cells' seeds advance in each chunk of the one program
+    alone = run_cell(swept[1], 2, 0, tmp_path / "alone.run", lambda *_: None)
+    chex.assert_trees_all_equal(together[1].history, alone.history)
+    assert together[1].meta["config"] == alone.meta["config"]
+    with pytest.raises(ConfigError, match="fix-standing@ring8 differs from fix-momentum-0.5@ring8 in more than"):
+        run_sweep_cells([swept[0], *(c for c in cells if c.variant == "fix-standing")], 2, 0, tmp_path / "x", print)

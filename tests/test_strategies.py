@@ -90,7 +90,9 @@ def test_minimax_and_shift_gradients_push_generator_to_the_right():
     state = s.init(jax.random.key(1))
     for _ in range(5):
         state, _ = s.train_step(state)
-    fake, _ = s.players(state.knobs).g.apply(state.g_params, state.g_stats, s.sample_noise(jax.random.key(2)), stats="batch")
+    fake, _ = s.players(state.knobs).g.apply(
+        state.g_params, state.g_stats, s.sample_noise(jax.random.key(2)), stats="batch"
+    )
     assert float(fake[:, 0].mean()) > float(population[:, 0].mean()) + 0.1
 
 
@@ -127,7 +129,9 @@ def test_standing_stats_give_g_the_joint_view_of_d():
     _, losses = s.train_step(state)
     _, k_noise, k_real = jax.random.split(state.key, 3)
     fake, _ = s.players(state.knobs).g.apply(state.g_params, state.g_stats, s.sample_noise(k_noise), stats="batch")
-    joint_logits, _ = d_on_fakes(s.players(state.knobs).d, state.d_params, state.d_stats, fake, s.sample_real(k_real), "joint")
+    joint_logits, _ = d_on_fakes(
+        s.players(state.knobs).d, state.d_params, state.d_stats, fake, s.sample_real(k_real), "joint"
+    )
     np.testing.assert_allclose(losses.g_loss, bce(joint_logits, 0.0), rtol=1e-4)
 
 

@@ -34,6 +34,8 @@ from jaxbngan.reproduce.spec import (
     preset,
     quoted,
     samples,
+    swept,
+    trend,
     views,
 )
 
@@ -66,6 +68,8 @@ __all__ = [
     "samples",
     "save_cell",
     "seed_numbers",
+    "swept",
+    "trend",
     "views",
     "write_report",
 ]

@@ -13,13 +13,15 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxbngan import driver, rundir
-from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
+from jaxbngan.config import KNOBS, Config, ConfigError, DataConfig, from_dict, get_field, to_dict
 from jaxbngan.data import make_population
+from jaxbngan.grid import Grid, point_config
 from jaxbngan.metrics import Metrics
 from jaxbngan.reproduce.provenance import device_text
 from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
 from jaxbngan.rundir import atomic_path
 from jaxbngan.sharding import seed_devices
+from jaxbngan.sweep import point_rows, sweep_spec
 
 SAMPLE_ROWS = 512  # fakes kept per seed for the scatter grids (noise is i.i.d.: a prefix is a random sample)
 SAMPLE_SEEDS = 16  # seeds whose fakes are kept
@@ -31,6 +33,7 @@ class Cell(NamedTuple):
     variant: str
     dataset: str
     config: Config
+    sweep: str = ""  # cells of one sweep on one data set train as one program (`run_sweep_cells`)
 
     @property
     def key(self) -> str:
@@ -64,7 +67,7 @@ def plan_cells(experiments: Sequence[Experiment], profile: Profile) -> list[Cell
         check_experiment(experiment)
         for variant in experiment.variants:
             for dataset in datasets_of(experiment, profile):
-                cell = Cell(variant.name, dataset, cell_config(variant.config, dataset, profile))
+                cell = Cell(variant.name, dataset, cell_config(variant.config, dataset, profile), variant.sweep)
                 known = cells.setdefault(cell.key, cell)
                 if known.config != cell.config:
                     raise ConfigError(f"variant {variant.name!r} is declared twice with different configs")
@@ -84,10 +87,35 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
     is saved. `report_block(seeds_done, seconds)` hears of each chunk; seeds_done counts part-trained
     seeds by their share of the steps.
     """
+    return _train_cells([cell], None, seeds, seed, work, report_block)[0]
+
+
+def run_sweep_cells(cells: Sequence[Cell], seeds: int, seed: int, work: Path, report_block) -> list[CellResult]:
+    """Train cells that differ in one knob (`config.KNOBS`) as one sweep program, each with the same seed keys.
+
+    As `run_cell`, for a grid over that knob: `report_block` counts seeds of all the cells together.
+    """
+    base = cells[0].config
+    paths = sorted({path for cell in cells for path in KNOBS if get_field(cell.config, path) != get_field(base, path)})
+    if len(paths) != 1:
+        raise ConfigError(f"the cells {', '.join(c.key for c in cells)} of one sweep must differ in exactly one knob")
+    grid = Grid(((paths[0], tuple(float(get_field(cell.config, paths[0])) for cell in cells)),))
+    for cell, point in zip(cells, grid.points(), strict=True):
+        if point_config(base, point) != cell.config:
+            raise ConfigError(f"{cell.key} differs from {cells[0].key} in more than {paths[0]}")
+    return _train_cells(cells, grid, seeds, seed, work, report_block)
+
+
+def _train_cells(cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int, work: Path, report_block):
     start = time.perf_counter()
-    population = np.asarray(make_population(cell.config.data))
-    devices = seed_devices(seeds=seeds)
-    spec = json.loads(json.dumps({"config": to_dict(cell.config), "seeds": seeds, "seed": seed}))  # as stored
+    config = cells[0].config
+    members = seeds * len(cells)
+    population = np.asarray(make_population(config.data))
+    devices = seed_devices(seeds=members)
+    spec = {"config": to_dict(config), "seeds": seeds, "seed": seed}
+    if grid is not None:
+        spec = sweep_spec(spec, grid, seeds)
+    spec = json.loads(json.dumps(spec))  # as stored
     if rundir.is_run_dir(work):
         saved = rundir.read_spec(work)
         if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
@@ -95,21 +123,22 @@ def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> Cel
     if rundir.is_run_dir(work):
         layout = driver.Layout(**rundir.read_spec(work)["layout"])
     else:
-        layout = driver.plan_layout(cell.config, seeds, devices, driver.sample_shape(population))
+        layout = driver.plan_layout(config, members, devices, driver.sample_shape(population))
         rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
-    steps = cell.config.steps
+    steps = config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
-    driver.train(work, cell.config, layout, devices, seed=seed, progress=progress)
+    driver.train(work, config, layout, devices, seed=seed, progress=progress, grid=grid)
     results = rundir.load(work)
-    meta = {
-        "config": to_dict(cell.config),
-        "seeds": seeds,
-        "seed": seed,
-        "wall_s": time.perf_counter() - start,
-        "device": device_text(),
-    }
-    fakes = results.fakes[:SAMPLE_SEEDS, :SAMPLE_ROWS].astype(np.float16)
-    return CellResult(results.history, fakes, meta)
+    wall_s = time.perf_counter() - start
+    kept = []
+    for index, cell in enumerate(cells):
+        meta = {"config": to_dict(cell.config), "seeds": seeds, "seed": seed, "device": device_text()}
+        # A sweep's wall time is shared evenly by its cells.
+        meta |= {"wall_s": wall_s / len(cells)} | ({"sweep": grid.to_json()} if grid else {})
+        history = point_rows(results.history, index, seeds)
+        fakes = point_rows(results.fakes, index, seeds)[:SAMPLE_SEEDS, :SAMPLE_ROWS].astype(np.float16)
+        kept.append(CellResult(history, fakes, meta))
+    return kept
 
 
 class _CellProgress:

@@ -15,7 +15,17 @@ from pathlib import Path
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
-from jaxbngan.reproduce.cells import CellResult, Progress, cell_path, load_cell, plan_cells, run_cell, save_cell
+from jaxbngan.reproduce.cells import (
+    Cell,
+    CellResult,
+    Progress,
+    cell_path,
+    load_cell,
+    plan_cells,
+    run_cell,
+    run_sweep_cells,
+    save_cell,
+)
 from jaxbngan.reproduce.report import Invocation, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
 from jaxbngan.tuning import use_tuned_xla_flags
@@ -126,19 +136,35 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
         flush=True,
     )
     progress = Progress(len(cells), len(to_run))
-    for cell in to_run:
-        path = cell_path(out, cell)
-        work = path.with_suffix(".run")
-        report_block = lambda done, spent, c=cell: progress.block(c, done, profile.seeds, spent)  # noqa: E731
-        result = run_cell(cell, profile.seeds, args.seed, work, report_block)
-        save_cell(path, result)
+    for batch in _sweep_batches(to_run):
+        first, seeds = batch[0], profile.seeds * len(batch)  # a sweep's seeds count as those of all its cells
+
+        def report_block(done: float, spent: float, cell: Cell = first, seeds: int = seeds) -> None:
+            progress.block(cell, done, seeds, spent)
+
+        if len(batch) == 1:
+            work = cell_path(out, first).with_suffix(".run")
+            trained = [run_cell(first, profile.seeds, args.seed, work, report_block)]
+        else:  # one program for the whole sweep
+            work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
+            trained = run_sweep_cells(batch, profile.seeds, args.seed, work, report_block)
+        for cell, result in zip(batch, trained, strict=True):
+            save_cell(cell_path(out, cell), result)
+            progress.finished(result.meta["wall_s"])
+            results[cell.key] = result
         rundir.remove(work)
-        progress.finished(result.meta["wall_s"])
-        results[cell.key] = result
     run = Invocation(command, profile, args.seed, time.perf_counter() - start, len(to_run))
     report = write_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)
     return 0
+
+
+def _sweep_batches(cells: Sequence[Cell]) -> list[list[Cell]]:
+    """The cells to train, in order, the cells of one sweep on one data set gathered at its first."""
+    batches: dict[tuple[str, str] | int, list[Cell]] = {}
+    for index, cell in enumerate(cells):
+        batches.setdefault((cell.sweep, cell.dataset) if cell.sweep else index, []).append(cell)
+    return list(batches.values())
 
 
 def run_alone(experiment: Experiment) -> None:

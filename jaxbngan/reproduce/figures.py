@@ -95,6 +95,33 @@ def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
     _save(fig, path)
 
 
+def trend_panels(
+    gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: int, path: Path
+) -> None:
+    """Along variants (x, in order): the mean consistency gap's median and IQR over seeds, and the share
+    of seeds ending with both players winning; one line per data set."""
+    variants = list(gaps)
+    datasets = list(gaps[variants[0]])
+    fig = _figure(max(7.0, 1.1 * len(variants) * 2), 3.4)
+    x = np.arange(len(variants))
+    gap_ax, share_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    for j, dataset in enumerate(datasets):
+        low, median, high = np.array([np.nanpercentile(gaps[v][dataset], [25, 50, 75]) for v in variants]).T
+        gap_ax.errorbar(
+            x, median, yerr=[median - low, high - median], marker="o", capsize=3, color=f"C{j}", label=dataset
+        )
+        share_ax.plot(x, [shares[v][dataset] for v in variants], marker="o", color=f"C{j}", label=dataset)
+    gap_ax.set_yscale("symlog", linthresh=1e-3)
+    gap_ax.set_ylabel(f"mean consistency gap (median, IQR over {seeds} seeds)", fontsize=8)
+    share_ax.set_ylim(-0.05, 1.05)
+    share_ax.set_ylabel(f"share of {seeds} seeds where both win", fontsize=8)
+    for ax in (gap_ax, share_ax):
+        ax.set_xticks(x, variants, rotation=30, ha="right", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    _save(fig, path)
+
+
 def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path: Path) -> None:
     """Claims down, data sets (and the overall verdict) across, coloured by verdict.
 
@@ -154,6 +181,13 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
             for v in plot.variants
         }
         gap_curves(curves, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
+    elif plot.kind == "trend":
+        trend_panels(
+            {v: {d: numbers[f"{v}@{d}"].mean_gap for d in datasets} for v in plot.variants},
+            {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants},
+            len(numbers[f"{plot.variants[0]}@{first}"].both_win),
+            path,
+        )
     else:  # check_experiment admits no other kind
         both_win_bars(
             {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants}, path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-from jaxbngan.config import Config, ConfigError
+from jaxbngan.config import Config, ConfigError, replace_field
 from jaxbngan.presets import get_preset, with_overrides
 from jaxbngan.verdicts import Condition
 
@@ -22,6 +22,7 @@ SECTIONS = (
     "running_average_lag",
     "other_norms",
     "zero_loss_claims",
+    "shift_weight",
 )
 
 
@@ -30,6 +31,7 @@ class Variant(NamedTuple):
 
     name: str
     config: Config
+    sweep: str = ""  # variants with the same tag train as one sweep program per data set
 
 
 def preset(name: str) -> Variant:
@@ -43,6 +45,14 @@ def derived(name: str, base: str, **changes) -> Variant:
     sections = {key: value for key, value in changes.items() if isinstance(value, dict)}
     fields = {key: value for key, value in changes.items() if not isinstance(value, dict)}
     return Variant(name, dataclasses.replace(with_overrides(config, **sections), **fields))
+
+
+def swept(base: str, path: str, values: tuple[float, ...], name: str = "") -> tuple[Variant, ...]:
+    """Preset `base` at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}` (name
+    defaults to `{base}-{field}`) and trained as one sweep program per data set."""
+    config = get_preset(base).config
+    tag = name or f"{base}-{path.split('.')[-1]}"
+    return tuple(Variant(f"{tag}-{value:g}", replace_field(config, path, value), tag) for value in values)
 
 
 QUOTABLE = ("g_loss", "d_loss")  # the quantities the blog prints numbers for
@@ -74,11 +84,11 @@ class Claim(NamedTuple):
     quotes: tuple[Quoted, ...] = ()  # the blog's own numbers for this claim
 
 
-PLOT_KINDS = ("samples", "losses", "views", "offsets", "gaps", "both-win")
+PLOT_KINDS = ("samples", "losses", "views", "offsets", "gaps", "both-win", "trend")
 
 
 class Plot(NamedTuple):
-    """A figure of the report: `kind` is samples, losses, views, offsets, gaps or both-win."""
+    """A figure of the report: `kind` is samples, losses, views, offsets, gaps, both-win or trend."""
 
     kind: str
     variants: tuple[str, ...]
@@ -113,6 +123,11 @@ def gaps(*variants: str) -> Plot:
 def both_win_rates(*variants: str) -> Plot:
     """Share of seeds ending with both players winning, per data set."""
     return Plot("both-win", variants)
+
+
+def trend(*variants: str) -> Plot:
+    """Along a sweep's variants (in order): the median mean consistency gap and the both-win share, per data set."""
+    return Plot("trend", variants)
 
 
 class Experiment(NamedTuple):
