@@ -1,7 +1,7 @@
 """A grid of settings as one sweep against the same settings as separate runs, compilation included.
 
-    python benchmarks/grid_vs_runs.py                               # 16 points x 16 seeds, 200 steps: ~15 min on 2 cores
-    python benchmarks/grid_vs_runs.py --points 4 --seeds 4 --steps 20 --rounds 1   # a smoke run
+    python benchmarks/grid_vs_runs.py              # 16 points x 16 seeds, 200 steps: ~15 min on 2 cores
+    python benchmarks/grid_vs_runs.py --points 4 --seeds 4 --steps 20 --rounds 1  # a smoke run
 
 One round trains the grid twice, in one process and in alternating order: as one sweep
 (`driver.train` with a grid: one compilation, every point's seeds in the same chunks) and as one
