@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxbngan import Metrics, cli, rundir
+from jaxbngan import Metrics, api, cli, rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.data import GENERATORS
+from jaxbngan.overrides import Setting, parse_overrides
 from jaxbngan.presets import PRESETS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,8 +218,8 @@ def test_bad_data_files_fail_in_one_line(bad_files, case, fragments):
     [
         (["--data", "rng8"], ["unknown data set 'rng8'", "ring8"]),
         (["--data", "missing.csv"], ["missing.csv", "no such file"]),
-        (["--seeds", "0"], ["--seeds must be positive"]),
-        (["--seeds", "-3"], ["--seeds must be positive"]),
+        (["--seeds", "0"], ["seeds must be positive"]),
+        (["--seeds", "-3"], ["seeds must be positive"]),
         (["--seeds", "many"], ["--seeds", "invalid int value"]),
         (["--steps", "0"], ["steps must be positive"]),
         (["--steps", "-5"], ["steps must be positive"]),
@@ -244,10 +245,14 @@ def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path):
     assert (tmp_path / "notes.txt").is_file()
 
 
+def parsed(*pairs: tuple[str, str]) -> dict:
+    return parse_overrides([Setting(key, value, f"--set {key}={value}") for key, value in pairs])
+
+
 def test_overrides_parse_by_field_type():
-    config = cli.apply_overrides(
+    config = api.apply_overrides(
         PRESETS["bn-split"].config,
-        [
+        parsed(
             ("discriminator.hidden", "32,16"),
             ("discriminator.norms", "layer,none"),
             ("data.params", "radius:3,std:0.5"),
@@ -255,14 +260,14 @@ def test_overrides_parse_by_field_type():
             ("batch_size", "none"),
             ("steps", "100"),
             ("optimizer.learning_rate", "2e-4"),
-        ],
+        ),
     )
     assert config.discriminator.hidden == (32, 16) and config.discriminator.norms == ("layer", "none")
     assert config.data.params == (("radius", 3.0), ("std", 0.5))
     assert config.strategy.keep_g_step_stats is False and config.batch_size is None
     assert config.steps == 100 and config.optimizer.learning_rate == 2e-4
     with pytest.raises(ConfigError, match="discriminator.norms: 'batchnorm' is not one of"):
-        cli.apply_overrides(config, [("discriminator.norms", "batchnorm,none")])
+        parsed(("discriminator.norms", "batchnorm,none"))
 
 
 def test_list_names_every_preset_and_data_set():
