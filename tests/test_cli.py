@@ -9,10 +9,11 @@ import sys
 import types
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
-from jaxbngan import Metrics, api, cli, rundir
+from jaxbngan import Metrics, api, cli, driver, rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
@@ -237,6 +238,35 @@ def test_bad_data_files_fail_in_one_line(bad_files, case, fragments):
 )
 def test_usage_errors_fail_in_one_line(args, fragments):
     assert_one_line_error(*in_process("run", *args)[::2], *fragments)
+
+
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--steps", "200", "--set", "steps=100"], ["steps is set by both '--steps 200' and '--set steps=100'"]),
+        (["--set", "steps=100", "--set", "steps=100"], ["conflicting settings: steps"]),
+        (["--momentum", "0.9", "--set", "discriminator.momentum=0.5"], ["discriminator.momentum", "'--momentum 0.9'"]),
+        (["--data", "moons", "--set", "data.name=ring8"], ["conflicting settings: the data set"]),
+    ],
+)
+def test_a_field_set_twice_is_a_one_line_error(args, fragments):
+    assert_one_line_error(*in_process("run", *args)[::2], *fragments)
+
+
+@pytest.mark.parametrize(
+    "seeds, group_size, devices, groups",
+    [
+        (3, 4, 4, "1 group of 4 seeds (1 padding seed, discarded)"),
+        (5, 2, 1, "3 groups of 2 seeds (1 padding seed, discarded)"),
+        (6, 4, 2, "2 groups of 4 seeds (2 padding seeds, discarded)"),
+        (4, 4, 4, "1 group of 4 seeds,"),
+    ],
+)
+def test_the_description_counts_padding_seeds(seeds, group_size, devices, groups):
+    request = api.make_request(api.resolve("bn-split"), seeds, 0)
+    layout = driver.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
+    lines = api.describe(request, layout, [jax.devices()[0]] * devices, Path("runs/x"))
+    assert groups in lines[2], lines[2]
 
 
 def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path):
