@@ -1,7 +1,8 @@
 """The `jaxbngan` command: list presets, run many seeds into a run directory, plot and compare runs.
 
 Every mistake a user can make on the command line ends as one line on stderr and exit code 2.
-`plots` (matplotlib) is imported only by the commands that draw, so the others start faster.
+JAX and matplotlib are imported only by the commands that need them: `--help`, `--version` and
+`list` answer without either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxbngan import __version__
+from jaxbngan.catalog import DATA_SETS
 from jaxbngan.config import DATA_KINDS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
@@ -184,8 +186,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from jaxbngan.data import GENERATORS
-
     width = max(map(len, PRESETS))
     for kind in DATA_KINDS:
         print(f"presets on {kind} (jaxbngan run PRESET):")
@@ -194,9 +194,9 @@ def _list(args: argparse.Namespace) -> int:
                 default = " (default)" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
-    width = max(map(len, GENERATORS))
-    for name, generator in GENERATORS.items():
-        print(f"  {name:<{width}}  {generator.__doc__.strip().splitlines()[0]}")
+    width = max(map(len, DATA_SETS))
+    for name, description in DATA_SETS.items():
+        print(f"  {name:<{width}}  {description}")
     return 0
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jaxbngan import Metrics, api, cli, driver, rundir
+from jaxbngan.catalog import DATA_SETS
 from jaxbngan.config import ConfigError
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
@@ -305,6 +306,24 @@ def test_list_names_every_preset_and_data_set():
     assert code == 0
     for name in [*PRESETS, *GENERATORS]:
         assert f"  {name} " in out
+
+
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["--version"], ["run", "--help"]])
+def test_commands_that_need_no_arrays_do_not_import_jax(args):
+    code = (
+        "import contextlib, io, sys\n"
+        "from jaxbngan import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    cli.main({args!r})\n"
+        "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_data_catalog_is_the_generators_first_doc_lines():
+    assert DATA_SETS == {name: fn.__doc__.strip().splitlines()[0] for name, fn in GENERATORS.items()}
 
 
 @pytest.mark.parametrize("command", ["bench", "reproduce"])
