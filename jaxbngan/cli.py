@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import shlex
 import sys
@@ -28,6 +29,8 @@ EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): conti
 EXIT_INTERRUPTED = 130
 DEFAULT_SEEDS = 8  # with the default preset, about a minute on a 2-core CPU
 RUNS = Path("runs")
+COMPARE_FIGURE = "compare.png"
+LN2 = math.log(2)  # D's loss when it cannot tell real from fake
 
 # Named flags of `run`: flag -> (config keys it sets, help). Values parse like `--set` values.
 FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -162,7 +165,15 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
     compare.add_argument("run_dirs", type=Path, nargs="+", help="two or more run directories")
-    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="PNG figure (default compare.png)")
+    compare.add_argument(
+        "--out", type=Path, help=f"PNG figure (default: {COMPARE_FIGURE} in the first run's directory)"
+    )
+    compare.add_argument(
+        "--metrics",
+        type=_name_list,
+        metavar="NAME,...",
+        help="the final metrics to show, e.g. d_loss,offset_x (default: all; `jaxbngan explain` defines them)",
+    )
     compare.set_defaults(handler=_compare)
 
     exporting = commands.add_parser(
@@ -355,7 +366,7 @@ def _conclude(root: Path, seconds: float) -> None:
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
-        print(f"  {name:<20} {_cell(stats)}")
+        print(f"  {_named(name):<20} {_cell(stats)}")
     diverged = summary["diverged"]
     if diverged:
         shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
@@ -364,6 +375,27 @@ def _conclude(root: Path, seconds: float) -> None:
     files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
     print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
     print(f"figures: {', '.join(str(f) for f in figures)}")
+    for line in _measured(summary["aggregate"], images=results.real.ndim == 4):
+        print(line)
+
+
+def _measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
+    """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
+    from jaxbngan.rundir import OFFSET_UNIT
+
+    offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
+    both, share = aggregate["both_win"], aggregate["both_win_share"]
+    if offset["seeds"] == 0 or d_loss["seeds"] == 0:
+        return ["measured: no seed has a finite final offset and D loss"]
+    what = "brightness offset (channel 0)" if images else "x-offset"
+    side = "below" if d_loss["median"] < LN2 else "at or above"
+    return [
+        f"measured: median {what} {offset['median']:+.3g} {OFFSET_UNIT} [IQR {offset['q25']:+.3g}, "
+        f"{offset['q75']:+.3g}]; median D loss {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, "
+        f"{d_loss['q75']:.3g}], {side} ln 2 = {LN2:.3f} (a D that cannot tell real from fake)",
+        f"both players win (D loss < G loss / 2): at the end in {both['mean']:.0%} of {both['seeds']} seeds, "
+        f"over the run at {share['mean']:.0%} of the logs (mean over seeds)",
+    ]
 
 
 def _cell(stats: dict[str, float]) -> str:
@@ -392,26 +424,70 @@ def _compare(args: argparse.Namespace) -> int:
 
     if len(args.run_dirs) < 2:
         raise ConfigError("compare needs two or more runs; one run's numbers are in its summary.json")
-    if args.out.suffix.lower() != ".png":
-        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(args.out)!r}")
+    out = args.out or args.run_dirs[0] / COMPARE_FIGURE
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
     labels = _labels(args.run_dirs)
-    finals = {}
+    finals, specs = {}, {}
     for label, root in zip(labels, args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with `jaxbngan run --resume --out {root}`")
         healthy = rundir.divergence_steps(results.history, results.steps, results.real) < 0
-        finals[label] = {name: values[healthy] for name, values in rundir.final_metrics(results.history).items()}
+        metrics = rundir.final_metrics(results.history, results.real)
+        finals[label] = {name: metrics[name][healthy] for name in _chosen(args.metrics, metrics)}
+        specs[label] = results.spec
+    differences = _run_differences(specs)
+    if differences:
+        print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
     width = max(22, *(len(label) + 2 for label in labels))
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
     print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
     for name in next(iter(finals.values())):
         cells = [_cell(rundir.aggregate(finals[label][name])) for label in labels]
-        print(f"{name:<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    print(f"{'seeds':<20}" + "".join(f"{len(finals[label]['g_loss']):>{width}}" for label in labels))
-    plots.compare_runs(finals, args.out)
-    print(f"figure: {args.out}")
+        print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
+    seeds = [len(next(iter(finals[label].values()))) for label in labels]
+    print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
+    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
+    print(f"figure: {out}")
     return 0
+
+
+def _named(metric: str) -> str:
+    """A final metric's name with its unit, `offset_x (std)`."""
+    from jaxbngan.rundir import UNITS
+
+    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
+
+
+def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
+    """The metrics `--metrics` names, in its order (all when not given); an unknown name is a one-line error."""
+    for name in asked or []:
+        if name not in metrics:
+            raise ConfigError(f"--metrics: unknown metric {name!r}; choose from {', '.join(metrics)}")
+    return asked or list(metrics)
+
+
+def _run_differences(specs: dict[str, dict[str, Any]]) -> str:
+    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side."""
+    found = []
+    for what, value in (
+        ("preset", lambda spec: spec.get("preset")),
+        ("data", lambda spec: spec.get("data")),
+        ("steps", lambda spec: spec["config"].get("steps")),
+    ):
+        values = {label: value(spec) for label, spec in specs.items()}
+        if len(set(map(str, values.values()))) > 1:
+            found.append(f"{what} ({', '.join(f'{label}: {v}' for label, v in values.items())})")
+    return "; ".join(found)
+
+
+def _name_list(text: str) -> list[str]:
+    """`--metrics d_loss,offset_x` as ['d_loss', 'offset_x']."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected names like d_loss,offset_x, got {text!r}")
+    return names
 
 
 def _labels(roots: list[Path]) -> list[str]:

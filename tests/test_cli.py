@@ -12,10 +12,11 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+from helpers import tiny
 
 from jaxbngan import Metrics, api, cli, driver, rundir
 from jaxbngan.catalog import DATA_SETS
-from jaxbngan.config import ConfigError
+from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
 from jaxbngan.presets import PRESETS
@@ -65,6 +66,9 @@ def finished(tmp_path_factory) -> Path:
     result = jaxbngan("run", *TINY, *LAYOUT, "--out", root)
     assert result.returncode == 0, result.stderr
     assert f"results go to {root}/" in result.stdout and "devices: 1 of" in result.stdout
+    assert "2 groups of 2 seeds (1 padding seed, discarded)" in result.stdout
+    assert "  offset_x (std) " in result.stdout and "measured: median x-offset" in result.stdout
+    assert "trained 60 seed-steps in" in result.stderr  # the progress line's total
     return root
 
 
@@ -163,6 +167,64 @@ def test_compare_tabulates_runs_and_draws_a_figure(finished, resumed, tmp_path):
     median = np.median(load_arrays(finished)["g_loss"][:, -1])
     assert f"{median:.4g}" in g_loss and g_loss.count("[") == 2
     assert figure.stat().st_size > 0
+
+
+def fabricated(root: Path, *, preset: str = "bn-split", steps: int = 20, data: str = "ring8") -> Path:
+    """A finished run of 3 seeds written by rundir's own functions, without training.
+
+    Seed i ends with its mean x i + 1 standard deviations of the real x away, D loss 0.1 * (i + 1),
+    and both players winning for seeds 0 and 1.
+    """
+    seeds, logs = 3, 2
+    config = tiny(preset, steps=steps, log_every=steps // logs)
+    real = np.random.default_rng(0).normal(size=(64, 2)) * [4.0, 1.0]
+    rundir.create(root, {"preset": preset, "data": data, "seeds": seeds, "seed": 0, "config": to_dict(config)}, real)
+    extra = {"offset": (2,), "std_ratio": (2,), "d_fake_loss_by_view": (3,)}
+    fields = {name: np.zeros((seeds, logs, *extra.get(name, ())), np.float32) for name in Metrics._fields}
+    fields["offset"][:, :, 0] = np.arange(1, seeds + 1)[:, None] * np.std(real[:, 0])
+    fields["d_loss"][:] = 0.1 * np.arange(1, seeds + 1)[:, None]
+    fields["both_win"] = np.array([[True, True], [False, True], [False, False]])
+    rundir.save_group(root, 0, Metrics(**fields), np.zeros((seeds, 5, 2), np.float32))
+    rundir.finish(root, np.arange(1, logs + 1) * (steps // logs))
+    return root
+
+
+def test_summaries_give_offsets_in_std_of_the_data_and_name_the_unit(tmp_path):
+    root = fabricated(tmp_path / "run")
+    _, summary = api.conclude(root, seconds=1.0)
+    # float32 offsets divided by the float64 std they were made from: equal up to float32 rounding
+    assert summary["aggregate"]["offset_x"]["median"] == pytest.approx(2.0, rel=1e-6)
+    assert [seed["offset_x"] for seed in summary["per_seed"]] == pytest.approx([1.0, 2.0, 3.0], rel=1e-6)
+    assert summary["per_seed"][2]["offset"] == pytest.approx([3.0, 0.0], rel=1e-6)
+    table = in_process("compare", root, fabricated(tmp_path / "other"), "--metrics", "offset_x,d_loss")[1]
+    assert "offset_x (std)" in table
+
+
+def test_the_end_of_run_message_says_what_was_measured(tmp_path):
+    root = fabricated(tmp_path / "run")
+    _, summary = api.conclude(root, seconds=1.0)
+    first, second = cli._measured(summary["aggregate"], images=False)
+    assert "median x-offset +2 std [IQR +1.5, +2.5]" in first
+    assert "median D loss 0.2 [IQR 0.15, 0.25], below ln 2 = 0.693" in first
+    # both win at the end for seeds 0 and 1; at 2, 1 and 0 of their 2 logs
+    assert second.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
+
+
+def test_compare_writes_into_the_first_run_and_warns_when_runs_differ(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = fabricated(tmp_path / "a"), fabricated(tmp_path / "b", steps=40, data="moons")
+    code, out, err = in_process("compare", first, second)
+    assert code == 0 and (first / "compare.png").is_file() and not (tmp_path / "compare.png").exists()
+    assert err.strip() == "jaxbngan: warning: the runs differ in data (a: ring8, b: moons); steps (a: 20, b: 40)"
+    assert in_process("compare", first, fabricated(tmp_path / "c"))[2] == ""  # alike: no warning
+
+
+def test_compare_shows_the_chosen_metrics_only(tmp_path):
+    runs = fabricated(tmp_path / "a"), fabricated(tmp_path / "b")
+    code, out, _ = in_process("compare", *runs, "--metrics", "d_loss,both_win", "--out", tmp_path / "x.png")
+    rows = [line.split()[0] for line in out.splitlines()[2:-1]]
+    assert code == 0 and rows == ["d_loss", "both_win", "seeds"]
+    assert_one_line_error(*in_process("compare", *runs, "--metrics", "d_los")[::2], "unknown metric 'd_los'")
 
 
 def test_unknown_preset_and_existing_directory_fail_in_one_line(finished):
