@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jaxbngan import __version__
-from jaxbngan.catalog import DATA_SETS
+from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, OFFSET_UNIT, SUMMARY_FIELDS, UNITS
 from jaxbngan.config import DATA_KINDS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             return (_bench if argv[0] == "bench" else _reproduce)(argv[1:])
         args = _parser().parse_args(argv)  # --help and --version end here, before JAX is imported
         args.command = shlex.join(["jaxbngan", *argv])
-        if args.handler is not _list:  # it answers without JAX
+        if args.handler not in (_list, _explain):  # they answer without JAX
             _start_jax()
         return args.handler(args)
     except ConfigError as error:
@@ -188,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     exporting.add_argument("--out", type=Path, help="file or, for tensorboard, directory (default: in RUN_DIR)")
     exporting.set_defaults(handler=_export)
 
+    explain = commands.add_parser("explain", help="what each field of summary.json means, one line each")
+    explain.set_defaults(handler=_explain)
+
     commands.add_parser("bench", help="throughput benchmarks (see `jaxbngan bench --help`)", add_help=False)
     commands.add_parser("reproduce", help="reproduce the blog's figures (see `jaxbngan reproduce --help`)")
     return parser
@@ -208,6 +211,18 @@ def _list(args: argparse.Namespace) -> int:
     width = max(map(len, DATA_SETS))
     for name, description in DATA_SETS.items():
         print(f"  {name:<{width}}  {description}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    print(f"summary.json of a run directory (`jaxbngan run`; offsets in {OFFSET_UNIT}: standard deviations of the")
+    print("real data per axis, or per channel for images):")
+    width = max(map(len, [*SUMMARY_FIELDS, *FINAL_METRICS]))
+    for name, meaning in SUMMARY_FIELDS.items():
+        print(f"  {name:<{width}}  {meaning}")
+    print("final metrics (the keys of aggregate and of each per_seed entry; `jaxbngan compare --metrics` takes them):")
+    for name, meaning in FINAL_METRICS.items():
+        print(f"  {name:<{width}}  {meaning}")
     return 0
 
 
@@ -381,8 +396,6 @@ def _conclude(root: Path, seconds: float) -> None:
 
 def _measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
     """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
-    from jaxbngan.rundir import OFFSET_UNIT
-
     offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
     both, share = aggregate["both_win"], aggregate["both_win_share"]
     if offset["seeds"] == 0 or d_loss["seeds"] == 0:
@@ -455,8 +468,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _named(metric: str) -> str:
     """A final metric's name with its unit, `offset_x (std)`."""
-    from jaxbngan.rundir import UNITS
-
     return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
 
 

@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from jaxbngan import rundir
+from jaxbngan.catalog import OFFSET_UNIT
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.rundir import atomic_path
@@ -189,7 +190,7 @@ def distance_curves(
     for d in range(min(dims, 2)):
         _band(top, steps, history.offset[..., d], f"dim {d}", f"C{d}", seed_ids)
     top.axhline(0.0, color="0.3", linewidth=1)
-    top.set_ylabel(f"mean(fake) - mean(real)\n({rundir.OFFSET_UNIT} of the real data)")
+    top.set_ylabel(f"mean(fake) - mean(real)\n({OFFSET_UNIT} of the real data)")
     top.legend(fontsize=8)
     distances = [
         (name, label, color)
@@ -230,7 +231,7 @@ def blindness_curves(
     top.legend(fontsize=8)
     _band(bottom, steps, history.offset[..., 0], offset_label, "tab:purple", seed_ids)
     bottom.axhline(0.0, color="0.3", linewidth=1, label="no offset")
-    bottom.set_ylabel(f"offset of the fakes ({rundir.OFFSET_UNIT})")
+    bottom.set_ylabel(f"offset of the fakes ({OFFSET_UNIT})")
     bottom.set_xlabel("step")
     bottom.legend(fontsize=8)
     fig.suptitle(_titled(title or "does D notice the fakes move?", [_seed_note(history.d_loss)]))

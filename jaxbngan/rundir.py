@@ -374,45 +374,6 @@ def _padded(history: Metrics, logs: int) -> Metrics:
 # -- the summary ------------------------------------------------------------------------------------
 
 
-OFFSET_UNIT = "std"  # offsets in summaries: in standard deviations of the real data, per axis (images: channel)
-UNITS = {"offset_x": OFFSET_UNIT, "offset_norm": OFFSET_UNIT}  # final metrics that have a unit
-
-# What summary.json holds, one line per field: `jaxbngan explain` prints this table, and
-# tests/test_cli.py checks it against a real summary's keys (top level, `aggregate`, `per_seed`).
-SUMMARY_FIELDS: dict[str, str] = {
-    "preset": "the preset the run started from (null for a config given to jaxbngan.run)",
-    "data": "the data set's name, or the absolute path of the data file",
-    "steps": "training steps per seed",
-    "seeds": "seeds in the run, diverged ones included",
-    "diverged": "seeds that diverged, with the first logged step where they did; left out of `aggregate`",
-    "aggregate": "per final metric below: median, q25, q75 (quartiles), mean and seeds (how many were finite) "
-    "over the seeds that did not diverge",
-    "per_seed": "per seed: its index `seed`, `diverged_at` (a step, or null), `offset` (per axis, in std) and "
-    "every final metric below",
-    "wall_seconds": "seconds the run took (a resumed run counts only its last invocation)",
-}
-FINAL_METRICS: dict[str, str] = {
-    "g_loss": "G's loss at its last logged step: D's BCE on the fakes in G's view (the blog's 'G loss')",
-    "d_loss": "D's loss at its last logged step: mean of its BCE on real and on fake; ln 2 = 0.693 is a D that "
-    "cannot tell them apart",
-    "offset_x": "mean(fake x) - mean(real x), in standard deviations of the real x (images: brightness of "
-    "channel 0); the shift term pushes along x",
-    "offset_norm": "length of the mean offset, each axis in standard deviations of the real data",
-    "std_ratio_x": "std(fake x) / std(real x): 1 when the fakes spread as the data does",
-    "energy_distance": "energy distance between fakes and the real data (0 iff they coincide; NaN for images)",
-    **{f"d_fake_loss_{view}": f"D's BCE on fresh fakes with its normalization in the {view} view" for view in VIEWS},
-    "both_win": "1 if both players win at the last log (D loss < G loss / 2), impossible in one consistent "
-    "zero-sum game; its mean is the share of seeds",
-    "both_win_share": "share of a seed's logs at which both players won",
-    "high_quality": "share of fakes within 3 std of a mode of a mixture data set (NaN without modes, and for images)",
-    "mode_coverage": "share of modes (image classes) that hold at least a quarter of their share of the fakes",
-    "kid": "images: kernel inception distance in the in-house classifier's features (NaN for points)",
-    "frechet_distance": "images: Frechet distance in the classifier's features (NaN for points)",
-    "pixel_kid": "images: kernel inception distance on the pixels (NaN for points)",
-    "class_kl": "images: KL divergence of the fakes' predicted classes from the data's labels (NaN for points)",
-}
-
-
 def data_std(real: np.ndarray) -> np.ndarray:
     """The real data's std per axis (images: per channel), NaN where it is constant: the unit of offsets."""
     std = np.std(np.asarray(real, dtype=float).reshape(-1, np.shape(real)[-1]), axis=0)
@@ -420,7 +381,7 @@ def data_std(real: np.ndarray) -> np.ndarray:
 
 
 def final_metrics(history: Metrics, real: np.ndarray) -> dict[str, np.ndarray]:
-    """One value per seed for each metric of FINAL_METRICS, from the last log (and over the whole run)."""
+    """One value per seed for each metric of `catalog.FINAL_METRICS`, from the last log (and over the whole run)."""
     last = jax.tree.map(lambda x: np.asarray(x[:, -1], dtype=float), history)
     offset = last.offset / data_std(real)  # (seeds, d) in std
     values = {
@@ -479,7 +440,7 @@ def aggregate(values: np.ndarray) -> dict[str, float | int]:
 
 
 def summarize(history: Metrics, steps: np.ndarray, real: np.ndarray) -> dict[str, Any]:
-    """Final metrics per seed and over seeds (SUMMARY_FIELDS); diverged seeds are flagged and not aggregated."""
+    """Final metrics per seed and over seeds (`catalog.SUMMARY_FIELDS`); diverged seeds are not aggregated."""
     finals = final_metrics(history, real)
     diverged_at = divergence_steps(history, steps, real)
     healthy = diverged_at < 0

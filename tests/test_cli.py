@@ -15,7 +15,7 @@ import pytest
 from helpers import tiny
 
 from jaxbngan import Metrics, api, cli, driver, rundir
-from jaxbngan.catalog import DATA_SETS
+from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
@@ -210,6 +210,17 @@ def test_the_end_of_run_message_says_what_was_measured(tmp_path):
     assert second.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
 
 
+def test_explain_defines_every_field_of_a_real_summary(tmp_path):
+    _, summary = api.conclude(fabricated(tmp_path / "run"), seconds=1.0)
+    assert list(summary) == list(SUMMARY_FIELDS)
+    assert list(summary["aggregate"]) == list(FINAL_METRICS)
+    assert set(summary["per_seed"][0]) == {"seed", "diverged_at", "offset", *FINAL_METRICS}
+    code, out, _ = in_process("explain")
+    assert code == 0
+    for name, meaning in [*SUMMARY_FIELDS.items(), *FINAL_METRICS.items()]:
+        assert any(line.split(None, 1) == [name, meaning] for line in out.splitlines()), name
+
+
 def test_compare_writes_into_the_first_run_and_warns_when_runs_differ(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     first, second = fabricated(tmp_path / "a"), fabricated(tmp_path / "b", steps=40, data="moons")
@@ -370,7 +381,7 @@ def test_list_names_every_preset_and_data_set():
         assert f"  {name} " in out
 
 
-@pytest.mark.parametrize("args", [["list"], ["--help"], ["--version"], ["run", "--help"]])
+@pytest.mark.parametrize("args", [["list"], ["explain"], ["--help"], ["--version"], ["run", "--help"]])
 def test_commands_that_need_no_arrays_do_not_import_jax(args):
     code = (
         "import contextlib, io, sys\n"
