@@ -1,8 +1,9 @@
 """The `jaxbngan` command: list presets, run many seeds into a run directory, plot and compare runs.
 
 Every mistake a user can make on the command line ends as one line on stderr and exit code 2.
-JAX and matplotlib are imported only by the commands that need them: `--help`, `--version` and
-`list` answer without either.
+JAX and matplotlib are imported only by the commands that need them: `--help`, `--version`,
+`list` and `explain` answer without either. `run` is a layer over `jaxbngan.api`: it turns flags
+into an `api.Request` (or reads the run to resume) and `_train` trains it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ import sys
 import time
 import typing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jaxbngan import __version__
 from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, OFFSET_UNIT, SUMMARY_FIELDS, UNITS
 from jaxbngan.config import DATA_KINDS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
+
+if TYPE_CHECKING:  # imported by the commands that use them: JAX comes with them
+    import jax
+
+    from jaxbngan.api import Request
+    from jaxbngan.driver import Layout
 
 EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
@@ -290,13 +297,13 @@ def _check_time_limit(limit: float | None) -> None:
         raise ConfigError(f"--time-limit must be a number of seconds, 0 or more, got {limit}")
 
 
-def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Any, Any]:
+def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, Layout]:
     """The request and layout of the run in `root`, refusing changed settings and a damaged config.json."""
     from jaxbngan import api, driver, rundir
 
     try:
         saved = api.saved_source(spec, rundir.read_population(root))
-        if args.preset is not None:
+        if args.preset is not None:  # a preset named with --resume must be the run's: run_changes says if not
             saved = saved._replace(preset=get_preset(args.preset).name)
         seeds = spec["seeds"] if args.seeds is None else args.seeds
         request = api.make_request(
@@ -311,7 +318,7 @@ def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tupl
         raise ConfigError(f"{root / rundir.SPEC} is damaged ({type(error).__name__}: {error})") from None
 
 
-def _train(root: Path, request: Any, layout: Any, devices: list, args: argparse.Namespace) -> int:
+def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Device], args: argparse.Namespace) -> int:
     """Train a resolved request into the run directory `root`, then summarize it; the exit code."""
     from jaxbngan import api, config
 
