@@ -397,7 +397,7 @@ def train(
         saved = rundir.load_checkpoint(root, template)
         if saved is not None and saved.group != first:
             saved = None  # left over from a group whose results are already written
-    if progress is not None:
+    if hasattr(progress, "begin"):  # optional in a progress object: reproduce's cells report seed counts only
         progress.begin(_seed_steps(layout, config, first, saved.logs_done if saved is not None else 0))
     for group in range(first, layout.groups):
         if saved is not None:
