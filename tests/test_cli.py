@@ -327,6 +327,12 @@ def test_a_field_set_twice_is_a_one_line_error(args, fragments):
     assert_one_line_error(*in_process("run", *args)[::2], *fragments)
 
 
+def test_data_settings_do_not_apply_to_a_data_file(tmp_path):
+    data = write(tmp_path / "points.csv", "1,2\n3,4\n5,7\n")
+    code, _, err = in_process("run", "--data", data, "--set", "data.size=2")
+    assert_one_line_error(code, err, "data.* settings do not apply to data read from a file", "points.csv")
+
+
 @pytest.mark.parametrize(
     "seeds, group_size, devices, groups",
     [
