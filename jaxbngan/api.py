@@ -11,6 +11,10 @@ line, unlike one `jax.vmap` over every seed on one device. With `out` the run di
 a call with the same arguments continues it after an interruption); without, it lives in a
 temporary directory removed once the results are loaded.
 
+The command line is a layer over this module: a run is `resolve` (preset or config, data,
+overrides) -> `Request` (with seeds) -> `plan` -> `run_spec` into a new run directory -> `train`
+-> `conclude`; `run_changes` guards a run that is continued.
+
 On a CPU, `jaxbngan run` gives JAX one device per core by setting XLA_FLAGS before JAX starts its
 backend. `run` cannot: the backend may already be running, and the flags then do nothing. Importing
 jaxbngan does not start it, so call `jaxbngan.tuning.use_tuned_xla_flags()` before your first JAX
@@ -33,12 +37,14 @@ import jax
 import numpy as np
 
 from jaxbngan import driver, export, provenance, rundir
-from jaxbngan.config import Config, ConfigError, DataConfig, to_dict
+from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
 from jaxbngan.metrics import Metrics
 from jaxbngan.presets import PRESETS, get_preset, with_overrides
 from jaxbngan.sharding import seed_devices
-from jaxbngan.tuning import cpu_cores
+from jaxbngan.tuning import cpu_cores, scan_unroll
+
+MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wraps onto a smaller one)
 
 
 class Results(NamedTuple):
@@ -68,6 +74,14 @@ class Source(NamedTuple):
     population: np.ndarray | None  # own data; None for a named data set
 
 
+class Request(NamedTuple):
+    """A resolved run: what to train, how many seeds, and the first seed."""
+
+    source: Source
+    seeds: int
+    seed: int  # seed i trains from the i-th key split from this one
+
+
 def run(
     config_or_preset: Config | str,
     seeds: int = 64,
@@ -91,49 +105,75 @@ def run(
     """
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
-    if seeds < 1:
-        raise ConfigError(f"seeds must be positive, got {seeds}")
-    if seed < 0:
-        raise ConfigError(f"seed must not be negative, got {seed}")
-    source = resolve(config_or_preset, data, overrides)
+    request = make_request(resolve(config_or_preset, data, overrides), seeds, seed)
+    layout_asked = {"devices": devices, "group_size": group_size, "chunk_steps": chunk_steps}
     if out is None:
         with tempfile.TemporaryDirectory(prefix="jaxbngan-") as tmp:
-            return _train(Path(tmp), source, seeds, seed, devices, group_size, chunk_steps, progress, keep=False)
-    return _train(Path(out), source, seeds, seed, devices, group_size, chunk_steps, progress, keep=True)
+            return _run_into(Path(tmp), request, layout_asked, progress, keep=False)
+    return _run_into(Path(out), request, layout_asked, progress, keep=True)
+
+
+# -- resolving a request ----------------------------------------------------------------------------
 
 
 def resolve(
-    config_or_preset: Config | str, data: str | os.PathLike | np.ndarray | None, overrides: dict[str, Any]
+    config_or_preset: Config | str | Source,
+    data: str | os.PathLike | np.ndarray | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Source:
-    """The validated config and data of a run: a preset or config, then `overrides`, then `data`."""
+    """The validated config and data of a run: a preset, config or earlier Source, then `overrides`, then `data`.
+
+    Without `data`, a Source's own data is kept (a continued run's saved population).
+    """
+    source = _base(config_or_preset)
+    overrides = overrides or {}
+    config = apply_overrides(source.config, overrides)
+    population, label = source.population, source.data if source.population is not None else config.data.name
+    if data is not None:
+        if "name" in overrides.get("data", {}):
+            raise ConfigError("conflicting settings: the data set is given both as data and as data.name; give it once")
+        population, label = _data(data)
+        if population is None:
+            config = dataclasses.replace(config, data=dataclasses.replace(config.data, name=label))
+    if population is not None:
+        if "data" in overrides:
+            raise ConfigError(f"data.* settings do not apply to data read from a file or array ({label})")
+        config = dataclasses.replace(config, data=DataConfig(name=label, size=population.shape[0]))
+    elif config.data.name not in GENERATORS:
+        raise _unknown_data_set(config.data.name)
+    else:
+        label = config.data.name
+    config.validate()
+    return Source(source.preset, source.summary, config, label, population)
+
+
+def _base(config_or_preset: Config | str | Source) -> Source:
+    if isinstance(config_or_preset, Source):
+        return config_or_preset
     if isinstance(config_or_preset, Config):
         config = config_or_preset
         preset = next((name for name, p in PRESETS.items() if p.config == config), None)
         summary = PRESETS[preset].summary if preset else "a config given to jaxbngan.run"
-    else:
-        found = get_preset(config_or_preset)
-        preset, summary, config = found.name, found.summary, found.config
-    config = apply_overrides(config, overrides)
-    population, label = None, config.data.name
+        return Source(preset, summary, config, config.data.name, None)
+    found = get_preset(config_or_preset)
+    return Source(found.name, found.summary, found.config, found.config.data.name, None)
+
+
+def _data(data: str | os.PathLike | np.ndarray) -> tuple[np.ndarray | None, str]:
+    """(own population or None, label) of a data argument: a data set name, an array or a file."""
     if isinstance(data, np.ndarray):
-        population = checked_array(data, "data")
-        label = "array"
-    elif data is not None and str(data) in GENERATORS:
-        label = str(data)
-        config = dataclasses.replace(config, data=dataclasses.replace(config.data, name=label))
-    elif data is not None:
-        if not (is_data_file(str(data)) or Path(data).exists()):
-            near = difflib.get_close_matches(str(data), GENERATORS, n=3)
-            hint = f"; did you mean {', '.join(near)}?" if near else f"; choose from {', '.join(GENERATORS)} or a file"
-            raise ConfigError(f"unknown data set {str(data)!r}{hint}")
-        population = load_data_file(str(data))
-        label = str(Path(data).resolve())
-    if population is not None:
-        config = dataclasses.replace(config, data=DataConfig(name=label, size=population.shape[0]))
-    elif config.data.name not in GENERATORS:
-        raise ConfigError(f"unknown data set {config.data.name!r}; choose from {', '.join(GENERATORS)}")
-    config.validate()
-    return Source(preset, summary, config, label, population)
+        return checked_array(data, "data"), "array"
+    if str(data) in GENERATORS:
+        return None, str(data)
+    if not (is_data_file(str(data)) or Path(data).exists()):
+        raise _unknown_data_set(str(data))
+    return load_data_file(str(data)), str(Path(data).resolve())
+
+
+def _unknown_data_set(name: str) -> ConfigError:
+    near = difflib.get_close_matches(name, GENERATORS, n=3)
+    hint = f"did you mean {', '.join(near)}?" if near else f"choose from {', '.join(GENERATORS)} or a data file"
+    return ConfigError(f"unknown data set {name!r}; {hint}")
 
 
 def apply_overrides(config: Config, overrides: dict[str, Any]) -> Config:
@@ -157,110 +197,197 @@ def apply_overrides(config: Config, overrides: dict[str, Any]) -> Config:
     return dataclasses.replace(with_overrides(config, **sections), **plain)
 
 
-def _train(
+def make_request(source: Source, seeds: int, seed: int) -> Request:
+    """A request for `seeds` seeds from `seed`, both checked."""
+    if seeds < 1:
+        raise ConfigError(f"seeds must be positive, got {seeds}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be in [0, {MAX_SEED}] (JAX keys take 32-bit seeds), got {seed}")
+    return Request(source, seeds, seed)
+
+
+def saved_source(spec: dict[str, Any], population: np.ndarray) -> Source:
+    """The Source a run directory was started with (`spec` its config.json, `population` its saved data)."""
+    own = population if spec["data"] not in GENERATORS else None
+    return Source(spec["preset"], spec["summary"], from_dict(spec["config"]), spec["data"], own)
+
+
+# -- laying out, recording and training a request ---------------------------------------------------
+
+
+def plan(
+    request: Request, devices: list[jax.Device], *, group_size: int | None = None, chunk_steps: int | None = None
+) -> tuple[driver.Layout, np.ndarray]:
+    """The layout of a new run on `devices`, and the population it learns."""
+    config = request.source.config
+    population = request.source.population
+    population = np.asarray(population if population is not None else make_population(config.data))
+    layout = driver.plan_layout(
+        config,
+        request.seeds,
+        devices,
+        driver.sample_shape(population),
+        group_size=group_size,
+        chunk_steps=chunk_steps,
+    )
+    return layout, population
+
+
+def run_spec(request: Request, layout: driver.Layout, devices: list[jax.Device]) -> dict[str, Any]:
+    """What config.json records about a new run."""
+    platform = devices[0].platform
+    return {
+        "preset": request.source.preset,
+        "summary": request.source.summary,
+        "data": request.source.data,
+        "seeds": request.seeds,
+        "seed": request.seed,
+        "layout": dataclasses.asdict(layout),
+        # Choices that change a seed's rounding; on a CPU neither depends on the layout (README, Many devices).
+        "execution": {"vmap_width": layout.width(platform), "scan_unroll": scan_unroll(platform)},
+        "config": to_dict(request.source.config),
+        "versions": provenance.versions(),
+        "git": provenance.git_state(),  # None outside a checkout
+        "device": f"{platform}: {len(devices)} x {devices[0].device_kind}",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def run_changes(root: Path, spec: dict[str, Any], request: Request, layout: dict[str, int | None]) -> list[str]:
+    """How `request` (and the `layout` values given, None for any) differs from the run in `root`: 'key: a -> b'."""
+    config = json.loads(json.dumps(to_dict(request.source.config)))
+    changes = [f"{key}: {before!r} -> {after!r}" for key, before, after in _differences(spec["config"], config)]
+    asked = {"preset": request.source.preset, "data": request.source.data, "seeds": request.seeds}
+    asked["seed"] = request.seed
+    changes += [f"{name}: {spec[name]!r} -> {value!r}" for name, value in asked.items() if spec[name] != value]
+    own = request.source.population
+    if spec["data"] == request.source.data and own is not None:
+        if not np.array_equal(rundir.read_population(root), own):
+            changes.append(f"data: the values in {request.source.data} changed")
+    for name, value in layout.items():
+        if value is not None and value != spec["layout"][name]:
+            changes.append(f"{name}: {spec['layout'][name]!r} -> {value!r}")
+    return changes
+
+
+def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    found = []
+    for key in before:
+        if isinstance(before[key], dict):
+            found += _differences(before[key], after[key], f"{prefix}{key}.")
+        elif before[key] != after[key]:
+            found.append((f"{prefix}{key}", before[key], after[key]))
+    return found
+
+
+def describe(
+    request: Request, layout: driver.Layout, devices: list[jax.Device], root: Path | None, *, resumed: bool = False
+) -> list[str]:
+    """What a run is about to do, in a few lines: preset, data, seeds, layout (padding seeds named), where."""
+    source, config = request.source, request.source.config
+    platform = devices[0].platform
+    padding = layout.groups * layout.group_size - request.seeds
+    groups = f"{layout.groups} group{'s' if layout.groups > 1 else ''} of {layout.group_size} seeds"
+    if padding:
+        groups += f" ({padding} padding seed{'s' if padding > 1 else ''}, discarded)"
+    where = f"results go to {root}/" if root is not None else "results go to a temporary directory"
+    return [
+        f"{'resuming' if resumed else 'running'} {source.preset or 'config'}: {source.summary}",
+        f"data {source.data} ({config.data.size} samples); {request.seeds} seeds from seed {request.seed}; "
+        f"{config.steps} steps",
+        f"devices: {len(devices)} of {len(jax.devices())} ({platform}); {groups}, {layout.width(platform)} "
+        f"vmapped at a time per device; chunks of {layout.chunk_steps} steps",
+        where,
+    ]
+
+
+def train(
     root: Path,
-    source: Source,
-    seeds: int,
-    seed: int,
-    device_limit: int | None,
-    group_size: int | None,
-    chunk_steps: int | None,
-    show: bool,
+    request: Request,
+    layout: driver.Layout,
+    devices: list[jax.Device],
     *,
-    keep: bool,
-) -> Results:
-    config = source.config
-    if rundir.is_run_dir(root):
+    progress: bool = True,
+    deadline: float | None = None,
+) -> bool:
+    """Train a request into its run directory (new or partly trained); True when complete, False at `deadline`.
+
+    `progress` draws the progress line on stderr; `deadline` is a `time.monotonic()` value after
+    which the run stops at its next checkpoint.
+    """
+    config = request.source.config
+    meter = driver.Progress(request.seeds * config.steps) if progress else None
+    try:
+        return driver.train(
+            root,
+            config,
+            layout,
+            devices,
+            seed=request.seed,
+            population=request.source.population,
+            progress=meter,
+            deadline=deadline,
+        )
+    finally:
+        if meter is not None:
+            meter.close()
+
+
+def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]]:
+    """A complete run's results and its summary, written to summary.json unless an earlier call did.
+
+    `seconds`: the wall time of this invocation (a resumed run counts only its own part).
+    """
+    results = rundir.load(root)
+    if not (root / rundir.SUMMARY).is_file():
+        spec = results.spec
+        summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
+        summary |= rundir.summarize(results.history, results.steps, results.real)
+        summary["wall_seconds"] = seconds
+        rundir.write_summary(root, summary)
+    return results, rundir.read_summary(root)
+
+
+def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None], show: bool, *, keep: bool) -> Results:
+    resumed = rundir.is_run_dir(root)
+    if resumed:
         spec = rundir.read_spec(root)
-        asked = {"devices": device_limit, "group_size": group_size, "chunk_steps": chunk_steps}
-        _check_same_run(root, spec, source, seeds, seed, asked)
+        changes = run_changes(root, spec, request, layout_asked)
+        if changes:
+            raise ConfigError(
+                f"{root} holds a run with other settings ({'; '.join(changes)}); pass the same arguments to "
+                "continue it, or choose another out"
+            )
         layout = driver.Layout(**spec["layout"])
         devices = seed_devices(layout.devices)
     else:
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise ConfigError(f"{root} exists and is not a jaxbngan run directory; choose another out")
-        devices = seed_devices(device_limit, seeds=seeds)
-        population = source.population if source.population is not None else make_population(config.data)
-        layout = driver.plan_layout(
-            config, seeds, devices, driver.sample_shape(population), group_size=group_size, chunk_steps=chunk_steps
+        devices = seed_devices(layout_asked["devices"], seeds=request.seeds)
+        layout, population = plan(
+            request, devices, group_size=layout_asked["group_size"], chunk_steps=layout_asked["chunk_steps"]
         )
-        spec = run_spec(source, seeds, seed, layout, devices)
-        rundir.create(root, spec, np.asarray(population))
-    progress = driver.Progress(seeds * config.steps) if show else None
+        spec = run_spec(request, layout, devices)
+        rundir.create(root, spec, population)
     if show:
-        _describe(source, seeds, layout, devices, root if keep else None)
+        for line in describe(request, layout, devices, root if keep else None, resumed=resumed):
+            print(f"jaxbngan.run: {line}", file=sys.stderr)
+        _hint_cpu_devices(devices, request.seeds)
     started = time.monotonic()
     try:
-        driver.train(root, config, layout, devices, seed=seed, population=source.population, progress=progress)
+        train(root, request, layout, devices, progress=show)
     except KeyboardInterrupt:
-        if progress is not None:
-            progress.close()
         if keep:
             print(f"interrupted; the same call continues from the last checkpoint in {root}", file=sys.stderr)
         raise
-    if progress is not None:
-        progress.close()
-    loaded = rundir.load(root)
-    summary = {"preset": source.preset, "data": source.data, "steps": config.steps}
-    summary |= rundir.summarize(loaded.history, loaded.steps, loaded.real)
-    summary["wall_seconds"] = time.monotonic() - started  # of this call
-    if keep:
-        rundir.write_summary(root, summary)
-    summary = jax.tree.map(lambda x: x.item() if isinstance(x, np.generic) else x, summary)  # plain numbers
+    loaded, summary = conclude(root, time.monotonic() - started)
     kept = root if keep else None
-    return Results(loaded.history, loaded.steps, loaded.fakes, loaded.real, config, summary, spec, kept)
+    return Results(loaded.history, loaded.steps, loaded.fakes, loaded.real, request.source.config, summary, spec, kept)
 
 
-def run_spec(source: Source, seeds: int, seed: int, layout: driver.Layout, devices: list) -> dict[str, Any]:
-    """What config.json records about a new run."""
-    return {
-        "preset": source.preset,
-        "summary": source.summary,
-        "data": source.data,
-        "seeds": seeds,
-        "seed": seed,
-        "layout": dataclasses.asdict(layout),
-        "config": to_dict(source.config),
-        "versions": provenance.versions(),
-        "git": provenance.git_state(),
-        "device": f"{devices[0].platform}: {len(devices)} x {devices[0].device_kind}",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def _check_same_run(
-    root: Path, spec: dict[str, Any], source: Source, seeds: int, seed: int, layout: dict[str, int | None]
-) -> None:
-    """Continue a run directory only with the arguments it was started with (layout ones where given)."""
-    asked = {
-        "config": json.loads(json.dumps(to_dict(source.config))),
-        "data": source.data,
-        "seeds": seeds,
-        "seed": seed,
-    }
-    differ = [name for name, value in asked.items() if spec.get(name) != value]
-    if "data" not in differ and source.population is not None:
-        if not np.array_equal(rundir.read_population(root), source.population):
-            differ.append("data")
-    differ += [name for name, value in layout.items() if value is not None and spec["layout"][name] != value]
-    if differ:
-        raise ConfigError(
-            f"{root} holds a run with other {', '.join(differ)}; pass the same arguments to continue it, "
-            "or choose another out"
-        )
-
-
-def _describe(source: Source, seeds: int, layout: driver.Layout, devices: list, root: Path | None) -> None:
-    platform = devices[0].platform
-    where = f"into {root}/" if root is not None else "in a temporary directory"
-    print(
-        f"jaxbngan.run: {source.preset or 'config'}, {seeds} seeds x {source.config.steps} steps on "
-        f"{len(devices)} {platform} device(s): {layout.groups} group(s) of {layout.group_size} seeds, "
-        f"chunks of {layout.chunk_steps} steps, {where}",
-        file=sys.stderr,
-    )
+def _hint_cpu_devices(devices: list[jax.Device], seeds: int) -> None:
     forced = "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
-    if platform == "cpu" and len(jax.devices()) < min(cpu_cores(), seeds) and not forced:
+    if devices[0].platform == "cpu" and len(jax.devices()) < min(cpu_cores(), seeds) and not forced:
         print(
             f"jaxbngan.run: JAX has {len(jax.devices())} CPU device(s) for {cpu_cores()} cores; for one per core, "
             "as `jaxbngan run` has, call jaxbngan.tuning.use_tuned_xla_flags() before the first JAX computation",

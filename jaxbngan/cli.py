@@ -1,42 +1,43 @@
 """The `jaxbngan` command: list presets, run many seeds into a run directory, plot and compare runs.
 
 Every mistake a user can make on the command line ends as one line on stderr and exit code 2.
-`plots` (matplotlib) is imported only by the commands that draw, so the others start faster.
+JAX and matplotlib are imported only by the commands that need them: `--help`, `--version`,
+`list` and `explain` answer without either. `run` is a layer over `jaxbngan.api`: it turns flags
+into an `api.Request` (or reads the run to resume) and `_train` trains it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
-import difflib
-import json
 import math
 import os
 import shlex
 import sys
 import time
-import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-import jax
-import numpy as np
+from jaxbngan import __version__
+from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, OFFSET_UNIT, SUMMARY_FIELDS, UNITS
+from jaxbngan.config import DATA_KINDS, ConfigError
+from jaxbngan.overrides import Setting, parse_overrides, split_setting
+from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
 
-from jaxbngan import __version__, driver, export, provenance, rundir
-from jaxbngan.config import DATA_KINDS, Config, ConfigError, DataConfig, from_dict, to_dict
-from jaxbngan.data import GENERATORS, is_data_file, load_data_file, make_population
-from jaxbngan.presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
-from jaxbngan.sharding import initialize_distributed, seed_devices, writes_files
-from jaxbngan.tuning import scan_unroll, use_tuned_xla_flags
+if TYPE_CHECKING:  # imported by the commands that use them: JAX comes with them
+    import jax
+
+    from jaxbngan.api import Request
+    from jaxbngan.driver import Layout
 
 EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
 EXIT_INTERRUPTED = 130
-MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wraps onto a smaller one)
 DEFAULT_SEEDS = 8  # with the default preset, about a minute on a 2-core CPU
 RUNS = Path("runs")
+COMPARE_FIGURE = "compare.png"
+LN2 = math.log(2)  # D's loss when it cannot tell real from fake
 
 # Named flags of `run`: flag -> (config keys it sets, help). Values parse like `--set` values.
 FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -63,15 +64,14 @@ class OneLineParser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    use_tuned_xla_flags()  # before JAX starts its backend, or the flags do nothing
     try:
-        initialize_distributed()  # joins a multi-process run when JAXBNGAN_DISTRIBUTED=1
-        if argv and argv[0] == "bench":
-            return _bench(argv[1:])
-        if argv and argv[0] == "reproduce":
-            return _reproduce(argv[1:])
-        args = _parser().parse_args(argv)
+        if argv and argv[0] in ("bench", "reproduce"):
+            _start_jax()
+            return (_bench if argv[0] == "bench" else _reproduce)(argv[1:])
+        args = _parser().parse_args(argv)  # --help and --version end here, before JAX is imported
         args.command = shlex.join(["jaxbngan", *argv])
+        if args.handler not in (_list, _explain):  # they answer without JAX
+            _start_jax()
         return args.handler(args)
     except ConfigError as error:
         print(f"jaxbngan: error: {error}", file=sys.stderr)
@@ -84,8 +84,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _start_jax() -> None:
+    """Tune XLA for this machine before JAX starts its backend, and join a multi-process run if asked."""
+    from jaxbngan.sharding import initialize_distributed
+    from jaxbngan.tuning import use_tuned_xla_flags
+
+    use_tuned_xla_flags()  # before JAX starts its backend, or the flags do nothing
+    initialize_distributed()  # joins a multi-process run when JAXBNGAN_DISTRIBUTED=1
+
+
 def _os_error(error: OSError) -> str:
     """One line for a failed file operation, naming the final file rather than its temporary."""
+    from jaxbngan import rundir
+
     if error.filename is None:
         return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return f"{rundir.final_name(error.filename)}: {error.strerror or type(error).__name__}"
@@ -161,7 +172,15 @@ def _parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
     compare.add_argument("run_dirs", type=Path, nargs="+", help="two or more run directories")
-    compare.add_argument("--out", type=Path, default=Path("compare.png"), help="PNG figure (default compare.png)")
+    compare.add_argument(
+        "--out", type=Path, help=f"PNG figure (default: {COMPARE_FIGURE} in the first run's directory)"
+    )
+    compare.add_argument(
+        "--metrics",
+        type=_name_list,
+        metavar="NAME,...",
+        help="the final metrics to show, e.g. d_loss,offset_x (default: all; `jaxbngan explain` defines them)",
+    )
     compare.set_defaults(handler=_compare)
 
     exporting = commands.add_parser(
@@ -170,9 +189,14 @@ def _parser() -> argparse.ArgumentParser:
         description="One row per seed and logged step, a column per metric (offset_x, d_fake_loss_fake_view, ...).",
     )
     exporting.add_argument("run_dir", type=Path)
-    exporting.add_argument("--format", choices=export.FORMATS, default="csv", help="(default csv)")
+    exporting.add_argument(
+        "--format", default="csv", help="csv (default), parquet (needs pyarrow) or tensorboard (needs tensorboard)"
+    )
     exporting.add_argument("--out", type=Path, help="file or, for tensorboard, directory (default: in RUN_DIR)")
     exporting.set_defaults(handler=_export)
+
+    explain = commands.add_parser("explain", help="what each field of summary.json means, one line each")
+    explain.set_defaults(handler=_explain)
 
     commands.add_parser("bench", help="throughput benchmarks (see `jaxbngan bench --help`)", add_help=False)
     commands.add_parser("reproduce", help="reproduce the blog's figures (see `jaxbngan reproduce --help`)")
@@ -191,47 +215,49 @@ def _list(args: argparse.Namespace) -> int:
                 default = " (default)" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
-    width = max(map(len, GENERATORS))
-    for name, generator in GENERATORS.items():
-        print(f"  {name:<{width}}  {generator.__doc__.strip().splitlines()[0]}")
+    width = max(map(len, DATA_SETS))
+    for name, description in DATA_SETS.items():
+        print(f"  {name:<{width}}  {description}")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    print(f"summary.json of a run directory (`jaxbngan run`; offsets in {OFFSET_UNIT}: standard deviations of the")
+    print("real data per axis, or per channel for images):")
+    width = max(map(len, [*SUMMARY_FIELDS, *FINAL_METRICS]))
+    for name, meaning in SUMMARY_FIELDS.items():
+        print(f"  {name:<{width}}  {meaning}")
+    print("final metrics (the keys of aggregate and of each per_seed entry; `jaxbngan compare --metrics` takes them):")
+    for name, meaning in FINAL_METRICS.items():
+        print(f"  {name:<{width}}  {meaning}")
     return 0
 
 
 # -- run --------------------------------------------------------------------------------------------
 
 
-class Request(NamedTuple):
-    """A run as the command line asks for it."""
-
-    preset: Preset
-    config: Config
-    data: str  # a data set name, or the absolute path of a data file
-    population: np.ndarray | None  # own data; None for a named data set
-    seeds: int
-    seed: int
-
-
 def _run(args: argparse.Namespace) -> int:
+    """`jaxbngan run`: resolve the flags into a request (or read the run to resume), then `_train` it."""
+    from jaxbngan import api, rundir
+    from jaxbngan.sharding import seed_devices, writes_files
+
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
+    _check_time_limit(args.time_limit)
     if args.resume:
         if args.out is None:
             raise ConfigError("--resume needs --out DIR, the run to continue")
         root = args.out
         rundir.read_spec(root)  # a run directory, before anything is written into it
     else:
-        request = _resolve(args, None, None)
-        devices = seed_devices(args.devices, seeds=request.seeds)
-        population = request.population if request.population is not None else make_population(request.config.data)
-        layout = driver.plan_layout(
-            request.config,
-            request.seeds,
-            devices,
-            driver.sample_shape(population),
-            group_size=args.group_size,
-            chunk_steps=args.chunk_steps,
+        request = api.make_request(
+            api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args)),
+            DEFAULT_SEEDS if args.seeds is None else args.seeds,
+            args.seed or 0,
         )
-        root = args.out or _default_out(request.preset.name)
+        devices = seed_devices(args.devices, seeds=request.seeds)
+        layout, population = api.plan(request, devices, group_size=args.group_size, chunk_steps=args.chunk_steps)
+        root = args.out or _default_out(request.source.preset)
         if writes_files():
             _claim(root, args.overwrite)  # refuse before anything is written
     # One process writes a run directory, from here to the end: a second run, --resume or --overwrite is refused.
@@ -242,139 +268,83 @@ def _run(args: argparse.Namespace) -> int:
             spec = rundir.read_spec(root)
             if rundir.is_complete(root):
                 print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-                _conclude(root, spec, seconds=0.0)  # what a kill before the summary or the figures left out
+                _conclude(root, seconds=0.0)  # what a kill before the summary or the figures left out
                 return 0
             request, layout = _resumed(root, spec, args)
             devices = seed_devices(layout.devices)
         elif writes_files():
             if _claim(root, args.overwrite):
                 rundir.clear(root)
-            rundir.create(root, _spec(request, layout, devices), np.asarray(population))
+            rundir.create(root, api.run_spec(request, layout, devices), population)
         return _train(root, request, layout, devices, args)
 
 
-def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, driver.Layout]:
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The typed config overrides of the named flags and --set; a field set twice is an error."""
+    settings = []
+    for flag, (keys, _) in FLAGS.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            settings += [Setting(key, value, f"{flag} {value}") for key in keys]
+    for text in args.set:
+        key, value = split_setting(text)
+        settings.append(Setting(key, value, f"--set {text}"))
+    return parse_overrides(settings)
+
+
+def _check_time_limit(limit: float | None) -> None:
+    if limit is not None and not limit >= 0:  # NaN too: it would never stop
+        raise ConfigError(f"--time-limit must be a number of seconds, 0 or more, got {limit}")
+
+
+def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, Layout]:
     """The request and layout of the run in `root`, refusing changed settings and a damaged config.json."""
+    from jaxbngan import api, driver, rundir
+
     try:
-        request = _resolve(args, spec, rundir.read_population(root))
-        _check_unchanged(request, spec, args)
+        saved = api.saved_source(spec, rundir.read_population(root))
+        if args.preset is not None:  # a preset named with --resume must be the run's: run_changes says if not
+            saved = saved._replace(preset=get_preset(args.preset).name)
+        seeds = spec["seeds"] if args.seeds is None else args.seeds
+        request = api.make_request(
+            api.resolve(saved, args.data, _overrides(args)), seeds, spec["seed"] if args.seed is None else args.seed
+        )
+        asked = {"devices": args.devices, "group_size": args.group_size, "chunk_steps": args.chunk_steps}
+        changes = api.run_changes(root, spec, request, asked)
+        if changes:
+            raise ConfigError(f"--resume keeps the run's settings, but these differ: {'; '.join(changes)}")
         return request, driver.Layout(**spec["layout"])
     except (KeyError, TypeError, AttributeError) as error:
         raise ConfigError(f"{root / rundir.SPEC} is damaged ({type(error).__name__}: {error})") from None
 
 
-def _train(root: Path, request: Request, layout: driver.Layout, devices: list, args: argparse.Namespace) -> int:
-    _describe(request, layout, devices, root, resumed=args.resume)
-    progress = driver.Progress(request.seeds * request.config.steps)
+def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Device], args: argparse.Namespace) -> int:
+    """Train a resolved request into the run directory `root`, then summarize it; the exit code."""
+    from jaxbngan import api, config
+
+    for line in api.describe(request, layout, devices, root, resumed=args.resume):
+        print(line)
+    print("config:")
+    for key, value in _flatten(config.to_dict(request.source.config)):
+        print(f"  {key} = {value}")
     deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
     started = time.monotonic()
     try:
-        complete = driver.train(
-            root,
-            request.config,
-            layout,
-            devices,
-            seed=request.seed,
-            population=request.population,
-            progress=progress,
-            deadline=deadline,
-        )
+        complete = api.train(root, request, layout, devices, deadline=deadline)
     except KeyboardInterrupt:
-        progress.close()
         print(f"interrupted; continue from the last checkpoint with: jaxbngan run --resume --out {root}")
         return EXIT_INTERRUPTED
-    progress.close()
     if not complete:
         print(f"stopped at the time limit; continue with: jaxbngan run --resume --out {root}")
         return EXIT_STOPPED
-    _conclude(root, rundir.read_spec(root) if writes_files() else {}, time.monotonic() - started)
+    _conclude(root, time.monotonic() - started)
     return 0
-
-
-def _resolve(args: argparse.Namespace, spec: dict[str, Any] | None, saved: np.ndarray | None) -> Request:
-    """The preset, config, data and seeds the arguments ask for, on top of a resumed run's spec if given."""
-    preset = get_preset(args.preset or (spec["preset"] if spec else DEFAULT_PRESET))
-    seeds = args.seeds if args.seeds is not None else (spec["seeds"] if spec else DEFAULT_SEEDS)
-    seed = args.seed if args.seed is not None else (spec["seed"] if spec else 0)
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"--seed must be in [0, {MAX_SEED}] (JAX keys take 32-bit seeds), got {seed}")
-    if args.time_limit is not None and not args.time_limit >= 0:  # NaN too: it would never stop
-        raise ConfigError(f"--time-limit must be a number of seconds, 0 or more, got {args.time_limit}")
-
-    overrides = []  # named flags first, then --set in the order given: the last word wins
-    for flag, (keys, _) in FLAGS.items():
-        value = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if value is not None:
-            overrides += [(key, value) for key in keys]
-    overrides += [_split_setting(setting) for setting in args.set]
-    config = from_dict(spec["config"]) if spec else preset.config
-    source = args.data or (spec["data"] if spec else None)
-    population = None
-    if source is not None and source not in GENERATORS:
-        if not (is_data_file(source) or Path(source).exists()):
-            raise _unknown_data_set(source)
-        if args.data is None and saved is not None:
-            population = saved  # a resumed run's own data, as it was read when the run started
-        else:
-            population = load_data_file(source)
-            source = str(Path(source).resolve())
-        if any(key.startswith("data.") for key, _ in overrides):
-            raise ConfigError("--set data.* does not apply to data read from a file")
-        config = dataclasses.replace(config, data=DataConfig(name=source, size=population.shape[0]))
-    elif source is not None:
-        config = dataclasses.replace(config, data=dataclasses.replace(config.data, name=source))
-    config = apply_overrides(config, overrides)
-    if population is None:
-        if config.data.name not in GENERATORS:  # set by --set data.name
-            raise _unknown_data_set(config.data.name)
-        source = config.data.name
-    config.validate()
-    return Request(preset, config, source, population, seeds, seed)
-
-
-def _unknown_data_set(name: str) -> ConfigError:
-    near = difflib.get_close_matches(name, GENERATORS, n=3)
-    hint = f"did you mean {', '.join(near)}?" if near else f"choose from {', '.join(GENERATORS)} or a data file"
-    return ConfigError(f"unknown data set {name!r}; {hint}")
-
-
-def _split_setting(setting: str) -> tuple[str, str]:
-    key, sep, value = setting.partition("=")
-    if not sep or not key.strip():
-        raise ConfigError(f"--set expects KEY=VALUE, got {setting!r}")
-    return key.strip(), value.strip()
-
-
-def _check_unchanged(request: Request, spec: dict[str, Any], args: argparse.Namespace) -> None:
-    """Refuse to resume with settings other than the run was started with."""
-    changes = [
-        f"{key}: {before!r} -> {after!r}"
-        for key, before, after in _differences(spec["config"], json.loads(json.dumps(to_dict(request.config))))
-    ]
-    for name, value in (("preset", request.preset.name), ("seeds", request.seeds), ("seed", request.seed)):
-        if spec[name] != value:
-            changes.append(f"{name}: {spec[name]!r} -> {value!r}")
-    if args.data is not None and request.data != spec["data"]:
-        changes.append(f"data: {spec['data']!r} -> {request.data!r}")
-    for name, flag in (("devices", args.devices), ("group_size", args.group_size), ("chunk_steps", args.chunk_steps)):
-        if flag is not None and flag != spec["layout"][name]:
-            changes.append(f"{name}: {spec['layout'][name]!r} -> {flag!r}")
-    if changes:
-        raise ConfigError(f"--resume keeps the run's settings, but these differ: {'; '.join(changes)}")
-
-
-def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
-    found = []
-    for key in before:
-        if isinstance(before[key], dict):
-            found += _differences(before[key], after[key], f"{prefix}{key}.")
-        elif before[key] != after[key]:
-            found.append((f"{prefix}{key}", before[key], after[key]))
-    return found
 
 
 def _claim(root: Path, overwrite: bool) -> bool:
     """Make sure a new run may write to `root`; True if it holds a run that --overwrite will clear."""
+    from jaxbngan import rundir
+
     if not root.exists():
         return False
     if not root.is_dir():
@@ -397,41 +367,6 @@ def _default_out(preset: str) -> Path:
     return root
 
 
-def _spec(request: Request, layout: driver.Layout, devices: list) -> dict[str, Any]:
-    platform = devices[0].platform
-    return {
-        "preset": request.preset.name,
-        "summary": request.preset.summary,
-        "data": request.data,
-        "seeds": request.seeds,
-        "seed": request.seed,
-        "layout": dataclasses.asdict(layout),
-        # Choices that change a seed's rounding; on a CPU neither depends on the layout (README, Many devices).
-        "execution": {"vmap_width": layout.width(platform), "scan_unroll": scan_unroll(platform)},
-        "config": to_dict(request.config),
-        "versions": {"jaxbngan": __version__, "jax": jax.__version__, "python": sys.version.split()[0]},
-        "git": provenance.git_state(),  # None outside a checkout
-        "device": f"{devices[0].platform}: {len(devices)} x {devices[0].device_kind}",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def _describe(request: Request, layout: driver.Layout, devices: list, root: Path, *, resumed: bool) -> None:
-    config = request.config
-    shape = f"{config.data.size} x {request.population.shape[1] if request.population is not None else 2}"
-    print(f"{'resuming' if resumed else 'running'} {request.preset.name}: {request.preset.summary}")
-    print(f"data {request.data} ({shape}); {request.seeds} seeds from seed {request.seed}; {config.steps} steps")
-    width = layout.width(devices[0].platform)
-    print(
-        f"devices: {len(devices)} of {len(jax.devices())} ({devices[0].platform}); {layout.groups} group(s) of "
-        f"{layout.group_size} seeds, {width} vmapped at a time per device; chunks of {layout.chunk_steps} steps"
-    )
-    print("config:")
-    for key, value in _flatten(to_dict(config)):
-        print(f"  {key} = {value}")
-    print(f"results go to {root}/")
-
-
 def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     items = []
     for key, value in values.items():
@@ -442,24 +377,18 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
-def _conclude(root: Path, spec: dict[str, Any], seconds: float) -> None:
+def _conclude(root: Path, seconds: float) -> None:
     """Write the summary (unless a previous call did) and the figures of a complete run; print the headline numbers."""
-    from jaxbngan import plots
+    from jaxbngan import api, plots, rundir
+    from jaxbngan.sharding import writes_files
 
     if not writes_files():
         return  # process 0 of a multi-process run writes and reports
-    results = rundir.load(root)
-    if (root / rundir.SUMMARY).is_file():
-        summary = rundir.read_summary(root)
-    else:
-        summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
-        summary |= rundir.summarize(results.history, results.steps, results.real)
-        summary["wall_seconds"] = seconds  # of this invocation (a resumed run counts only its own part)
-        rundir.write_summary(root, summary)
+    results, summary = api.conclude(root, seconds)
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
-        print(f"  {name:<20} {_cell(stats)}")
+        print(f"  {_named(name):<20} {_cell(stats)}")
     diverged = summary["diverged"]
     if diverged:
         shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
@@ -468,6 +397,25 @@ def _conclude(root: Path, spec: dict[str, Any], seconds: float) -> None:
     files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
     print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
     print(f"figures: {', '.join(str(f) for f in figures)}")
+    for line in _measured(summary["aggregate"], images=results.real.ndim == 4):
+        print(line)
+
+
+def _measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
+    """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
+    offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
+    both, share = aggregate["both_win"], aggregate["both_win_share"]
+    if offset["seeds"] == 0 or d_loss["seeds"] == 0:
+        return ["measured: no seed has a finite final offset and D loss"]
+    what = "brightness offset (channel 0)" if images else "x-offset"
+    side = "below" if d_loss["median"] < LN2 else "at or above"
+    return [
+        f"measured: median {what} {offset['median']:+.3g} {OFFSET_UNIT} [IQR {offset['q25']:+.3g}, "
+        f"{offset['q75']:+.3g}]; median D loss {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, "
+        f"{d_loss['q75']:.3g}], {side} ln 2 = {LN2:.3f} (a D that cannot tell real from fake)",
+        f"both players win (D loss < G loss / 2): at the end in {both['mean']:.0%} of {both['seeds']} seeds, "
+        f"over the run at {share['mean']:.0%} of the logs (mean over seeds)",
+    ]
 
 
 def _cell(stats: dict[str, float]) -> str:
@@ -476,84 +424,11 @@ def _cell(stats: dict[str, float]) -> str:
     return f"{stats['median']:.4g} [{stats['q25']:.4g}, {stats['q75']:.4g}]"
 
 
-# -- overrides --------------------------------------------------------------------------------------
-
-
-def override_types() -> dict[str, Any]:
-    """Every overridable key ('steps', 'loss.shift_weight', ...) with its field's type."""
-    types_ = {}
-    for name, hint in typing.get_type_hints(Config).items():
-        if dataclasses.is_dataclass(hint):
-            for field, field_hint in typing.get_type_hints(hint).items():
-                types_[f"{name}.{field}"] = field_hint
-        else:
-            types_[name] = hint
-    return types_
-
-
-def apply_overrides(config: Config, overrides: list[tuple[str, str]]) -> Config:
-    """`config` with each `key=value` applied in order; values parse by the field's type."""
-    known = override_types()
-    for key, text in overrides:
-        if key not in known:
-            near = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
-            hint = f"; did you mean {', '.join(near)}?" if near else "; keys are SECTION.FIELD as in config.json"
-            raise ConfigError(f"unknown override key {key!r}{hint}")
-        value = parse_value(text, known[key], key)
-        section, _, field = key.rpartition(".")
-        if section:
-            config = dataclasses.replace(
-                config, **{section: dataclasses.replace(getattr(config, section), **{field: value})}
-            )
-        else:
-            config = dataclasses.replace(config, **{field: value})
-    return config
-
-
-def parse_value(text: str, hint: Any, key: str) -> Any:
-    """Parse a command-line string as a value of type `hint` (int, float, bool, str, Literal, X | None, tuple)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (types.UnionType, typing.Union):
-        if text.lower() in ("none", "null") and type(None) in args:
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return parse_value(text, inner, key)
-    if origin is Literal:
-        if text not in args:
-            raise ConfigError(f"{key}: {text!r} is not one of {', '.join(map(str, args))}")
-        return text
-    if origin is tuple:
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(parse_value(item, args[0], key) for item in items)
-        parts = text.split(":")
-        if len(parts) != len(args):
-            raise ConfigError(f"{key}: expected {len(args)} parts NAME:VALUE, got {text!r}")
-        return tuple(parse_value(part.strip(), a, key) for part, a in zip(parts, args, strict=True))
-    if hint is bool:
-        if text.lower() in ("true", "1", "yes"):
-            return True
-        if text.lower() in ("false", "0", "no"):
-            return False
-        raise ConfigError(f"{key}: expected true or false, got {text!r}")
-    if hint in (int, float):
-        try:
-            value = hint(text)
-        except ValueError:
-            raise ConfigError(f"{key}: expected {'an integer' if hint is int else 'a number'}, got {text!r}") from None
-        if hint is float and not math.isfinite(value):
-            raise ConfigError(f"{key}: expected a finite number, got {text!r}")
-        return value
-    if hint is str:
-        return text
-    raise ConfigError(f"{key}: cannot be set from the command line")
-
-
 # -- plot and compare -------------------------------------------------------------------------------
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from jaxbngan import plots
+    from jaxbngan import plots, rundir
 
     results = rundir.load(args.run_dir)
     figures = plots.draw_run(args.run_dir, results, seeds=args.seeds)
@@ -565,30 +440,72 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from jaxbngan import plots
+    from jaxbngan import plots, rundir
 
     if len(args.run_dirs) < 2:
         raise ConfigError("compare needs two or more runs; one run's numbers are in its summary.json")
-    if args.out.suffix.lower() != ".png":
-        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(args.out)!r}")
+    out = args.out or args.run_dirs[0] / COMPARE_FIGURE
+    if out.suffix.lower() != ".png":
+        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
     labels = _labels(args.run_dirs)
-    finals = {}
+    finals, specs = {}, {}
     for label, root in zip(labels, args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with `jaxbngan run --resume --out {root}`")
         healthy = rundir.divergence_steps(results.history, results.steps, results.real) < 0
-        finals[label] = {name: values[healthy] for name, values in rundir.final_metrics(results.history).items()}
+        metrics = rundir.final_metrics(results.history, results.real)
+        finals[label] = {name: metrics[name][healthy] for name in _chosen(args.metrics, metrics)}
+        specs[label] = results.spec
+    differences = _run_differences(specs)
+    if differences:
+        print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
     width = max(22, *(len(label) + 2 for label in labels))
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
     print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
     for name in next(iter(finals.values())):
         cells = [_cell(rundir.aggregate(finals[label][name])) for label in labels]
-        print(f"{name:<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    print(f"{'seeds':<20}" + "".join(f"{len(finals[label]['g_loss']):>{width}}" for label in labels))
-    plots.compare_runs(finals, args.out)
-    print(f"figure: {args.out}")
+        print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
+    seeds = [len(next(iter(finals[label].values()))) for label in labels]
+    print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
+    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
+    print(f"figure: {out}")
     return 0
+
+
+def _named(metric: str) -> str:
+    """A final metric's name with its unit, `offset_x (std)`."""
+    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
+
+
+def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
+    """The metrics `--metrics` names, in its order (all when not given); an unknown name is a one-line error."""
+    for name in asked or []:
+        if name not in metrics:
+            raise ConfigError(f"--metrics: unknown metric {name!r}; choose from {', '.join(metrics)}")
+    return asked or list(metrics)
+
+
+def _run_differences(specs: dict[str, dict[str, Any]]) -> str:
+    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side."""
+    found = []
+    for what, value in (
+        ("preset", lambda spec: spec.get("preset")),
+        ("data", lambda spec: spec.get("data")),
+        ("steps", lambda spec: spec["config"].get("steps")),
+    ):
+        values = {label: value(spec) for label, spec in specs.items()}
+        if len(set(map(str, values.values()))) > 1:
+            found.append(f"{what} ({', '.join(f'{label}: {v}' for label, v in values.items())})")
+    return "; ".join(found)
+
+
+def _name_list(text: str) -> list[str]:
+    """`--metrics d_loss,offset_x` as ['d_loss', 'offset_x']."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected names like d_loss,offset_x, got {text!r}")
+    return names
 
 
 def _labels(roots: list[Path]) -> list[str]:
@@ -611,6 +528,8 @@ def _seed_list(text: str) -> list[int]:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from jaxbngan import export
+
     written = export.export_run(args.run_dir, args.format, args.out)
     print(f"{args.format}: {written}")
     return 0

@@ -262,7 +262,12 @@ def plan_layout(
 
 
 class Progress:
-    """A progress line on stderr: redrawn in place on a terminal, else printed every `interval` seconds."""
+    """A progress line on stderr: redrawn in place on a terminal, else printed every `interval` seconds.
+
+    The rate, and the ETA from it, appear once the first chunk is timed: from the start of the
+    run, so compilation included, until a second chunk gives the rate of training alone. `close`
+    ends with the total time and the overall rate.
+    """
 
     def __init__(
         self,
@@ -276,19 +281,27 @@ class Progress:
         self.interval = interval
         self.clock = clock
         self.live = self.stream.isatty()
-        self.start: tuple[float, int] | None = None  # (time, done) after the first chunk, which compiles
+        self.origin = (clock(), 0)  # (time, done) where this invocation started (`begin`)
+        self.first: tuple[float, int] | None = None  # (time, done) after the first chunk, which compiles
+        self.done = 0
         self.printed = -math.inf
         self.pending = ""  # the latest line, until it is printed
+
+    def begin(self, done: int) -> None:
+        """Start the clock at `done` seed-steps: 0 for a new run, where it stopped for a resumed one."""
+        self.origin = (self.clock(), done)
+        self.done = done
 
     def update(self, done: int, note: str) -> None:
         """Report `done` of `total` seed-steps; `note` says where in the run that is."""
         now = self.clock()
-        if self.start is None:
-            self.start = (now, done)
-            rate = None
+        if self.first is None:
+            self.first = (now, done)
+            rate, speed = self._rate(self.origin, now, done), "first chunk, compilation included"
         else:
-            rate = (done - self.start[1]) / max(now - self.start[0], 1e-9)
-        self.pending = self._line(done, note, rate)
+            rate, speed = self._rate(self.first, now, done), None
+        self.done = done
+        self.pending = self._line(done, note, rate, speed)
         if self.live:
             self.stream.write("\r" + self.pending.ljust(100))
         elif now - self.printed >= self.interval or done >= self.total:
@@ -297,23 +310,35 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
-        """End the live line, or print the latest state if it was not printed yet."""
+        """End the live line, or print the latest state if it was not printed yet; then the total time and rate."""
         if self.live:
             self.stream.write("\n")
         self._print_pending()
+        if self.first is not None:
+            now = self.clock()
+            trained = self.done - self.origin[1]
+            rate = self._rate(self.origin, now, self.done)
+            self.stream.write(
+                f"trained {trained:,} seed-steps in {_clock(now - self.origin[0])}: "
+                f"{rate:,.0f} seed-steps/s, compilation included\n"
+            )
         self.stream.flush()
+
+    @staticmethod
+    def _rate(since: tuple[float, int], now: float, done: int) -> float:
+        return (done - since[1]) / max(now - since[0], 1e-9)
 
     def _print_pending(self) -> None:
         if self.pending and not self.live:
             self.stream.write(self.pending + "\n")
         self.pending = ""
 
-    def _line(self, done: int, note: str, rate: float | None) -> str:
+    def _line(self, done: int, note: str, rate: float, speed: str | None) -> str:
         share = done / self.total
         bar = "#" * round(20 * share)
-        speed = f"{rate:,.0f} seed-steps/s" if rate else "speed after the next chunk"
-        eta = _clock((self.total - done) / rate) if rate else "?"
-        return f"[{bar:<20}] {100 * share:5.1f}% | {note} | {speed} | ETA {eta}"
+        eta = _clock((self.total - done) / rate) if rate > 0 else "?"
+        measured = f" ({speed})" if speed else ""
+        return f"[{bar:<20}] {100 * share:5.1f}% | {note} | {rate:,.0f} seed-steps/s{measured} | ETA {eta}"
 
 
 def _clock(seconds: float) -> str:
@@ -378,6 +403,8 @@ def train(
         saved = rundir.load_checkpoint(root, template)
         if saved is not None and saved.group != first:
             saved = None  # left over from a group whose results are already written
+    if hasattr(progress, "begin"):  # optional in a progress object: reproduce's cells report seed counts only
+        progress.begin(_seed_steps(layout, config, first, saved.logs_done if saved is not None else 0))
     for group in range(first, layout.groups):
         if saved is not None:
             state, history, done = jax.device_put(saved.state, seeds_split), saved.history, saved.logs_done
@@ -400,11 +427,10 @@ def train(
                 if writes_files():
                     rundir.save_group(root, group, jax.tree.map(lambda x, k=kept: x[:k], history), fakes)
             if progress is not None:
-                seed_steps = (group * layout.group_size + layout.real_seeds(group) * done / logs) * config.steps
                 note = f"step {done * config.log_every}/{config.steps}"
                 if layout.groups > 1:
                     note = f"group {group + 1}/{layout.groups}, {note}"
-                progress.update(round(seed_steps), note)
+                progress.update(_seed_steps(layout, config, group, done), note)
             finished = group == layout.groups - 1 and done == logs
             if deadline is not None and time.monotonic() >= deadline and not finished:
                 return False
@@ -415,6 +441,12 @@ def train(
 
 def _rows(tree, start: int, stop: int):
     return jax.tree.map(lambda x: x[start:stop], tree)
+
+
+def _seed_steps(layout: Layout, config: Config, group: int, logs_done: int) -> int:
+    """Seed-steps of kept seeds trained when `group` has logged `logs_done` times."""
+    logs = config.steps // config.log_every
+    return round((group * layout.group_size + layout.real_seeds(group) * logs_done / logs) * config.steps)
 
 
 def _along_logs(history: np.ndarray, new: np.ndarray) -> np.ndarray:

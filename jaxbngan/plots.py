@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from jaxbngan import rundir
+from jaxbngan.catalog import OFFSET_UNIT
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.rundir import atomic_path
@@ -35,8 +36,8 @@ DISTANCES = (  # Metrics field, label, colour: each drawn where it has finite va
     ("pixel_kid", "KID (pixels)", "tab:brown"),
 )
 MAX_SEED_LINES = 64  # thin per-seed lines drawn under a band; more would hide it
-X_OFFSET = "x-offset: mean(fake x) - mean(real x)"
-BRIGHTNESS_OFFSET = "brightness offset: mean(fake) - mean(real), channel 0"
+X_OFFSET = "x-offset: (mean(fake x) - mean(real x)) / std(real x)"
+BRIGHTNESS_OFFSET = "brightness offset: (mean(fake) - mean(real)) / std(real), channel 0"
 
 
 def scatter_grid(
@@ -178,7 +179,10 @@ def distance_curves(
     history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
 ) -> Figure:
     """How far the fakes are from the real data over training: mean offset per dim (images: per channel)
-    and the distances the data kind has (energy distance for points; KID and pixel KID for images)."""
+    and the distances the data kind has (energy distance for points; KID and pixel KID for images).
+
+    `history.offset` is in standard deviations of the real data (`draw_run` scales it).
+    """
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True)
@@ -186,7 +190,7 @@ def distance_curves(
     for d in range(min(dims, 2)):
         _band(top, steps, history.offset[..., d], f"dim {d}", f"C{d}", seed_ids)
     top.axhline(0.0, color="0.3", linewidth=1)
-    top.set_ylabel("mean(fake) - mean(real)")
+    top.set_ylabel(f"mean(fake) - mean(real)\n({OFFSET_UNIT} of the real data)")
     top.legend(fontsize=8)
     distances = [
         (name, label, color)
@@ -216,7 +220,7 @@ def blindness_curves(
     """Does D notice? D's loss against ln 2 above the offset of the fakes along the first axis, on one step axis.
 
     D at ln 2 while the offset moves away from 0 is the blog's blind spot: G shifts its samples and
-    D's loss does not change.
+    D's loss does not change. `history.offset` is in standard deviations of the real data (`draw_run` scales it).
     """
     fig = Figure(figsize=(7, 5.5), layout="constrained")
     FigureCanvasAgg(fig)
@@ -227,7 +231,7 @@ def blindness_curves(
     top.legend(fontsize=8)
     _band(bottom, steps, history.offset[..., 0], offset_label, "tab:purple", seed_ids)
     bottom.axhline(0.0, color="0.3", linewidth=1, label="no offset")
-    bottom.set_ylabel("offset of the fakes")
+    bottom.set_ylabel(f"offset of the fakes ({OFFSET_UNIT})")
     bottom.set_xlabel("step")
     bottom.legend(fontsize=8)
     fig.suptitle(_titled(title or "does D notice the fakes move?", [_seed_note(history.d_loss)]))
@@ -357,6 +361,7 @@ def draw_run(root: Path, results: rundir.Results | None = None, seeds: list[int]
     if results.history is None:
         raise ConfigError(f"{root} has no results yet: not one chunk has finished")
     history, ids, fakes, fake_ids = _selected(root, results, seeds)
+    history = history._replace(offset=np.asarray(history.offset) / rundir.data_std(results.real))  # in std
     name = results.spec.get("preset") or "run"
     partial = "" if results.complete else ", partial"
     images = results.real.ndim == 4

@@ -375,14 +375,21 @@ def _padded(history: Metrics, logs: int) -> Metrics:
 # -- the summary ------------------------------------------------------------------------------------
 
 
-def final_metrics(history: Metrics) -> dict[str, np.ndarray]:
-    """One value per seed for each reported metric, from the last log (and over the whole run)."""
+def data_std(real: np.ndarray) -> np.ndarray:
+    """The real data's std per axis (images: per channel), NaN where it is constant: the unit of offsets."""
+    std = np.std(np.asarray(real, dtype=float).reshape(-1, np.shape(real)[-1]), axis=0)
+    return np.where(std > 0, std, np.nan)
+
+
+def final_metrics(history: Metrics, real: np.ndarray) -> dict[str, np.ndarray]:
+    """One value per seed for each metric of `catalog.FINAL_METRICS`, from the last log (and over the whole run)."""
     last = jax.tree.map(lambda x: np.asarray(x[:, -1], dtype=float), history)
+    offset = last.offset / data_std(real)  # (seeds, d) in std
     values = {
         "g_loss": last.g_loss,
         "d_loss": last.d_loss,
-        "offset_x": last.offset[:, 0],  # the shift term pushes along x (images: brightness of channel 0)
-        "offset_norm": np.linalg.norm(last.offset, axis=-1),
+        "offset_x": offset[:, 0],
+        "offset_norm": np.linalg.norm(offset, axis=-1),
         "std_ratio_x": last.std_ratio[:, 0],
         "energy_distance": last.energy_distance,
     }
@@ -434,14 +441,14 @@ def aggregate(values: np.ndarray) -> dict[str, float | int]:
 
 
 def summarize(history: Metrics, steps: np.ndarray, real: np.ndarray) -> dict[str, Any]:
-    """Final metrics per seed and over seeds; diverged seeds (`divergence_steps`) are flagged and not aggregated."""
-    finals = final_metrics(history)
+    """Final metrics per seed and over seeds (`catalog.SUMMARY_FIELDS`); diverged seeds are not aggregated."""
+    finals = final_metrics(history, real)
     diverged_at = divergence_steps(history, steps, real)
     healthy = diverged_at < 0
     per_seed = [
         {"seed": i, "diverged_at": int(diverged_at[i]) if diverged_at[i] >= 0 else None}
         | {name: values[i] for name, values in finals.items()}
-        | {"offset": np.asarray(history.offset)[i, -1]}
+        | {"offset": np.asarray(history.offset)[i, -1] / data_std(real)}
         for i in range(len(diverged_at))
     ]
     return {

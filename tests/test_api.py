@@ -42,18 +42,18 @@ def test_results_are_the_run_directory_as_arrays(kept):
 def test_the_same_call_continues_its_run_and_other_arguments_are_refused(kept):
     again = jaxbngan.run(CONFIG, seeds=SEEDS, out=kept.out, progress=False, seed=5)  # finished: nothing to train
     np.testing.assert_array_equal(again.history.g_loss, kept.history.g_loss)
-    with pytest.raises(ConfigError, match="holds a run with other seeds, seed"):
+    with pytest.raises(ConfigError, match=r"holds a run with other settings \(seeds: 3 -> 4; seed: 5 -> 0\)"):
         jaxbngan.run(CONFIG, seeds=SEEDS + 1, out=kept.out, progress=False)
-    with pytest.raises(ConfigError, match="holds a run with other group_size;"):
+    with pytest.raises(ConfigError, match=r"holds a run with other settings \(group_size: 2 -> 3\)"):
         jaxbngan.run(CONFIG, seeds=SEEDS, out=kept.out, progress=False, seed=5, group_size=3)
 
 
 def test_a_run_on_an_array_continues_only_on_the_same_array(tmp_path):
     data = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
-    source = api.resolve(CONFIG, data, {})
+    request = api.make_request(api.resolve(CONFIG, data, {}), 1, 0)
     layout = driver.Layout(seeds=1, group_size=1, chunk_steps=10, devices=1)
-    rundir.create(tmp_path, api.run_spec(source, 1, 0, layout, jax.devices()[:1]), data)
-    with pytest.raises(ConfigError, match="holds a run with other data;"):
+    rundir.create(tmp_path, api.run_spec(request, layout, jax.devices()[:1]), data)
+    with pytest.raises(ConfigError, match="holds a run with other settings .data: the values in array changed"):
         jaxbngan.run(CONFIG, seeds=1, data=data[::-1], out=tmp_path, progress=False)
 
 
@@ -66,7 +66,8 @@ def test_without_out_nothing_stays_behind_and_progress_goes_to_stderr(tmp_path, 
     assert results.history.g_loss.shape == (2, 1)
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "jaxbngan.run: config, 2 seeds x 10 steps" in captured.err and "100.0%" in captured.err
+    assert "jaxbngan.run: running config: a config given to jaxbngan.run" in captured.err
+    assert "2 seeds from seed 0; 10 steps" in captured.err and "100.0%" in captured.err
 
 
 def test_frame_is_one_row_per_seed_and_step(kept):

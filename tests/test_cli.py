@@ -9,12 +9,16 @@ import sys
 import types
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
+from helpers import tiny
 
-from jaxbngan import Metrics, cli, rundir
-from jaxbngan.config import ConfigError
+from jaxbngan import Metrics, api, cli, driver, rundir
+from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS
+from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
+from jaxbngan.overrides import Setting, parse_overrides
 from jaxbngan.presets import PRESETS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,6 +66,9 @@ def finished(tmp_path_factory) -> Path:
     result = jaxbngan("run", *TINY, *LAYOUT, "--out", root)
     assert result.returncode == 0, result.stderr
     assert f"results go to {root}/" in result.stdout and "devices: 1 of" in result.stdout
+    assert "2 groups of 2 seeds (1 padding seed, discarded)" in result.stdout
+    assert "  offset_x (std) " in result.stdout and "measured: median x-offset" in result.stdout
+    assert "trained 60 seed-steps in" in result.stderr  # the progress line's total
     return root
 
 
@@ -162,6 +169,75 @@ def test_compare_tabulates_runs_and_draws_a_figure(finished, resumed, tmp_path):
     assert figure.stat().st_size > 0
 
 
+def fabricated(root: Path, *, preset: str = "bn-split", steps: int = 20, data: str = "ring8") -> Path:
+    """A finished run of 3 seeds written by rundir's own functions, without training.
+
+    Seed i ends with its mean x i + 1 standard deviations of the real x away, D loss 0.1 * (i + 1),
+    and both players winning for seeds 0 and 1.
+    """
+    seeds, logs = 3, 2
+    config = tiny(preset, steps=steps, log_every=steps // logs)
+    real = np.random.default_rng(0).normal(size=(64, 2)) * [4.0, 1.0]
+    rundir.create(root, {"preset": preset, "data": data, "seeds": seeds, "seed": 0, "config": to_dict(config)}, real)
+    extra = {"offset": (2,), "std_ratio": (2,), "d_fake_loss_by_view": (3,)}
+    fields = {name: np.zeros((seeds, logs, *extra.get(name, ())), np.float32) for name in Metrics._fields}
+    fields["offset"][:, :, 0] = np.arange(1, seeds + 1)[:, None] * np.std(real[:, 0])
+    fields["d_loss"][:] = 0.1 * np.arange(1, seeds + 1)[:, None]
+    fields["both_win"] = np.array([[True, True], [False, True], [False, False]])
+    rundir.save_group(root, 0, Metrics(**fields), np.zeros((seeds, 5, 2), np.float32))
+    rundir.finish(root, np.arange(1, logs + 1) * (steps // logs))
+    return root
+
+
+def test_summaries_give_offsets_in_std_of_the_data_and_name_the_unit(tmp_path):
+    root = fabricated(tmp_path / "run")
+    _, summary = api.conclude(root, seconds=1.0)
+    # float32 offsets divided by the float64 std they were made from: equal up to float32 rounding
+    assert summary["aggregate"]["offset_x"]["median"] == pytest.approx(2.0, rel=1e-6)
+    assert [seed["offset_x"] for seed in summary["per_seed"]] == pytest.approx([1.0, 2.0, 3.0], rel=1e-6)
+    assert summary["per_seed"][2]["offset"] == pytest.approx([3.0, 0.0], rel=1e-6)
+    table = in_process("compare", root, fabricated(tmp_path / "other"), "--metrics", "offset_x,d_loss")[1]
+    assert "offset_x (std)" in table
+
+
+def test_the_end_of_run_message_says_what_was_measured(tmp_path):
+    root = fabricated(tmp_path / "run")
+    _, summary = api.conclude(root, seconds=1.0)
+    first, second = cli._measured(summary["aggregate"], images=False)
+    assert "median x-offset +2 std [IQR +1.5, +2.5]" in first
+    assert "median D loss 0.2 [IQR 0.15, 0.25], below ln 2 = 0.693" in first
+    # both win at the end for seeds 0 and 1; at 2, 1 and 0 of their 2 logs
+    assert second.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
+
+
+def test_explain_defines_every_field_of_a_real_summary(tmp_path):
+    _, summary = api.conclude(fabricated(tmp_path / "run"), seconds=1.0)
+    assert list(summary) == list(SUMMARY_FIELDS)
+    assert list(summary["aggregate"]) == list(FINAL_METRICS)
+    assert set(summary["per_seed"][0]) == {"seed", "diverged_at", "offset", *FINAL_METRICS}
+    code, out, _ = in_process("explain")
+    assert code == 0
+    for name, meaning in [*SUMMARY_FIELDS.items(), *FINAL_METRICS.items()]:
+        assert any(line.split(None, 1) == [name, meaning] for line in out.splitlines()), name
+
+
+def test_compare_writes_into_the_first_run_and_warns_when_runs_differ(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first, second = fabricated(tmp_path / "a"), fabricated(tmp_path / "b", steps=40, data="moons")
+    code, out, err = in_process("compare", first, second)
+    assert code == 0 and (first / "compare.png").is_file() and not (tmp_path / "compare.png").exists()
+    assert err.strip() == "jaxbngan: warning: the runs differ in data (a: ring8, b: moons); steps (a: 20, b: 40)"
+    assert in_process("compare", first, fabricated(tmp_path / "c"))[2] == ""  # alike: no warning
+
+
+def test_compare_shows_the_chosen_metrics_only(tmp_path):
+    runs = fabricated(tmp_path / "a"), fabricated(tmp_path / "b")
+    code, out, _ = in_process("compare", *runs, "--metrics", "d_loss,both_win", "--out", tmp_path / "x.png")
+    rows = [line.split()[0] for line in out.splitlines()[2:-1]]
+    assert code == 0 and rows == ["d_loss", "both_win", "seeds"]
+    assert_one_line_error(*in_process("compare", *runs, "--metrics", "d_los")[::2], "unknown metric 'd_los'")
+
+
 def test_unknown_preset_and_existing_directory_fail_in_one_line(finished):
     unknown = jaxbngan("run", "bn-splitt")
     assert_one_line_error(unknown.returncode, unknown.stderr, "unknown preset 'bn-splitt'", "bn-split")
@@ -217,8 +293,8 @@ def test_bad_data_files_fail_in_one_line(bad_files, case, fragments):
     [
         (["--data", "rng8"], ["unknown data set 'rng8'", "ring8"]),
         (["--data", "missing.csv"], ["missing.csv", "no such file"]),
-        (["--seeds", "0"], ["--seeds must be positive"]),
-        (["--seeds", "-3"], ["--seeds must be positive"]),
+        (["--seeds", "0"], ["seeds must be positive"]),
+        (["--seeds", "-3"], ["seeds must be positive"]),
         (["--seeds", "many"], ["--seeds", "invalid int value"]),
         (["--steps", "0"], ["steps must be positive"]),
         (["--steps", "-5"], ["steps must be positive"]),
@@ -238,16 +314,55 @@ def test_usage_errors_fail_in_one_line(args, fragments):
     assert_one_line_error(*in_process("run", *args)[::2], *fragments)
 
 
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--steps", "200", "--set", "steps=100"], ["steps is set by both '--steps 200' and '--set steps=100'"]),
+        (["--set", "steps=100", "--set", "steps=100"], ["conflicting settings: steps"]),
+        (["--momentum", "0.9", "--set", "discriminator.momentum=0.5"], ["discriminator.momentum", "'--momentum 0.9'"]),
+        (["--data", "moons", "--set", "data.name=ring8"], ["conflicting settings: the data set"]),
+    ],
+)
+def test_a_field_set_twice_is_a_one_line_error(args, fragments):
+    assert_one_line_error(*in_process("run", *args)[::2], *fragments)
+
+
+def test_data_settings_do_not_apply_to_a_data_file(tmp_path):
+    data = write(tmp_path / "points.csv", "1,2\n3,4\n5,7\n")
+    code, _, err = in_process("run", "--data", data, "--set", "data.size=2")
+    assert_one_line_error(code, err, "data.* settings do not apply to data read from a file", "points.csv")
+
+
+@pytest.mark.parametrize(
+    "seeds, group_size, devices, groups",
+    [
+        (3, 4, 4, "1 group of 4 seeds (1 padding seed, discarded)"),
+        (5, 2, 1, "3 groups of 2 seeds (1 padding seed, discarded)"),
+        (6, 4, 2, "2 groups of 4 seeds (2 padding seeds, discarded)"),
+        (4, 4, 4, "1 group of 4 seeds,"),
+    ],
+)
+def test_the_description_counts_padding_seeds(seeds, group_size, devices, groups):
+    request = api.make_request(api.resolve("bn-split"), seeds, 0)
+    layout = driver.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
+    lines = api.describe(request, layout, [jax.devices()[0]] * devices, Path("runs/x"))
+    assert groups in lines[2], lines[2]
+
+
 def test_overwrite_refuses_a_directory_that_is_not_a_run(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     assert_one_line_error(*in_process("run", "--out", tmp_path, "--overwrite")[::2], "not a jaxbngan run directory")
     assert (tmp_path / "notes.txt").is_file()
 
 
+def parsed(*pairs: tuple[str, str]) -> dict:
+    return parse_overrides([Setting(key, value, f"--set {key}={value}") for key, value in pairs])
+
+
 def test_overrides_parse_by_field_type():
-    config = cli.apply_overrides(
+    config = api.apply_overrides(
         PRESETS["bn-split"].config,
-        [
+        parsed(
             ("discriminator.hidden", "32,16"),
             ("discriminator.norms", "layer,none"),
             ("data.params", "radius:3,std:0.5"),
@@ -255,14 +370,14 @@ def test_overrides_parse_by_field_type():
             ("batch_size", "none"),
             ("steps", "100"),
             ("optimizer.learning_rate", "2e-4"),
-        ],
+        ),
     )
     assert config.discriminator.hidden == (32, 16) and config.discriminator.norms == ("layer", "none")
     assert config.data.params == (("radius", 3.0), ("std", 0.5))
     assert config.strategy.keep_g_step_stats is False and config.batch_size is None
     assert config.steps == 100 and config.optimizer.learning_rate == 2e-4
     with pytest.raises(ConfigError, match="discriminator.norms: 'batchnorm' is not one of"):
-        cli.apply_overrides(config, [("discriminator.norms", "batchnorm,none")])
+        parsed(("discriminator.norms", "batchnorm,none"))
 
 
 def test_list_names_every_preset_and_data_set():
@@ -270,6 +385,24 @@ def test_list_names_every_preset_and_data_set():
     assert code == 0
     for name in [*PRESETS, *GENERATORS]:
         assert f"  {name} " in out
+
+
+@pytest.mark.parametrize("args", [["list"], ["explain"], ["--help"], ["--version"], ["run", "--help"]])
+def test_commands_that_need_no_arrays_do_not_import_jax(args):
+    code = (
+        "import contextlib, io, sys\n"
+        "from jaxbngan import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    cli.main({args!r})\n"
+        "assert 'jax' not in sys.modules, sorted(m for m in sys.modules if m.startswith('jax'))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_data_catalog_is_the_generators_first_doc_lines():
+    assert DATA_SETS == {name: fn.__doc__.strip().splitlines()[0] for name, fn in GENERATORS.items()}
 
 
 @pytest.mark.parametrize("command", ["bench", "reproduce"])

@@ -99,7 +99,10 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     assert not driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, deadline=0.0)  # stops after a chunk
     chex.clear_trace_counter()  # a new process would start counting afresh
     # Group 0 from its checkpoint, then group 1 from fresh keys: one program for both.
-    assert driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0)
+    progress = Progress(SEEDS * CONFIG.steps, io.StringIO())
+    assert driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, progress=progress)
+    assert progress.origin[1] == 2 * 3  # timed from where it continued: group 0's two seeds, 3 of 6 steps each
+    assert progress.done == SEEDS * CONFIG.steps
 
     # Blocked vs. whole vmaps sum in another order: see test_train.test_vmapped_seeds_match_separate_runs.
     chex.assert_trees_all_close(rundir.load(tmp_path).history, vmapped[1], rtol=5e-3, atol=5e-3)
@@ -147,34 +150,63 @@ class Terminal(io.StringIO):
         return True
 
 
+def clock(*times: float):
+    """A fake clock that reads `times` in turn (the first is read when Progress is made)."""
+    return iter(times).__next__
+
+
 def test_progress_reports_rate_and_eta_and_prints_sparsely_off_a_terminal():
-    times = iter([0.0, 10.0, 20.0, 30.0])
     stream = io.StringIO()
-    progress = Progress(1000, stream, interval=15, clock=lambda: next(times))
+    progress = Progress(1000, stream, interval=15, clock=clock(0.0, 10.0, 12.0, 30.0, 40.0, 50.0))
     for done in (100, 200, 600, 1000):
         progress.update(done, f"step {done // 10}/100")
     progress.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 3  # the first, the one 20 s later, the last; not the one after 10 s
-    assert "step 10/100" in lines[0] and "ETA ?" in lines[0]  # the first chunk also compiled
-    assert "25 seed-steps/s" in lines[1] and "ETA 0:00:16" in lines[1] and "60.0%" in lines[1]
+    assert len(lines) == 4  # the first, the one 20 s later, the last, the total; not the one after 2 s
+    # The first chunk is timed from the start, its compilation included: 100 seed-steps in 10 s.
+    assert "step 10/100" in lines[0] and "10 seed-steps/s (first chunk, compilation included)" in lines[0]
+    assert "ETA 0:01:30" in lines[0]
+    # Later chunks are timed from the end of the first: 500 seed-steps in 20 s.
+    assert "25 seed-steps/s |" in lines[1] and "ETA 0:00:16" in lines[1] and "60.0%" in lines[1]
     assert "100.0%" in lines[2]
+    assert lines[3] == "trained 1,000 seed-steps in 0:00:50: 20 seed-steps/s, compilation included"
+
+
+def test_a_one_chunk_run_gets_an_eta_and_a_final_line():
+    stream = io.StringIO()
+    progress = Progress(1000, stream, clock=clock(0.0, 8.0, 8.0))
+    progress.update(1000, "step 100/100")
+    progress.close()
+    first, last = stream.getvalue().splitlines()
+    assert "125 seed-steps/s (first chunk, compilation included) | ETA 0:00:00" in first
+    assert last == "trained 1,000 seed-steps in 0:00:08: 125 seed-steps/s, compilation included"
+
+
+def test_a_resumed_run_is_timed_from_where_it_continues():
+    stream = io.StringIO()
+    progress = Progress(1000, stream, clock=clock(0.0, 5.0, 15.0, 25.0))
+    progress.begin(400)  # at 5 s
+    progress.update(500, "step 50/100")  # 100 seed-steps in 10 s: 500 left take 50 s
+    progress.close()
+    first, last = stream.getvalue().splitlines()
+    assert "10 seed-steps/s" in first and "ETA 0:00:50" in first
+    assert last == "trained 100 seed-steps in 0:00:20: 5 seed-steps/s, compilation included"
 
 
 def test_progress_prints_where_it_stopped_when_closed_early():
     stream = io.StringIO()
-    progress = Progress(1000, stream, interval=15, clock=iter([0.0, 1.0]).__next__)
+    progress = Progress(1000, stream, interval=15, clock=clock(0.0, 1.0, 2.0, 3.0))
     progress.update(100, "step 10/100")
     progress.update(200, "step 20/100")
     progress.close()
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and "step 20/100" in lines[1]
+    assert len(lines) == 3 and "step 20/100" in lines[1] and lines[2].startswith("trained 200 seed-steps")
 
 
 def test_progress_redraws_one_line_on_a_terminal():
     stream = Terminal()
-    progress = Progress(100, stream, clock=iter([0.0, 1.0]).__next__)
+    progress = Progress(100, stream, clock=clock(0.0, 1.0, 2.0, 3.0))
     progress.update(50, "a")
     progress.update(100, "b")
     progress.close()
-    assert stream.getvalue().count("\r") == 2 and stream.getvalue().count("\n") == 1
+    assert stream.getvalue().count("\r") == 2 and stream.getvalue().count("\n") == 2  # the line, the total

@@ -191,8 +191,8 @@ RUN = ["run", "bn-split", "--out", "{fresh}"]
     "args, fragment",
     [
         ([*RUN, "--seeds", "1000000000000"], "need about"),  # refused with the estimate, before anything is written
-        ([*RUN, "--seed", "99999999999999999999999"], "--seed must be in [0, 4294967295]"),
-        ([*RUN, "--seed", "4294967296"], "--seed must be in"),  # JAX would wrap it onto seed 0
+        ([*RUN, "--seed", "99999999999999999999999"], "seed must be in [0, 4294967295]"),
+        ([*RUN, "--seed", "4294967296"], "seed must be in"),  # JAX would wrap it onto seed 0
         ([*RUN, "--steps", "1000000000000"], "steps must be at most"),
         ([*RUN, "--steps", "1000000000", "--seeds", "100000"], "need about"),
         ([*RUN, "--group-size", "1000000000000"], "--group-size must be at most"),

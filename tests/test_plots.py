@@ -157,7 +157,9 @@ def test_blindness_puts_d_loss_against_ln2_above_the_x_offset_on_one_step_axis(t
     np.testing.assert_array_equal(lines["D loss"].get_ydata(), np.median(run.history.d_loss, axis=0))
     assert lines["ln 2 (D cannot tell real from fake)"].get_ydata()[0] == pytest.approx(np.log(2))
     (offset,) = [line for line in bottom.get_lines() if line.get_label() == plots.X_OFFSET]
-    np.testing.assert_array_equal(offset.get_ydata(), np.median(run.history.offset[..., 0], axis=0))
+    in_std = run.history.offset[..., 0] / np.std(run.real[:, 0])  # the offset in std of the real x
+    np.testing.assert_allclose(offset.get_ydata(), np.median(in_std, axis=0), rtol=1e-12)  # float64 rounding
+    assert "std" in plots.X_OFFSET and "(std)" in bottom.get_ylabel()
 
 
 def test_plot_seeds_flag_errors_are_one_line(tmp_path):

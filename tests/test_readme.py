@@ -5,7 +5,7 @@ The rule, block by block:
   examples must stay small: seconds each) and must exit with 0.
 - ```bash blocks are split into commands (`\\` continues a line, `&&` and `;` separate commands,
   `#` starts a comment, leading `NAME=value` settings are dropped). Then:
-  - `jaxbngan` commands that are cheap (`list`, `--version`, `--help`) run and must exit with 0;
+  - `jaxbngan` commands that are cheap (`list`, `explain`, `--version`, `--help`) run and must exit with 0;
     every other `jaxbngan` command line must parse with the command's own argument parser (`run`,
     `plot`, `compare`, `export`, `reproduce`, `bench`) without running it.
   - `python SCRIPT ARGS`: the script must exist in the repository, and for the scripts that front
@@ -31,7 +31,7 @@ from jaxbngan.bench.cli import _parse as parse_bench_args
 from jaxbngan.reproduce.command import parse_args as parse_reproduce_args
 
 REPO = Path(__file__).resolve().parents[1]
-CHEAP = {"list", "--version", "--help"}
+CHEAP = {"list", "explain", "--version", "--help"}
 SETUP = {("python3", "-m", "venv"), (".",), ("pytest",)}
 
 
