@@ -36,9 +36,10 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan import driver, export, provenance, rundir
+from jaxbngan import driver, export, provenance, rundir, sweep
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
+from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
 from jaxbngan.presets import PRESETS, get_preset, with_overrides
 from jaxbngan.sharding import seed_devices
@@ -48,9 +49,9 @@ MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wra
 
 
 class Results(NamedTuple):
-    """A finished run as numpy arrays."""
+    """A finished run (or sweep) as numpy arrays; a sweep's arrays lead with the grid's axes, then seeds."""
 
-    history: Metrics  # every logged metric, each (seeds, logs, ...)
+    history: Metrics  # every logged metric, each (seeds, logs, ...); a sweep's (*grid.shape, seeds, logs, ...)
     steps: np.ndarray  # (logs,) the step each log was taken after
     fakes: np.ndarray  # (seeds, rows, ...) final samples of every seed (at most rundir.SAMPLE_ROWS rows)
     real: np.ndarray  # (n, ...) the real data
@@ -58,10 +59,16 @@ class Results(NamedTuple):
     summary: dict[str, Any]  # final metrics per seed and over seeds, diverged seeds (as summary.json)
     spec: dict[str, Any]  # what config.json records: preset, seeds, layout, versions, git commit, device
     out: Path | None  # the run directory, None when it was temporary
+    grid: Grid | None = None  # a sweep's axes
 
     def frame(self) -> Any:
-        """Every logged metric as a pandas DataFrame, one row per (seed, step) (`jaxbngan.export.columns`)."""
-        return export.frame(export.columns(self.history, self.steps, export.data_dim_of(self.real)))
+        """Every logged metric as a pandas DataFrame, one row per (seed, step) (`jaxbngan.export.columns`);
+        a sweep's rows also name their point, one column per axis."""
+        if self.grid is None:
+            return export.frame(export.columns(self.history, self.steps, export.data_dim_of(self.real)))
+        members = jax.tree.map(lambda x: x.reshape(-1, *x.shape[self.grid.ndim + 1 :]), self.history)
+        table = export.columns(members, self.steps, export.data_dim_of(self.real))
+        return export.frame(sweep.member_columns(table, self.grid, self.spec["seeds"]))
 
 
 class Source(NamedTuple):
@@ -75,11 +82,17 @@ class Source(NamedTuple):
 
 
 class Request(NamedTuple):
-    """A resolved run: what to train, how many seeds, and the first seed."""
+    """A resolved run: what to train, how many seeds, and the first seed; for a sweep, its grid."""
 
     source: Source
-    seeds: int
+    seeds: int  # per grid point, for a sweep
     seed: int  # seed i trains from the i-th key split from this one
+    grid: Grid | None = None  # a sweep's axes: every point trains the same seeds, all in one program
+
+    @property
+    def members(self) -> int:
+        """What the driver trains side by side: the seeds, times the grid's points for a sweep."""
+        return self.seeds * (self.grid.size if self.grid else 1)
 
 
 def run(
@@ -93,10 +106,14 @@ def run(
     seed: int = 0,
     group_size: int | None = None,
     chunk_steps: int | None = None,
+    axes: dict[str, list[float]] | None = None,
     **overrides: Any,
 ) -> Results:
     """Train `seeds` seeds of a preset (or Config) with the CLI's driver; return their histories and samples.
 
+    `axes` makes it a sweep, as `jaxbngan sweep`: {config path: values} for fields of `config.KNOBS`;
+    every point of the grid trains the same seeds in one program, and the results' arrays lead with
+    the grid's axes (`Results.grid`), then the seeds.
     `data`: a data set name, an (n, d) array, or a .npy/.npz/.csv file (default: the config's).
     `devices`: use at most that many (default: all, no more than `seeds`). `overrides` replace
     config fields: `steps=500`, or a section's fields as a dict, `loss={"shift_weight": 0.01}`.
@@ -105,7 +122,11 @@ def run(
     """
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
-    request = make_request(resolve(config_or_preset, data, overrides), seeds, seed)
+    source = resolve(config_or_preset, data, overrides)
+    grid = (
+        None if axes is None else parse_axes(source.config, [_axis_text(path, values) for path, values in axes.items()])
+    )
+    request = make_request(source, seeds, seed, grid)
     layout_asked = {"devices": devices, "group_size": group_size, "chunk_steps": chunk_steps}
     if out is None:
         with tempfile.TemporaryDirectory(prefix="jaxbngan-") as tmp:
@@ -197,13 +218,19 @@ def apply_overrides(config: Config, overrides: dict[str, Any]) -> Config:
     return dataclasses.replace(with_overrides(config, **sections), **plain)
 
 
-def make_request(source: Source, seeds: int, seed: int) -> Request:
-    """A request for `seeds` seeds from `seed`, both checked."""
+def _axis_text(path: str, values: Any) -> str:
+    """An `axes` entry as `--axis` would give it."""
+    values = [values] if isinstance(values, (int, float)) else list(values)
+    return f"{path}={','.join(repr(float(v)) if isinstance(v, (int, float)) else str(v) for v in values)}"
+
+
+def make_request(source: Source, seeds: int, seed: int, grid: Grid | None = None) -> Request:
+    """A request for `seeds` seeds from `seed`, both checked (for a sweep over `grid`, seeds per point)."""
     if seeds < 1:
         raise ConfigError(f"seeds must be positive, got {seeds}")
     if not 0 <= seed <= MAX_SEED:
         raise ConfigError(f"seed must be in [0, {MAX_SEED}] (JAX keys take 32-bit seeds), got {seed}")
-    return Request(source, seeds, seed)
+    return Request(source, seeds, seed, grid)
 
 
 def saved_source(spec: dict[str, Any], population: np.ndarray) -> Source:
@@ -224,7 +251,7 @@ def plan(
     population = np.asarray(population if population is not None else make_population(config.data))
     layout = driver.plan_layout(
         config,
-        request.seeds,
+        request.members,
         devices,
         driver.sample_shape(population),
         group_size=group_size,
@@ -236,7 +263,7 @@ def plan(
 def run_spec(request: Request, layout: driver.Layout, devices: list[jax.Device]) -> dict[str, Any]:
     """What config.json records about a new run."""
     platform = devices[0].platform
-    return {
+    spec = {
         "preset": request.source.preset,
         "summary": request.source.summary,
         "data": request.source.data,
@@ -251,6 +278,7 @@ def run_spec(request: Request, layout: driver.Layout, devices: list[jax.Device])
         "device": f"{platform}: {len(devices)} x {devices[0].device_kind}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    return spec if request.grid is None else sweep.sweep_spec(spec, request.grid, request.seeds)
 
 
 def run_changes(root: Path, spec: dict[str, Any], request: Request, layout: dict[str, int | None]) -> list[str]:
@@ -260,6 +288,8 @@ def run_changes(root: Path, spec: dict[str, Any], request: Request, layout: dict
     asked = {"preset": request.source.preset, "data": request.source.data, "seeds": request.seeds}
     asked["seed"] = request.seed
     changes += [f"{name}: {spec[name]!r} -> {value!r}" for name, value in asked.items() if spec[name] != value]
+    if sweep.read_grid(spec) != request.grid:
+        changes.append(f"grid: {_grid_text(sweep.read_grid(spec))} -> {_grid_text(request.grid)}")
     own = request.source.population
     if spec["data"] == request.source.data and own is not None:
         if not np.array_equal(rundir.read_population(root), own):
@@ -268,6 +298,10 @@ def run_changes(root: Path, spec: dict[str, Any], request: Request, layout: dict
         if value is not None and value != spec["layout"][name]:
             changes.append(f"{name}: {spec['layout'][name]!r} -> {value!r}")
     return changes
+
+
+def _grid_text(grid: Grid | None) -> str:
+    return "none" if grid is None else "; ".join(f"{p}={','.join(f'{v:g}' for v in vs)}" for p, vs in grid.axes)
 
 
 def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
@@ -286,15 +320,22 @@ def describe(
     """What a run is about to do, in a few lines: preset, data, seeds, layout (padding seeds named), where."""
     source, config = request.source, request.source.config
     platform = devices[0].platform
-    padding = layout.groups * layout.group_size - request.seeds
-    groups = f"{layout.groups} group{'s' if layout.groups > 1 else ''} of {layout.group_size} seeds"
+    padding = layout.groups * layout.group_size - request.members
+    unit = "members" if request.grid else "seeds"
+    groups = f"{layout.groups} group{'s' if layout.groups > 1 else ''} of {layout.group_size} {unit}"
     if padding:
-        groups += f" ({padding} padding seed{'s' if padding > 1 else ''}, discarded)"
+        groups += f" ({padding} padding {unit[:-1]}{'s' if padding > 1 else ''}, discarded)"
     where = f"results go to {root}/" if root is not None else "results go to a temporary directory"
+    seeds = f"{request.seeds} seeds from seed {request.seed}"
+    if request.grid:
+        shape = " x ".join(map(str, request.grid.shape))
+        seeds = (
+            f"a grid of {shape} points ({_grid_text(request.grid)}), each with the same {seeds}: "
+            f"{request.members} members in one program"
+        )
     return [
         f"{'resuming' if resumed else 'running'} {source.preset or 'config'}: {source.summary}",
-        f"data {source.data} ({config.data.size} samples); {request.seeds} seeds from seed {request.seed}; "
-        f"{config.steps} steps",
+        f"data {source.data} ({config.data.size} samples); {seeds}; {config.steps} steps",
         f"devices: {len(devices)} of {len(jax.devices())} ({platform}); {groups}, {layout.width(platform)} "
         f"vmapped at a time per device; chunks of {layout.chunk_steps} steps",
         where,
@@ -316,7 +357,7 @@ def train(
     which the run stops at its next checkpoint.
     """
     config = request.source.config
-    meter = driver.Progress(request.seeds * config.steps) if progress else None
+    meter = driver.Progress(request.members * config.steps) if progress else None
     try:
         return driver.train(
             root,
@@ -327,6 +368,7 @@ def train(
             population=request.source.population,
             progress=meter,
             deadline=deadline,
+            grid=request.grid,
         )
     finally:
         if meter is not None:
@@ -342,7 +384,10 @@ def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]
     if not (root / rundir.SUMMARY).is_file():
         spec = results.spec
         summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
-        summary |= rundir.summarize(results.history, results.steps, results.real)
+        if sweep.read_grid(spec) is None:
+            summary |= rundir.summarize(results.history, results.steps, results.real)
+        else:
+            summary |= sweep.summarize(results)
         summary["wall_seconds"] = seconds
         rundir.write_summary(root, summary)
     return results, rundir.read_summary(root)
@@ -363,7 +408,7 @@ def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None],
     else:
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise ConfigError(f"{root} exists and is not a jaxbngan run directory; choose another out")
-        devices = seed_devices(layout_asked["devices"], seeds=request.seeds)
+        devices = seed_devices(layout_asked["devices"], seeds=request.members)
         layout, population = plan(
             request, devices, group_size=layout_asked["group_size"], chunk_steps=layout_asked["chunk_steps"]
         )
@@ -372,7 +417,7 @@ def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None],
     if show:
         for line in describe(request, layout, devices, root if keep else None, resumed=resumed):
             print(f"jaxbngan.run: {line}", file=sys.stderr)
-        _hint_cpu_devices(devices, request.seeds)
+        _hint_cpu_devices(devices, request.members)
     started = time.monotonic()
     try:
         train(root, request, layout, devices, progress=show)
@@ -382,7 +427,12 @@ def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None],
         raise
     loaded, summary = conclude(root, time.monotonic() - started)
     kept = root if keep else None
-    return Results(loaded.history, loaded.steps, loaded.fakes, loaded.real, request.source.config, summary, spec, kept)
+    history, fakes = loaded.history, loaded.fakes
+    if request.grid is not None:  # members to (*grid.shape, seeds, ...)
+        lead = (*request.grid.shape, request.seeds)
+        history, fakes = jax.tree.map(lambda x: x.reshape(*lead, *x.shape[1:]), (history, fakes))
+    config = request.source.config
+    return Results(history, loaded.steps, fakes, loaded.real, config, summary, spec, kept, request.grid)
 
 
 def _hint_cpu_devices(devices: list[jax.Device], seeds: int) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from jaxbngan import __version__
 from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, OFFSET_UNIT, SUMMARY_FIELDS, UNITS
-from jaxbngan.config import DATA_KINDS, ConfigError
+from jaxbngan.config import DATA_KINDS, KNOBS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
 from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
 
@@ -128,50 +128,47 @@ def _parser() -> argparse.ArgumentParser:
         description="Train SEEDS seeds of PRESET in parallel and write a run directory. Named flags and "
         "--set override any config field; the resolved config is printed and saved.",
     )
-    run.add_argument("preset", nargs="?", help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET})")
-    run.add_argument(
-        "--data",
-        metavar="NAME|FILE",
-        help="a data set from `jaxbngan list`, or a .npy / .npz[:NAME] / .csv file of (n, d)",
+    _add_run_arguments(run, "run directory (default: runs/PRESET-TIMESTAMP)")
+    run.set_defaults(handler=_run, kind="run", axis=[])
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="run a grid of settings x seeds as one program into a sweep directory",
+        description="Train every point of a grid of settings (--axis, repeatable) with the same SEEDS seeds, "
+        "all in one jitted program, and write a sweep directory: a run directory whose summary and figures "
+        "are per point. Axes take continuous settings that change no array shape: " + ", ".join(KNOBS) + ".",
     )
-    run.add_argument("--seeds", type=int, metavar="N", help=f"how many seeds (default {DEFAULT_SEEDS})")
-    run.add_argument(
-        "--seed", type=int, metavar="N", help="first PRNG seed; seed i is the i-th key split from it (default 0)"
-    )
-    for flag, (_, text) in FLAGS.items():
-        run.add_argument(flag, metavar="X", help=text)
-    run.add_argument(
-        "--set",
+    _add_run_arguments(sweep, "sweep directory (default: runs/sweep-PRESET-TIMESTAMP)")
+    sweep.add_argument(
+        "--axis",
         action="append",
         default=[],
-        metavar="KEY=VALUE",
-        help="override any config field, e.g. discriminator.norms=layer,layer or data.params=radius:3 (repeatable)",
+        metavar="PATH=V1,V2,...",
+        help="a grid axis, e.g. discriminator.momentum=0.5,0.9,0.99 (repeatable: the grid is their product)",
     )
-    run.add_argument("--out", type=Path, help="run directory (default: runs/PRESET-TIMESTAMP)")
-    run.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
-    run.add_argument("--overwrite", action="store_true", help="replace the run directory --out if it exists")
-    run.add_argument(
-        "--devices", type=int, metavar="N", help="use at most N devices (default: all, but no more than --seeds)"
+    sweep.add_argument(
+        "--metric", default="d_loss", metavar="NAME", help="the final metric of the sweep's heatmap (default d_loss)"
     )
-    run.add_argument("--group-size", type=int, metavar="N", help="seeds per group (default: as many as fit in memory)")
-    run.add_argument(
-        "--chunk-steps", type=int, metavar="N", help="steps per jitted chunk between checkpoints (default: ~1/10)"
-    )
-    run.add_argument(
-        "--time-limit",
-        type=float,
-        metavar="SECONDS",
-        help=f"stop at the first checkpoint after SECONDS (exit code {EXIT_STOPPED}); continue with --resume",
-    )
-    run.set_defaults(handler=_run)
+    sweep.set_defaults(handler=_run, kind="sweep")
 
     plot = commands.add_parser("plot", help="(re)draw the figures of a finished or partial run")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("--seeds", type=_seed_list, metavar="I,J,...", help="draw only these seeds, e.g. 0,3,7")
+    plot.add_argument("--metric", metavar="NAME", help="a sweep's heatmap metric (default d_loss)")
     plot.set_defaults(handler=_plot)
 
+    extract = commands.add_parser("extract", help="one point of a finished sweep as an ordinary run directory")
+    extract.add_argument("sweep_dir", type=Path)
+    extract.add_argument(
+        "--point", required=True, metavar="I|PATH=V,...", help="the point's index, or its value on every axis"
+    )
+    extract.add_argument("--out", type=Path, help="run directory to write (default: SWEEP_DIR/point-I)")
+    extract.set_defaults(handler=_extract)
+
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
-    compare.add_argument("run_dirs", type=Path, nargs="+", help="two or more run directories")
+    compare.add_argument(
+        "run_dirs", type=Path, nargs="+", help="two or more runs; a sweep directory counts as its points"
+    )
     compare.add_argument(
         "--out", type=Path, help=f"PNG figure (default: {COMPARE_FIGURE} in the first run's directory)"
     )
@@ -201,6 +198,47 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("bench", help="throughput benchmarks (see `jaxbngan bench --help`)", add_help=False)
     commands.add_parser("reproduce", help="reproduce the blog's figures (see `jaxbngan reproduce --help`)")
     return parser
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
+    """The flags `run` and `sweep` share."""
+    parser.add_argument("preset", nargs="?", help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET})")
+    parser.add_argument(
+        "--data",
+        metavar="NAME|FILE",
+        help="a data set from `jaxbngan list`, or a .npy / .npz[:NAME] / .csv file of (n, d)",
+    )
+    parser.add_argument("--seeds", type=int, metavar="N", help=f"how many seeds (default {DEFAULT_SEEDS})")
+    parser.add_argument(
+        "--seed", type=int, metavar="N", help="first PRNG seed; seed i is the i-th key split from it (default 0)"
+    )
+    for flag, (_, text) in FLAGS.items():
+        parser.add_argument(flag, metavar="X", help=text)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field, e.g. discriminator.norms=layer,layer or data.params=radius:3 (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, help=out_help)
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace the run directory --out if it exists")
+    parser.add_argument(
+        "--devices", type=int, metavar="N", help="use at most N devices (default: all, but no more than --seeds)"
+    )
+    parser.add_argument(
+        "--group-size", type=int, metavar="N", help="seeds per group (default: as many as fit in memory)"
+    )
+    parser.add_argument(
+        "--chunk-steps", type=int, metavar="N", help="steps per jitted chunk between checkpoints (default: ~1/10)"
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        metavar="SECONDS",
+        help=f"stop at the first checkpoint after SECONDS (exit code {EXIT_STOPPED}); continue with --resume",
+    )
 
 
 # -- list -------------------------------------------------------------------------------------------
@@ -237,9 +275,11 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """`jaxbngan run`: resolve the flags into a request (or read the run to resume), then `_train` it."""
+    """`jaxbngan run` and `sweep`: resolve the flags into a request (or read the run to resume), then `_train` it."""
     from jaxbngan import api, rundir
+    from jaxbngan.grid import parse_axes
     from jaxbngan.sharding import seed_devices, writes_files
+    from jaxbngan.sweep import read_grid
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
@@ -248,16 +288,19 @@ def _run(args: argparse.Namespace) -> int:
         if args.out is None:
             raise ConfigError("--resume needs --out DIR, the run to continue")
         root = args.out
-        rundir.read_spec(root)  # a run directory, before anything is written into it
+        is_sweep = read_grid(rundir.read_spec(root)) is not None  # a run directory, before anything is written
+        if is_sweep != (args.kind == "sweep"):
+            other = "sweep" if is_sweep else "run"
+            raise ConfigError(f"{root} holds a {other}; continue it with `jaxbngan {other} --resume --out {root}`")
     else:
-        request = api.make_request(
-            api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args)),
-            DEFAULT_SEEDS if args.seeds is None else args.seeds,
-            args.seed or 0,
-        )
-        devices = seed_devices(args.devices, seeds=request.seeds)
+        source = api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args))
+        grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
+        if grid is not None:
+            _metric(args.metric)
+        request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
+        devices = seed_devices(args.devices, seeds=request.members)
         layout, population = api.plan(request, devices, group_size=args.group_size, chunk_steps=args.chunk_steps)
-        root = args.out or _default_out(request.source.preset)
+        root = args.out or _default_out(("sweep-" if grid else "") + request.source.preset)
         if writes_files():
             _claim(root, args.overwrite)  # refuse before anything is written
     # One process writes a run directory, from here to the end: a second run, --resume or --overwrite is refused.
@@ -268,7 +311,7 @@ def _run(args: argparse.Namespace) -> int:
             spec = rundir.read_spec(root)
             if rundir.is_complete(root):
                 print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-                _conclude(root, seconds=0.0)  # what a kill before the summary or the figures left out
+                _conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
                 return 0
             request, layout = _resumed(root, spec, args)
             devices = seed_devices(layout.devices)
@@ -300,15 +343,19 @@ def _check_time_limit(limit: float | None) -> None:
 def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, Layout]:
     """The request and layout of the run in `root`, refusing changed settings and a damaged config.json."""
     from jaxbngan import api, driver, rundir
+    from jaxbngan.grid import parse_axes
+    from jaxbngan.sweep import read_grid
 
     try:
         saved = api.saved_source(spec, rundir.read_population(root))
         if args.preset is not None:  # a preset named with --resume must be the run's: run_changes says if not
             saved = saved._replace(preset=get_preset(args.preset).name)
         seeds = spec["seeds"] if args.seeds is None else args.seeds
-        request = api.make_request(
-            api.resolve(saved, args.data, _overrides(args)), seeds, spec["seed"] if args.seed is None else args.seed
-        )
+        source = api.resolve(saved, args.data, _overrides(args))
+        grid = read_grid(spec)
+        if grid is not None and args.axis:
+            grid = parse_axes(source.config, args.axis)  # run_changes says if they differ from the sweep's
+        request = api.make_request(source, seeds, spec["seed"] if args.seed is None else args.seed, grid)
         asked = {"devices": args.devices, "group_size": args.group_size, "chunk_steps": args.chunk_steps}
         changes = api.run_changes(root, spec, request, asked)
         if changes:
@@ -332,12 +379,12 @@ def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Devic
     try:
         complete = api.train(root, request, layout, devices, deadline=deadline)
     except KeyboardInterrupt:
-        print(f"interrupted; continue from the last checkpoint with: jaxbngan run --resume --out {root}")
+        print(f"interrupted; continue from the last checkpoint with: jaxbngan {args.kind} --resume --out {root}")
         return EXIT_INTERRUPTED
     if not complete:
-        print(f"stopped at the time limit; continue with: jaxbngan run --resume --out {root}")
+        print(f"stopped at the time limit; continue with: jaxbngan {args.kind} --resume --out {root}")
         return EXIT_STOPPED
-    _conclude(root, time.monotonic() - started)
+    _conclude(root, time.monotonic() - started, args)
     return 0
 
 
@@ -377,7 +424,7 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return items
 
 
-def _conclude(root: Path, seconds: float) -> None:
+def _conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
     """Write the summary (unless a previous call did) and the figures of a complete run; print the headline numbers."""
     from jaxbngan import api, plots, rundir
     from jaxbngan.sharding import writes_files
@@ -385,6 +432,12 @@ def _conclude(root: Path, seconds: float) -> None:
     if not writes_files():
         return  # process 0 of a multi-process run writes and reports
     results, summary = api.conclude(root, seconds)
+    if args.kind == "sweep":
+        from jaxbngan import sweep
+
+        for line in sweep.report(root, summary, args.metric, seconds):
+            print(line)
+        return
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
@@ -428,8 +481,16 @@ def _cell(stats: dict[str, float]) -> str:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from jaxbngan import plots, rundir
+    from jaxbngan import plots, rundir, sweep
 
+    if sweep.is_sweep(args.run_dir):  # the sweep's own figures; a point's: `jaxbngan extract`, then plot that
+        if args.seeds is not None:
+            raise ConfigError("--seeds is for a run; take a point of the sweep out with `jaxbngan extract` first")
+        figures = sweep.draw(args.run_dir, rundir.read_summary(args.run_dir), _metric(args.metric or "d_loss"))
+        print(f"figures: {', '.join(str(f) for f in figures)}")
+        return 0
+    if args.metric is not None:
+        raise ConfigError("--metric chooses a sweep's heatmap; a run's figures show every metric")
     results = rundir.load(args.run_dir)
     figures = plots.draw_run(args.run_dir, results, seeds=args.seeds)
     if not results.complete:
@@ -442,21 +503,24 @@ def _plot(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     from jaxbngan import plots, rundir
 
-    if len(args.run_dirs) < 2:
-        raise ConfigError("compare needs two or more runs; one run's numbers are in its summary.json")
     out = args.out or args.run_dirs[0] / COMPARE_FIGURE
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
-    labels = _labels(args.run_dirs)
     finals, specs = {}, {}
-    for label, root in zip(labels, args.run_dirs, strict=True):
+    for name, root in zip(_labels(args.run_dirs), args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
-            raise ConfigError(f"{root} has not finished; continue it with `jaxbngan run --resume --out {root}`")
-        healthy = rundir.divergence_steps(results.history, results.steps, results.real) < 0
-        metrics = rundir.final_metrics(results.history, results.real)
-        finals[label] = {name: metrics[name][healthy] for name in _chosen(args.metrics, metrics)}
-        specs[label] = results.spec
+            raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
+        for label, history in _entries(name, results):  # a sweep's points count as runs
+            healthy = rundir.divergence_steps(history, results.steps, results.real) < 0
+            metrics = rundir.final_metrics(history, results.real)
+            finals[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
+            specs[label] = results.spec
+    labels = list(finals)
+    if len(labels) < 2:
+        raise ConfigError(
+            "compare needs two or more runs (a sweep counts as its points); one run's numbers are in its summary.json"
+        )
     differences = _run_differences(specs)
     if differences:
         print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
@@ -470,6 +534,43 @@ def _compare(args: argparse.Namespace) -> int:
     print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
     plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
     print(f"figure: {out}")
+    return 0
+
+
+def _entries(name: str, results: Any) -> list[tuple[str, Any]]:
+    """(label, history) of a run, or of each point of a sweep (`name[path=value, ...]`)."""
+    from jaxbngan import sweep
+    from jaxbngan.grid import describe_point
+
+    grid = sweep.read_grid(results.spec)
+    if grid is None:
+        return [(name, results.history)]
+    seeds = results.spec["seeds"]
+    return [
+        (f"{name}[{describe_point(point)}]", sweep.point_rows(results.history, index, seeds))
+        for index, point in enumerate(grid.points())
+    ]
+
+
+def _metric(name: str) -> str:
+    """A final metric's name, checked before anything long runs."""
+    if name not in FINAL_METRICS:
+        raise ConfigError(f"unknown metric {name!r}; `jaxbngan explain` lists them: {', '.join(FINAL_METRICS)}")
+    return name
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from jaxbngan import rundir, sweep
+    from jaxbngan.grid import describe_point
+
+    if not sweep.is_sweep(args.sweep_dir):
+        raise ConfigError(f"{args.sweep_dir} is not a sweep directory (its config.json has no grid)")
+    grid = sweep.read_grid(rundir.read_spec(args.sweep_dir))
+    index = sweep.find_point(grid, args.point)
+    out = args.out or args.sweep_dir / f"point-{index}"
+    sweep.extract(args.sweep_dir, index, out)
+    print(f"point {index} ({describe_point(grid.points()[index])}) of {args.sweep_dir} as a run: {out}/")
+    _conclude(out, 0.0, argparse.Namespace(kind="run"))
     return 0
 
 

@@ -38,6 +38,11 @@ class Grid:
         return tuple(len(values) for _, values in self.axes)
 
     @property
+    def ndim(self) -> int:
+        """How many axes."""
+        return len(self.axes)
+
+    @property
     def size(self) -> int:
         """How many points the grid has."""
         return math.prod(self.shape)

@@ -50,6 +50,15 @@ def point_rows(tree: Any, index: int, seeds: int) -> Any:
     return jax.tree.map(lambda x: None if x is None else np.asarray(x)[index * seeds : (index + 1) * seeds], tree)
 
 
+def member_columns(table: dict[str, np.ndarray], grid: Grid, seeds: int) -> dict[str, np.ndarray]:
+    """Columns of member rows (`export.columns`: `seed` is the member) with the member's point and seed:
+    one column per axis, named by its path, then `seed` within the point."""
+    member = table["seed"]
+    points = np.array([[point[path] for path in grid.paths] for point in grid.points()])  # (points, axes)
+    axes = {path: points[member // seeds, i] for i, path in enumerate(grid.paths)}
+    return {**axes, "seed": member % seeds, **{k: v for k, v in table.items() if k != "seed"}}
+
+
 def find_point(grid: Grid, text: str) -> int:
     """The index of a point named by its index or by `path=value,...` (every axis); ConfigError otherwise."""
     points = grid.points()
@@ -153,3 +162,22 @@ def draw(root: Path, summary: dict[str, Any], metric: str) -> list[Path]:
         label="both-win share",
     )
     return written
+
+
+def report(root: Path, summary: dict[str, Any], metric: str, seconds: float) -> list[str]:
+    """Draw a finished sweep's figures and say per point, in lines, what it measured."""
+    files = draw(root, summary, metric)
+    seeds = summary["seeds"]
+    width = max(len(p["label"]) for p in summary["points"])
+    lines = [f"final {metric}, median [interquartile range] over {seeds} seeds, and where both players win at the end:"]
+    for point in summary["points"]:
+        stats, share = point["aggregate"][metric], point["both_win_share"]
+        cell = "n/a" if stats["seeds"] == 0 else f"{stats['median']:.4g} [{stats['q25']:.4g}, {stats['q75']:.4g}]"
+        diverged = f"; {len(point['diverged'])} diverged" if point["diverged"] else ""
+        both = "n/a" if share["seeds"] == 0 else f"{round(share['share'] * share['seeds'])}/{share['seeds']}"
+        lines.append(f"  {point['label']:<{width}}  {cell}  both win: {both}{diverged}")
+    lines += [
+        f"done in {seconds:.0f} s; results in {root}/ (one point as a run: jaxbngan extract {root} --point I)",
+        f"figures: {', '.join(str(f) for f in files)}",
+    ]
+    return lines
