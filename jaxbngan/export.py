@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxbngan import rundir
+from jaxbngan import rundir, sweep
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 
@@ -66,14 +66,16 @@ def _entries(field: str, shape: tuple[int, ...], data_dim: int | None) -> Iterat
 
 
 def run_columns(root: Path) -> dict[str, np.ndarray]:
-    """The columns of a finished run directory; ConfigError for an unfinished one."""
+    """The columns of a finished run directory (a sweep's with a column per axis); ConfigError for an unfinished one."""
     results = rundir.load(root)
     if not results.complete:
         raise ConfigError(
             f"{root} has not finished, so there is nothing final to export; "
             f"finish it with `jaxbngan run --resume --out {root}`"
         )
-    return columns(results.history, results.steps, data_dim_of(results.real))
+    table = columns(results.history, results.steps, data_dim_of(results.real))
+    grid = sweep.read_grid(results.spec)
+    return table if grid is None else sweep.member_columns(table, grid, results.spec["seeds"])
 
 
 def data_dim_of(real: np.ndarray) -> int | None:
@@ -164,6 +166,10 @@ def export_run(root: Path, fmt: str, out: Path | None = None) -> Path:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     _require(fmt)  # before reading the run: a missing extra is the first thing to say
+    if fmt == "tensorboard" and sweep.is_sweep(root):
+        raise ConfigError(
+            f"{root} is a sweep; TensorBoard logs are per run: `jaxbngan extract` a point, then export it"
+        )
     table = run_columns(root)
     out = out if out is not None else root / DEFAULT_NAMES[fmt]
     if fmt == "csv":

@@ -87,6 +87,10 @@ def test_plot_compare_and_extract_understand_sweeps(finished, tmp_path):
     np.testing.assert_array_equal(point.history.d_loss, rundir.load(root).history.d_loss[4:6])
     assert (root / "point-2" / "summary.json").is_file()
     assert_one_line_error(*in_process("extract", root, "--point", "9")[::2], "point 9 is not in the grid of 4 points")
+    code, out, err = in_process("export", root, "--out", tmp_path / "m.csv")
+    assert code == 0, err
+    header = (tmp_path / "m.csv").read_text().splitlines()[0]
+    assert header.startswith("discriminator.momentum,loss.shift_weight,seed,step,")
 
 
 def test_the_python_api_runs_a_sweep_with_the_grid_leading_the_arrays():
