@@ -9,13 +9,13 @@ import shlex
 import sys
 import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
-from jaxbngan.reproduce.cells import CellResult, Progress, cell_path, load_cell, plan_cells, run_cell, save_cell
+from jaxbngan.reproduce.cells import Cell, CellResult, Progress, cell_path, load_cell, plan_cells, run_cell, save_cell
 from jaxbngan.reproduce.report import Invocation, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
 from jaxbngan.tuning import use_tuned_xla_flags
@@ -35,7 +35,7 @@ def load_experiments(directory: Path, names: Sequence[str]) -> list[Experiment]:
     return experiments
 
 
-class _Parser(argparse.ArgumentParser):
+class StrictParser(argparse.ArgumentParser):
     """argparse whose errors are ConfigErrors: one line on stderr and exit code 2, like every user error."""
 
     def error(self, message: str) -> typing.NoReturn:
@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
     """The command line of `main`."""
-    parser = _Parser(prog=prog, description="Reproduce the blog's claims over many seeds.")
+    parser = StrictParser(prog=prog, description="Reproduce the blog's claims over many seeds.")
     parser.add_argument("--out", default=default_out, help=f"output directory (default: {default_out})")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
@@ -113,15 +113,27 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
         raise ConfigError("--only applies to the whole reproduction, not to one experiment's script")
     cells = plan_cells(given, profile)
     out = Path(args.out)
+    results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)
+    run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
+    report = write_report(out, run, given, results, {c.key: c for c in cells})
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def train_cells(
+    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int
+) -> tuple[dict[str, CellResult], int]:
+    """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained)."""
     results: dict[str, CellResult] = {}
     for cell in cells:
-        found = load_cell(cell_path(out, cell), cell, profile.seeds, args.seed)
+        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed)
         if found is not None:
             results[cell.key] = found
     to_run = [cell for cell in cells if cell.key not in results]
+    seed_counts = sorted({seeds_of(cell) for cell in cells})
     print(
-        f"{len(cells)} cells of {profile.seeds} seeds x {profile.steps} steps: {len(results)} already done,"
-        f" {len(to_run)} to run; results in {out}",
+        f"{len(cells)} cells of {'/'.join(map(str, seed_counts))} seeds x {cells[0].config.steps} steps:"
+        f" {len(results)} already done, {len(to_run)} to run; results in {out}",
         file=sys.stderr,
         flush=True,
     )
@@ -129,16 +141,14 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     for cell in to_run:
         path = cell_path(out, cell)
         work = path.with_suffix(".run")
-        report_block = lambda done, spent, c=cell: progress.block(c, done, profile.seeds, spent)  # noqa: E731
-        result = run_cell(cell, profile.seeds, args.seed, work, report_block)
+        seeds = seeds_of(cell)
+        report_block = lambda done, spent, c=cell, n=seeds: progress.block(c, done, n, spent)  # noqa: E731
+        result = run_cell(cell, seeds, seed, work, report_block)
         save_cell(path, result)
         rundir.remove(work)
         progress.finished(result.meta["wall_s"])
         results[cell.key] = result
-    run = Invocation(command, profile, args.seed, time.perf_counter() - start, len(to_run))
-    report = write_report(out, run, given, results, {c.key: c for c in cells})
-    print(f"report: {report}", file=sys.stderr)
-    return 0
+    return results, len(to_run)
 
 
 def run_alone(experiment: Experiment) -> None:

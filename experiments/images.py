@@ -1,0 +1,14 @@
+"""The image study: the blog's claims and open questions on DCGAN conv nets over many seeds, with verdicts.
+
+python experiments/images.py --profile images-cpu --out experiments/results-images   # about 2 hours on 2 CPU cores
+python experiments/images.py --profile images-gpu --out experiments/results-images-gpu  # 64+ seeds per cell (GPU)
+python experiments/images.py --profile tiny --out /tmp/images-tiny                      # the machinery, in a minute
+"""
+
+import sys
+from pathlib import Path
+
+from jaxbngan.reproduce import image_main
+
+if __name__ == "__main__":
+    sys.exit(image_main(sys.argv[1:], prog="python experiments/images.py", experiments_dir=Path(__file__).parent))
