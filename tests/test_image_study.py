@@ -17,10 +17,10 @@ from jaxbngan.reproduce import (
     PROFILES,
     CellResult,
     image_main,
+    image_report,
     load_experiments,
     plan_cells,
 )
-from jaxbngan.reproduce import image_report
 from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_profile
 from jaxbngan.reproduce.image_numbers import ImageStats
 from jaxbngan.reproduce.image_spec import plan_image_cells
@@ -118,7 +118,7 @@ SEEDS = 12  # 12 unanimous seeds decide "reproduced"
 LOGS = IMAGE_PROFILES["tiny"].steps // IMAGE_PROFILES["tiny"].log_every
 
 
-def made_up_cell(cell, *, brightness: float, frechet: float, d_loss: float = LN2) -> CellResult:
+def made_up_cell(*, brightness: float, frechet: float, d_loss: float = LN2) -> CellResult:
     """A finished cell whose every seed ends with these numbers (offsets in pixel units, pixel std 2)."""
     full = lambda value, *shape: np.full((SEEDS, LOGS, *shape), value, np.float32)  # noqa: E731
     history = Metrics(
@@ -148,7 +148,7 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     cells = {c.key: c for c in plan_image_cells(experiments, profile)}
     shifted = {"dcgan-bn-first-shift": 0.3, "dcgan-bn-first-shift-reflect": 0.3, "dcgan-split-shift": 0.2}
     results = {
-        key: made_up_cell(cell, brightness=shifted.get(cell.variant, 0.0), frechet=1.0 + 0.1 * i)
+        key: made_up_cell(brightness=shifted.get(cell.variant, 0.0), frechet=1.0 + 0.1 * i)
         for i, (key, cell) in enumerate(cells.items())
     }
     run = Invocation("made up", profile, 0, 1.0, 0)
