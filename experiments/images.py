@@ -1,6 +1,6 @@
 """The image study: the blog's claims and open questions on DCGAN conv nets over many seeds, with verdicts.
 
-python experiments/images.py --profile images-cpu --out experiments/results-images   # about 2 hours on 2 CPU cores
+python experiments/images.py --profile images-cpu --out experiments/results-images   # 1.5-2 hours on 2 free CPU cores (estimated)
 python experiments/images.py --profile images-gpu --out experiments/results-images-gpu  # 64+ seeds per cell (GPU)
 python experiments/images.py --profile tiny --out /tmp/images-tiny                      # the machinery, in a minute
 """
