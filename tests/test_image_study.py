@@ -170,6 +170,7 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (tmp_path / figure).stat().st_size > 0, figure
     assert "- Profile: `tiny`" in report
+    assert "- 2.1 (image_shift.1) **reproduced** at digits 12 seeds: Split BN" in report  # the closing note
 
 
 @pytest.mark.slow

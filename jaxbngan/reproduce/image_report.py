@@ -140,6 +140,21 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
     ]
 
 
+def closing_lines(judged_all: list, run: Invocation, results: dict[str, CellResult]) -> list[str]:
+    """The closing note: every verdict with its seed counts, and the wall time with the command that made it."""
+    compute = sum(c.meta["wall_s"] for c in results.values())
+    lines = ["## Closing note", ""]
+    for _, judged in judged_all:
+        for j in judged:
+            seeds = ", ".join(f"{d} {v.seeds} seeds" for d, v in j.by_dataset.items())
+            lines.append(f"- {j.number} ({j.id}) **{j.verdict}** at {seeds}: {j.claim.statement}")
+    return lines + [
+        "",
+        f"Profile `{run.profile.name}`: {duration_text(compute)} of training over {len(results)} cells (compilation"
+        f" included), made by `{run.command}`.",
+    ]
+
+
 def _params(params: tuple) -> str:
     return "".join(f", {name} {value:g}" for name, value in params)
 
@@ -198,6 +213,7 @@ def write_image_report(
             path = figures / f"{experiment.name}-{p_index}-{plot.kind}.png"
             draw_image_plot(plot, path, experiment, datasets, results, cells, numbers, stats)
             lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
+    lines += closing_lines(judged_all, run, results)
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines).rstrip() + "\n")
