@@ -126,6 +126,7 @@ def median_intervals(values: dict[str, dict[str, dict[str, np.ndarray]]], path: 
             ax.set_yticks(np.arange(len(variants)), variants if col == 0 else [""] * len(variants), fontsize=7)
             ax.set_ylim(len(variants) - 0.5, -0.5)
             ax.set_title(f"{score} on {dataset}", fontsize=9)
+            ax.set_xlabel("median over seeds, 95% interval", fontsize=7)
             ax.tick_params(labelsize=7)
     _save(fig, path)
 
