@@ -9,8 +9,8 @@ The rule, block by block:
     every other `jaxbngan` command line must parse with the command's own argument parser (`run`,
     `plot`, `compare`, `export`, `reproduce`, `bench`) without running it.
   - `python SCRIPT ARGS`: the script must exist in the repository, and for the scripts that front
-    `jaxbngan reproduce` (experiments/*.py) and `jaxbngan bench` (benchmarks/throughput.py) ARGS
-    must parse with that parser.
+    `jaxbngan reproduce` (experiments/*.py), the image study (experiments/image*.py) and `jaxbngan
+    bench` (benchmarks/throughput.py) ARGS must parse with that parser.
   - `pip install ".[EXTRA,...]"`: every extra must exist in pyproject.toml.
   - setup commands (`python3 -m venv`, `. .venv/bin/activate`, `pytest`) are not run.
   - anything else fails this test, so a new kind of command gets a rule here first.
@@ -29,6 +29,7 @@ import pytest
 from jaxbngan import cli
 from jaxbngan.bench.cli import _parse as parse_bench_args
 from jaxbngan.reproduce.command import parse_args as parse_reproduce_args
+from jaxbngan.reproduce.image_command import parse_image_args
 
 REPO = Path(__file__).resolve().parents[1]
 CHEAP = {"list", "explain", "--version", "--help"}
@@ -116,7 +117,9 @@ def check_jaxbngan(args: list[str]) -> None:
 def check_script(args: list[str]) -> None:
     script, script_args = REPO / args[0], args[1:]
     assert script.is_file(), f"{args[0]} does not exist"
-    if script.parent.name == "experiments":
+    if script.parent.name == "experiments" and script.name.startswith("image"):  # the image study's scripts
+        parse_image_args(script_args, f"python {args[0]}", "runs/images", str(script.parent))
+    elif script.parent.name == "experiments":
         parse_reproduce_args(script_args, f"python {args[0]}", "runs/reproduce", str(script.parent))
     elif script.name == "throughput.py":
         parse_bench_args(script_args)

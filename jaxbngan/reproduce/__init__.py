@@ -12,10 +12,16 @@ and PNG figures) and verdicts.json are rewritten from the cells at the end of ev
 One module per concern: `spec` (what an experiment declares, the profiles), `cells` (planning,
 training, saving and loading cells), `numbers` (per-seed numbers and judging a claim), `figures`,
 `report` (report.md and verdicts.json), `provenance` and `command` (the command line).
+
+The image study (issue 17) runs the same way under its own profiles, and writes its own report:
+`image_spec` (its sections, plots and profiles), `image_numbers`, `image_report` and
+`image_command` (`python experiments/images.py --profile images-cpu`).
 """
 
 from jaxbngan.reproduce.cells import Cell, CellResult, Progress, load_cell, plan_cells, run_cell, save_cell
 from jaxbngan.reproduce.command import load_experiments, main, run_alone
+from jaxbngan.reproduce.image_command import image_main, run_alone_images
+from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, ImageSet
 from jaxbngan.reproduce.numbers import consistency_gap, judge_claim, seed_numbers
 from jaxbngan.reproduce.report import write_report
 from jaxbngan.reproduce.spec import (
@@ -40,12 +46,16 @@ from jaxbngan.reproduce.spec import (
 )
 
 __all__ = [
+    "IMAGE_PROFILES",
+    "IMAGE_SECTIONS",
     "PROFILES",
     "SECTIONS",
     "Cell",
     "CellResult",
     "Claim",
     "Experiment",
+    "ImageProfile",
+    "ImageSet",
     "Plot",
     "Profile",
     "Progress",
@@ -54,6 +64,7 @@ __all__ = [
     "consistency_gap",
     "derived",
     "gaps",
+    "image_main",
     "judge_claim",
     "load_cell",
     "load_experiments",
@@ -64,6 +75,7 @@ __all__ = [
     "preset",
     "quoted",
     "run_alone",
+    "run_alone_images",
     "run_cell",
     "samples",
     "save_cell",

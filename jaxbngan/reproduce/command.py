@@ -9,7 +9,7 @@ import shlex
 import sys
 import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jaxbngan import rundir
@@ -45,7 +45,7 @@ def load_experiments(directory: Path, names: Sequence[str]) -> list[Experiment]:
     return experiments
 
 
-class _Parser(argparse.ArgumentParser):
+class StrictParser(argparse.ArgumentParser):
     """argparse whose errors are ConfigErrors: one line on stderr and exit code 2, like every user error."""
 
     def error(self, message: str) -> typing.NoReturn:
@@ -54,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
     """The command line of `main`."""
-    parser = _Parser(prog=prog, description="Reproduce the blog's claims over many seeds.")
+    parser = StrictParser(prog=prog, description="Reproduce the blog's claims over many seeds.")
     parser.add_argument("--out", default=default_out, help=f"output directory (default: {default_out})")
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
@@ -123,40 +123,50 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
         raise ConfigError("--only applies to the whole reproduction, not to one experiment's script")
     cells = plan_cells(given, profile)
     out = Path(args.out)
+    results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)
+    run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
+    report = write_report(out, run, given, results, {c.key: c for c in cells})
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def train_cells(
+    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int
+) -> tuple[dict[str, CellResult], int]:
+    """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained)."""
     results: dict[str, CellResult] = {}
     for cell in cells:
-        found = load_cell(cell_path(out, cell), cell, profile.seeds, args.seed)
+        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed)
         if found is not None:
             results[cell.key] = found
     to_run = [cell for cell in cells if cell.key not in results]
+    seed_counts = sorted({seeds_of(cell) for cell in cells})
     print(
-        f"{len(cells)} cells of {profile.seeds} seeds x {profile.steps} steps: {len(results)} already done,"
-        f" {len(to_run)} to run; results in {out}",
+        f"{len(cells)} cells of {'/'.join(map(str, seed_counts))} seeds x {cells[0].config.steps} steps:"
+        f" {len(results)} already done, {len(to_run)} to run; results in {out}",
         file=sys.stderr,
         flush=True,
     )
     progress = Progress(len(cells), len(to_run))
     for batch in _sweep_batches(to_run):
-        first, seeds = batch[0], profile.seeds * len(batch)  # a sweep's seeds count as those of all its cells
+        first, cell_seeds = batch[0], seeds_of(batch[0])
+        seeds = cell_seeds * len(batch)  # a sweep's seeds count as those of all its cells
 
         def report_block(done: float, spent: float, cell: Cell = first, seeds: int = seeds) -> None:
             progress.block(cell, done, seeds, spent)
 
         if len(batch) == 1:
             work = cell_path(out, first).with_suffix(".run")
-            trained = [run_cell(first, profile.seeds, args.seed, work, report_block)]
+            trained = [run_cell(first, cell_seeds, seed, work, report_block)]
         else:  # one program for the whole sweep
             work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
-            trained = run_sweep_cells(batch, profile.seeds, args.seed, work, report_block)
+            trained = run_sweep_cells(batch, cell_seeds, seed, work, report_block)
         for cell, result in zip(batch, trained, strict=True):
             save_cell(cell_path(out, cell), result)
             progress.finished(result.meta["wall_s"])
             results[cell.key] = result
         rundir.remove(work)
-    run = Invocation(command, profile, args.seed, time.perf_counter() - start, len(to_run))
-    report = write_report(out, run, given, results, {c.key: c for c in cells})
-    print(f"report: {report}", file=sys.stderr)
-    return 0
+    return results, len(to_run)
 
 
 def _sweep_batches(cells: Sequence[Cell]) -> list[list[Cell]]:

@@ -25,6 +25,13 @@ VERDICT_COLORS = {
 }
 
 
+OFFSET_LABELS = {
+    "x_offset": "x-offset (std of real x)",
+    "displacement": "offset norm (std units)",
+    "brightness": "brightness - reference's, same seed (std of real pixels)",
+}
+
+
 def _figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -37,12 +44,16 @@ def _save(fig: Figure, path: Path) -> None:
 
 
 def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, measure: str) -> None:
-    """One panel per data set; one histogram over seeds per variant; x-offsets with the shift thresholds dashed."""
+    """One panel per data set; one histogram over seeds per variant; shifts with their thresholds dashed.
+
+    `measure`: x_offset (std of the real x), displacement (offset norm) or brightness (a variant's
+    brightness minus the reference's, same seed, in std of the real pixels).
+    """
     datasets = list(next(iter(values.values())))
     fig = _figure(4.2 * len(datasets), 3.2)
     for i, dataset in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), i + 1)
-        lines = (-verdicts.SHIFT, verdicts.SHIFT) if measure == "x_offset" else ()
+        lines = (-verdicts.SHIFT, verdicts.SHIFT) if measure in ("x_offset", "brightness") else ()
         finite = np.concatenate([v[dataset][np.isfinite(v[dataset])] for v in values.values()] + [[0.0, *lines]])
         bins = np.linspace(finite.min() - 0.1, finite.max() + 0.1, 30)
         for j, (variant, by_dataset) in enumerate(values.items()):
@@ -50,7 +61,7 @@ def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, m
         for line in lines:
             ax.axvline(line, color="0.3", linestyle="--", linewidth=1)
         ax.set_title(dataset, fontsize=9)
-        ax.set_xlabel("x-offset (std of real x)" if measure == "x_offset" else "offset norm (std units)", fontsize=8)
+        ax.set_xlabel(OFFSET_LABELS[measure], fontsize=8)
         ax.set_ylabel("seeds", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
@@ -119,6 +130,31 @@ def trend_panels(
         ax.set_xticks(x, variants, rotation=30, ha="right", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def median_intervals(values: dict[str, dict[str, dict[str, np.ndarray]]], path: Path) -> None:
+    """Per score (panel row) and data set (column): each variant's median over seeds with its 95% interval.
+
+    `values[score][dataset][variant]` holds per-seed values; variants are drawn top to bottom in the
+    order given, a dot at the median and a bar over the order-statistics interval (none under 6 seeds).
+    """
+    scores = list(values)
+    datasets = list(values[scores[0]])
+    variants = list(values[scores[0]][datasets[0]])
+    fig = _figure(3.6 * len(datasets) + 1.5, 0.9 + 0.28 * len(variants) * len(scores))
+    for row, score in enumerate(scores):
+        for col, dataset in enumerate(datasets):
+            ax = fig.add_subplot(len(scores), len(datasets), row * len(datasets) + col + 1)
+            for y, variant in enumerate(variants):
+                median, low, high = verdicts.median_interval(values[score][dataset][variant])
+                ax.plot([low, high], [y, y], color=f"C{y}", linewidth=2.5)
+                ax.plot([median], [y], marker="o", color=f"C{y}", markersize=4)
+            ax.set_yticks(np.arange(len(variants)), variants if col == 0 else [""] * len(variants), fontsize=7)
+            ax.set_ylim(len(variants) - 0.5, -0.5)
+            ax.set_title(f"{score} on {dataset}", fontsize=9)
+            ax.set_xlabel("median over seeds, 95% interval", fontsize=7)
+            ax.tick_params(labelsize=7)
     _save(fig, path)
 
 

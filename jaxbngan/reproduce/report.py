@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -218,7 +218,7 @@ class Invocation(NamedTuple):
     """How this report was made, for its header."""
 
     command: str
-    profile: Profile
+    profile: Profile  # or an ImageProfile, for the image report
     seed: int
     wall: float  # seconds this invocation took
     trained: int  # cells it trained; the others were loaded
@@ -248,7 +248,7 @@ def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict
     ]
 
 
-RULES_TEXT = f"""## How to read this report
+VERDICT_RULES_TEXT = f"""## How to read this report
 
 Each claim is tested on every seed. A seed supports a claim when the claim's conditions all hold
 for it; the first condition is the claim's main effect, the others are what the source says comes
@@ -268,7 +268,11 @@ The overall verdict over data sets is the common verdict when they agree and "pa
 disagree (untestable data sets abstain); it is undecided only when the verdicts the data sets leave
 open could still give two overall verdicts.
 The rules live in `jaxbngan/verdicts.py`.
+"""
 
+RULES_TEXT = (
+    VERDICT_RULES_TEXT
+    + f"""
 Tables of final numbers give the median over seeds with the interquartile range in brackets (the
 spread of the seeds, not an uncertainty). Paired differences and the blog's quoted numbers give the
 median with its 95% distribution-free interval (order statistics of the seeds, from the binomial
@@ -280,6 +284,7 @@ deviations along x. The consistency gap is |D's loss on the same fakes in G's vi
 view|: nonzero when G and D play different games. "Both win" marks a seed whose D loss is below half
 its G loss, impossible in one consistent zero-sum game.
 """
+)
 
 
 def write_report(
@@ -298,50 +303,11 @@ def write_report(
         if cell.dataset not in stats:
             stats[cell.dataset] = data_stats(cell.config.data)
     numbers = {k: seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in cells}
-    judged_all: list[tuple[Experiment, list[Judged]]] = []
-    for e_index, experiment in enumerate(experiments, start=1):
-        datasets = datasets_of(experiment, profile)
-        judged = []
-        for c_index, claim in enumerate(experiment.claims, start=1):
-            cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
-            by_dataset = {d: judge_claim(claim, dict(zip(claim.variants, cells_of[d], strict=True))) for d in datasets}
-            judged.append(
-                Judged(
-                    number=f"{e_index}.{c_index}",
-                    id=f"{experiment.name}.{c_index}",
-                    claim=claim,
-                    by_dataset=by_dataset,
-                    verdict=overall_judged(list(by_dataset.values())),
-                    paired={d: paired_numbers(claim, cells_of[d]) for d in datasets},
-                    measured={d: measured_numbers(claim, cells_of[d]) for d in datasets},
-                )
-            )
-        judged_all.append((experiment, judged))
-
+    judged_all = judge_experiments(experiments, lambda e: datasets_of(e, profile), numbers)
     all_datasets = sorted({d for e in experiments for d in datasets_of(e, profile)}, key=_dataset_order(profile))
-    labels, grid = [], []
-    for _, judged in judged_all:
-        for j in judged:
-            labels.append(f"{j.number} {_short(j.claim.statement)}")
-            grid.append([j.by_dataset.get(d) for d in all_datasets] + [j.verdict])
-    verdict_grid(labels, all_datasets, grid, figures / "verdicts.png")
-
     lines = header_lines(run, experiments, results)
-    lines += ["## Summary", "", "| claim | " + " | ".join(all_datasets) + " | overall |"]
-    lines.append("|" + " --- |" * (len(all_datasets) + 2))
-    for _, judged in judged_all:
-        for j in judged:
-            row = [_summary_cell(j.by_dataset[d]) if d in j.by_dataset else NOT_RUN for d in all_datasets]
-            lines.append(f"| {j.number} {j.claim.statement} | " + " | ".join(row) + f" | **{j.verdict}** |")
-    counts = {v: sum(j.verdict == v for _, js in judged_all for j in js) for v in VERDICTS}
-    lines += [
-        "",
-        "Each data set: verdict (seeds supporting / seeds, 95% interval of that share).",
-        "",
-        "Overall: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".",
-        "",
-    ]
-    lines += ["![verdicts per claim and data set](figures/verdicts.png)", "", RULES_TEXT]
+    lines += summary_lines(judged_all, all_datasets, figures / "verdicts.png")
+    lines += [RULES_TEXT]
 
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         datasets = datasets_of(experiment, profile)
@@ -359,10 +325,70 @@ def write_report(
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines).rstrip() + "\n")
+    write_verdicts(out / "verdicts.json", run.command, profile._asdict(), run.seed, judged_all)
+    return report
+
+
+def judge_experiments(
+    experiments: Sequence[Experiment], datasets_for: Callable[[Experiment], Sequence[str]], numbers: dict
+) -> list[tuple[Experiment, list[Judged]]]:
+    """Every claim of every experiment judged on each of its data sets; `numbers` by cell key."""
+    judged_all = []
+    for e_index, experiment in enumerate(experiments, start=1):
+        datasets = datasets_for(experiment)
+        judged = []
+        for c_index, claim in enumerate(experiment.claims, start=1):
+            cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
+            by_dataset = {d: judge_claim(claim, dict(zip(claim.variants, cells_of[d], strict=True))) for d in datasets}
+            judged.append(
+                Judged(
+                    number=f"{e_index}.{c_index}",
+                    id=f"{experiment.name}.{c_index}",
+                    claim=claim,
+                    by_dataset=by_dataset,
+                    verdict=overall_judged(list(by_dataset.values())),
+                    paired={d: paired_numbers(claim, cells_of[d]) for d in datasets},
+                    measured={d: measured_numbers(claim, cells_of[d]) for d in datasets},
+                )
+            )
+        judged_all.append((experiment, judged))
+    return judged_all
+
+
+def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: Sequence[str], grid: Path) -> list[str]:
+    """The summary table of every claim, the verdict counts, and the verdict grid drawn into `grid`."""
+    labels, rows = [], []
+    for _, judged in judged_all:
+        for j in judged:
+            labels.append(f"{j.number} {_short(j.claim.statement)}")
+            rows.append([j.by_dataset.get(d) for d in datasets] + [j.verdict])
+    verdict_grid(labels, list(datasets), rows, grid)
+    lines = ["## Summary", "", "| claim | " + " | ".join(datasets) + " | overall |"]
+    lines.append("|" + " --- |" * (len(datasets) + 2))
+    for _, judged in judged_all:
+        for j in judged:
+            row = [_summary_cell(j.by_dataset[d]) if d in j.by_dataset else NOT_RUN for d in datasets]
+            lines.append(f"| {j.number} {j.claim.statement} | " + " | ".join(row) + f" | **{j.verdict}** |")
+    counts = {v: sum(j.verdict == v for _, js in judged_all for j in js) for v in VERDICTS}
+    return lines + [
+        "",
+        "Each data set: verdict (seeds supporting / seeds, 95% interval of that share).",
+        "",
+        "Overall: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".",
+        "",
+        f"![verdicts per claim and data set](figures/{grid.name})",
+        "",
+    ]
+
+
+def write_verdicts(
+    path: Path, command: str, profile: dict, seed: int, judged_all: list[tuple[Experiment, list[Judged]]]
+) -> None:
+    """verdicts.json: every claim's verdict, per data set with its shares, paired and quoted numbers."""
     machine_readable = {
-        "command": run.command,
-        "profile": profile._asdict(),
-        "seed": run.seed,
+        "command": command,
+        "profile": profile,
+        "seed": seed,
         "claims": [
             {
                 "id": j.id,
@@ -383,9 +409,8 @@ def write_report(
             for j in judged
         ],
     }
-    with atomic_path(out / "verdicts.json") as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(machine_readable, indent=2) + "\n")
-    return report
 
 
 def _json_numbers(record: dict) -> dict:

@@ -171,8 +171,8 @@ def datasets_of(experiment: Experiment, profile: Profile) -> tuple[str, ...]:
     return profile.beyond_datasets if experiment.beyond_blog else profile.datasets
 
 
-def check_experiment(experiment: Experiment) -> None:
-    """Catch a mistake in an experiment's declaration before anything trains, not after."""
+def check_experiment(experiment: Experiment, kinds: tuple[str, ...] = PLOT_KINDS) -> None:
+    """Catch a mistake in an experiment's declaration before anything trains, not after; `kinds`: its plots'."""
     names = {v.name for v in experiment.variants}
     used = [n for claim in experiment.claims for n in claim.variants] + [
         n for p in experiment.plots for n in p.variants
@@ -195,5 +195,5 @@ def check_experiment(experiment: Experiment) -> None:
                     f" of {', '.join(QUOTABLE)}, got variant {quote.of} and {quote.field!r}"
                 )
     for plot in experiment.plots:
-        if plot.kind not in PLOT_KINDS:
+        if plot.kind not in kinds:
             raise ConfigError(f"experiment {experiment.name}: unknown plot kind {plot.kind!r}")

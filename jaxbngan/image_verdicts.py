@@ -1,0 +1,63 @@
+"""Per-seed numbers of an image cell and the conditions the image claims add to `jaxbngan.verdicts`.
+
+The verdict rule is the 2-D one (`verdicts.judge`); so are the conditions on losses, the double
+win and the consistency gap, which read fields of the same names. What images add: the brightness
+offset (the mean pixel of the fakes minus that of the data, in standard deviations of the data's
+pixels), compared with a reference variant of the same seed, since G's fakes need not match the
+data's brightness even where D sees everything; and the sample-quality scores of the in-house
+classifier (`jaxbngan.image_metrics`), compared seed by seed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from jaxbngan.verdicts import SHIFT, Condition
+
+
+class ImageNumbers(NamedTuple):
+    """Final numbers of one image cell (variant x data set), one entry per seed."""
+
+    g_loss: np.ndarray  # D's BCE on the fakes in G's view
+    d_loss: np.ndarray  # 0.5 * (BCE_real + BCE_fake) in D's own step
+    both_win: np.ndarray  # bool: D loss < G loss / 2
+    gap: np.ndarray  # consistency gap at the end of training
+    mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
+    brightness: np.ndarray  # mean fake pixel - mean real pixel, in std of the real pixels
+    frechet: np.ndarray  # Frechet distance in the classifier's features
+    kid: np.ndarray  # KID in the classifier's features
+    coverage: np.ndarray  # share of classes with at least a quarter of their fair share of fakes
+    class_kl: np.ndarray  # KL of the fakes' predicted classes from the data's labels
+
+
+def brightened(of: int = 0, than: int = 1) -> Condition:
+    """G's fakes end brighter, by more than SHIFT std of the pixels, than the reference run of the same seed."""
+    return Condition(
+        f"brightness of {{{of}}} above that of {{{than}}} by more than {SHIFT} std (same seed)",
+        lambda *cells: cells[of].brightness - cells[than].brightness > SHIFT,
+        lambda *cells: cells[of].brightness - cells[than].brightness,
+    )
+
+
+def kept_brightness(of: int = 0, than: int = 1) -> Condition:
+    """G's fakes end within SHIFT std of the brightness of the reference run of the same seed."""
+    return Condition(
+        f"brightness of {{{of}}} within {SHIFT} std of that of {{{than}}} (same seed)",
+        lambda *cells: np.abs(cells[of].brightness - cells[than].brightness) < SHIFT,
+        lambda *cells: cells[of].brightness - cells[than].brightness,
+    )
+
+
+def lower_frechet(of: int = 0, than: int = 1) -> Condition:
+    """The fakes end nearer the data in the classifier's features (Frechet distance) than another variant's."""
+
+    def test(*cells: ImageNumbers) -> np.ndarray:
+        return cells[of].frechet < cells[than].frechet  # NaN (a diverged seed) compares False: no support
+
+    return Condition(
+        f"Frechet distance of {{{of}}} below that of {{{than}}} (same seed)",
+        test,
+        lambda *cells: cells[of].frechet - cells[than].frechet,
+    )

@@ -1,0 +1,106 @@
+"""The command line of the image study: parse the flags, train the missing image cells, write the image report."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from jaxbngan.config import ConfigError
+from jaxbngan.reproduce.command import StrictParser, load_experiments, train_cells
+from jaxbngan.reproduce.image_report import write_image_report
+from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
+from jaxbngan.reproduce.report import Invocation
+from jaxbngan.reproduce.spec import Experiment
+from jaxbngan.tuning import use_tuned_xla_flags
+
+
+def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
+    """The command line of `image_main`."""
+    parser = StrictParser(
+        prog=prog, description="The blog's claims and open questions at image scale, over many seeds."
+    )
+    parser.add_argument("--out", default=default_out, help=f"output directory (default: {default_out})")
+    parser.add_argument(
+        "--profile",
+        default="images-cpu",
+        choices=tuple(IMAGE_PROFILES),
+        help="images-cpu: 1.5-2 h on 2 CPU cores (estimated); images-gpu: 64+ seeds per cell; tiny: the machinery",
+    )
+    parser.add_argument("--seeds", type=int, help="seeds per cell on every data set (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=0, help="integer the seed keys derive from (default: 0)")
+    parser.add_argument("--datasets", help="comma-separated data sets of the profile to run (default: all)")
+    parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
+    parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    return parser.parse_args(argv)
+
+
+def resolve_image_profile(args: argparse.Namespace) -> ImageProfile:
+    """The profile named by --profile, with --seeds and --datasets applied."""
+    profile = IMAGE_PROFILES[args.profile]
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise ConfigError(f"--seeds must be at least 1, got {args.seeds}")
+        profile = profile._replace(sets=tuple(s._replace(seeds=args.seeds) for s in profile.sets))
+    if args.datasets:
+        chosen = [d.strip() for d in args.datasets.split(",") if d.strip()]
+        for dataset in chosen:
+            if dataset not in profile.datasets:
+                raise ConfigError(
+                    f"profile {profile.name} has no data set {dataset!r}; it has {', '.join(profile.datasets)}"
+                )
+        profile = profile._replace(sets=tuple(s for s in profile.sets if s.name in chosen))
+    return profile
+
+
+def image_main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python experiments/images.py",
+    experiments: Sequence[Experiment] | None = None,
+    experiments_dir: str | os.PathLike = "experiments",
+) -> int:
+    """Train the image cells not yet in --out, then write the report; exit code 0, 2 on bad input, 130 on Ctrl-C."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    default_out = f"runs/{experiments[0].name}" if experiments and len(experiments) == 1 else "runs/images"
+    use_tuned_xla_flags()
+    try:
+        args = parse_image_args(argv, prog, default_out, str(experiments_dir))
+        return _study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
+    except ConfigError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; finished cells are saved, the same command resumes", file=sys.stderr)
+        return 130
+
+
+def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
+    start = time.perf_counter()
+    profile = resolve_image_profile(args)
+    if given is None:
+        names = IMAGE_SECTIONS
+        if args.only:
+            names = tuple(n.strip() for n in args.only.split(",") if n.strip())
+            unknown = [n for n in names if n not in IMAGE_SECTIONS]
+            if unknown:
+                raise ConfigError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(IMAGE_SECTIONS)}")
+        given = load_experiments(Path(args.experiments), names)
+    elif args.only:
+        raise ConfigError("--only applies to the whole study, not to one experiment's script")
+    cells = plan_image_cells(list(given), profile)
+    out = Path(args.out)
+    results, trained = train_cells(cells, out, lambda cell: profile.seeds_of(cell.dataset), args.seed)
+    run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
+    report = write_image_report(out, run, given, results, {c.key: c for c in cells})
+    print(f"report: {report}", file=sys.stderr)
+    return 0
+
+
+def run_alone_images(experiment: Experiment) -> None:
+    """Entry point of one image experiment script: `python experiments/<name>.py [--profile P] [--out DIR]`."""
+    sys.exit(image_main(sys.argv[1:], prog=f"python experiments/{experiment.name}.py", experiments=[experiment]))

@@ -1,0 +1,225 @@
+"""The image study's report: report.md and verdicts.json from finished image cells, with the same verdicts.
+
+Claims are judged and summarized as in the 2-D report (`report.judge_experiments`, `summary_lines`,
+`claim_lines`); what differs is the numbers: a table of losses, brightness and the consistency
+gap, a quality table (Frechet distance, KID, class coverage with the 95% interval of each median,
+ranked by Frechet distance, beside the score of real data against real data), and image grids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from jaxbngan import plots
+from jaxbngan.image_verdicts import ImageNumbers
+from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
+from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms
+from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
+from jaxbngan.reproduce.image_spec import ImageProfile
+from jaxbngan.reproduce.provenance import device_text, versions_text
+from jaxbngan.reproduce.report import (
+    VERDICT_RULES_TEXT,
+    Invocation,
+    claim_lines,
+    judge_experiments,
+    share_text,
+    summary_lines,
+    write_verdicts,
+)
+from jaxbngan.reproduce.spec import Experiment, Plot
+from jaxbngan.rundir import aggregate, atomic_path
+from jaxbngan.verdicts import SHIFT, median_interval
+
+QUALITY = {"frechet": "Frechet distance", "kid": "KID", "coverage": "class coverage"}  # ImageNumbers field: name
+
+
+def _spread(values: np.ndarray, digits: int = 3) -> str:
+    stats = aggregate(values)
+    if stats["seeds"] == 0:
+        return "n/a"
+    return f"{stats['median']:.{digits}f} [{stats['q25']:.{digits}f}, {stats['q75']:.{digits}f}]"
+
+
+def _median_text(values: np.ndarray, digits: int = 3) -> str:
+    median, low, high = median_interval(values)
+    if np.isnan(median):
+        return "n/a"
+    interval = "[n/a]" if np.isnan(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
+    return f"{median:.{digits}f} {interval}"
+
+
+def image_numbers_table(experiment: Experiment, datasets: Sequence[str], numbers: dict[str, ImageNumbers]) -> list[str]:
+    """Median [interquartile range] over seeds of the final losses, brightness and gap of every cell."""
+    lines = [
+        "Median over seeds [interquartile range] at the end of training:",
+        "",
+        "| variant | data | seeds | G loss | D loss | brightness (std) | gap | both win [95%] |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for variant in experiment.variants:
+        for dataset in datasets:
+            n = numbers[f"{variant.name}@{dataset}"]
+            diverged = int(np.sum(~np.isfinite(n.g_loss) | ~np.isfinite(n.d_loss)))
+            note = f" ({diverged} diverged)" if diverged else ""
+            row = [f"`{variant.name}`", dataset, str(n.g_loss.size), _spread(n.g_loss, 2), _spread(n.d_loss)]
+            row += [_spread(n.brightness, 2), _spread(n.gap)]
+            both = share_text(float(np.mean(n.both_win)), int(n.both_win.size))
+            lines.append("| " + " | ".join(row) + f" | {both}{note} |")
+    return lines
+
+
+def quality_table(
+    experiment: Experiment, datasets: Sequence[str], numbers: dict[str, ImageNumbers], stats: dict[str, ImageStats]
+) -> list[str]:
+    """Per data set, the variants ranked by median Frechet distance; each score's median with its 95% interval."""
+    lines = [
+        "Sample quality at the end of training, ranked by median Frechet distance (median over seeds, 95% interval"
+        " of the median):",
+        "",
+        "| data | rank | variant | " + " | ".join(QUALITY.values()) + " |",
+        "|" + " --- |" * (3 + len(QUALITY)),
+    ]
+    for dataset in datasets:
+        cells = {v.name: numbers[f"{v.name}@{dataset}"] for v in experiment.variants}
+        by_frechet = sorted(cells, key=lambda v: _rank_key(cells[v].frechet))
+        for rank, variant in enumerate(by_frechet, start=1):
+            scores = [_median_text(getattr(cells[variant], field)) for field in QUALITY]
+            lines.append(f"| {dataset} | {rank} | `{variant}` | " + " | ".join(scores) + " |")
+        floor = stats[dataset]
+        real = [f"{floor.floor_frechet:.3f}", f"{floor.floor_kid:.3f}", f"{floor.floor_coverage:.3f}"]
+        lines.append(f"| {dataset} | - | real vs real ({floor.floor_samples} each) | " + " | ".join(real) + " |")
+    return lines
+
+
+def _rank_key(values: np.ndarray) -> float:
+    median = median_interval(values)[0]
+    return np.inf if np.isnan(median) else median  # a cell whose every seed diverged ranks last
+
+
+IMAGE_TEXT = f"""
+Tables of final numbers give the median over seeds with the interquartile range in brackets (the
+spread of the seeds, not an uncertainty); the quality table and paired differences give the median
+with its 95% distribution-free interval (order statistics of the seeds; n/a under 6 seeds). G loss
+is D's binary cross-entropy on the fakes in G's view of D, D loss is D's own objective; ln 2 = 0.693
+is the equilibrium. The brightness is the mean pixel of the scored fakes minus the mean pixel of the data,
+in standard deviations of the data's pixels; a claim about a shift compares it with a reference run
+of the same seed, {SHIFT} std counting as a shift. The consistency gap is |D's loss on the same fakes
+in G's view - in D's own view|. "Both win" marks a seed whose D loss is below half its G loss.
+Frechet distance and KID compare the features of the in-house classifier (`jaxbngan.classifier`,
+trained on the data's labels) of fakes and reals at the same sample count; class coverage is the
+share of classes (digits 0-9, or circle/square/triangle) that get at least a quarter of their fair
+share of fakes. "Real vs real" scores one half of the data against the other: the floor a perfect
+generator reaches.
+"""
+
+
+def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[str]:
+    """The report header: how it was made, under which image profile."""
+    profile: ImageProfile = run.profile
+    sets = ", ".join(f"{s.name} ({s.seeds} seeds, {s.data.size} images{_params(s.data.params)})" for s in profile.sets)
+    compute = sum(c.meta["wall_s"] for c in results.values())
+    return [
+        "# Batch normalization in GANs at image scale: the blog's claims and open questions over many seeds",
+        "",
+        f"- Command: `{run.command}`",
+        f"- Profile: `{profile.name}`: {profile.steps} steps, batches of {profile.batch_size}, G channels"
+        f" {profile.g_channels}, D channels {profile.d_channels}, metrics every {profile.log_every} steps on"
+        f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
+        f"- Data sets: {sets}.",
+        f"- Versions: {versions_text()}.",
+        f"- Device: {device_text()}.",
+        f"- Wall time: {duration_text(run.wall)} for this invocation"
+        f" (it trained {run.trained} of {len(results)} cells);"
+        f" {duration_text(compute)} of training in all (each cell's wall time, compilation included, summed over"
+        " the invocations that trained them).",
+        "",
+    ]
+
+
+def closing_lines(judged_all: list, run: Invocation, results: dict[str, CellResult]) -> list[str]:
+    """The closing note: every verdict with its seed counts, and the wall time with the command that made it."""
+    compute = sum(c.meta["wall_s"] for c in results.values())
+    lines = ["## Closing note", ""]
+    for _, judged in judged_all:
+        for j in judged:
+            seeds = ", ".join(f"{d} {v.seeds} seeds" for d, v in j.by_dataset.items())
+            lines.append(f"- {j.number} ({j.id}) **{j.verdict}** at {seeds}: {j.claim.statement}")
+    return lines + [
+        "",
+        f"Profile `{run.profile.name}`: {duration_text(compute)} of training over {len(results)} cells (compilation"
+        f" included), made by `{run.command}`.",
+    ]
+
+
+def _params(params: tuple) -> str:
+    return "".join(f", {name} {value:g}" for name, value in params)
+
+
+def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
+    """Draw one figure of an image experiment into `path`."""
+    first = datasets[0]
+    if plot.kind == "images":
+        key = f"{plot.variants[0]}@{first}"
+        title = f"{plot.variants[0]} on {first}"
+        plots.image_grid(results[key].samples, stats[first].population, path, title=title, max_seeds=SAMPLE_SEEDS)
+    elif plot.kind == "brightness":
+        reference, *variants = plot.variants
+        values = {
+            v: {d: numbers[f"{v}@{d}"].brightness - numbers[f"{reference}@{d}"].brightness for d in datasets}
+            for v in variants
+        }
+        offset_histograms(values, path, measure="brightness")
+    elif plot.kind == "quality":
+        values = {
+            name: {d: {v: getattr(numbers[f"{v}@{d}"], field) for v in plot.variants} for d in datasets}
+            for field, name in QUALITY.items()
+            if field != "coverage"
+        }
+        median_intervals(values, path)
+    else:  # the 2-D kinds that read only losses, views, gaps and the double win
+        draw_plot(plot, path, experiment, datasets, results, cells, numbers, stats)
+
+
+def write_image_report(
+    out: Path,
+    run: Invocation,
+    experiments: Sequence[Experiment],
+    results: dict[str, CellResult],
+    cells: dict[str, Cell],
+) -> Path:
+    """Draw the figures and write report.md and verdicts.json from finished image cells."""
+    profile: ImageProfile = run.profile
+    figures = out / "figures"
+    figures.mkdir(parents=True, exist_ok=True)
+    stats = {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
+    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in cells}
+    datasets = profile.datasets
+    judged_all = judge_experiments(experiments, lambda e: datasets, numbers)
+    lines = image_header_lines(run, results)
+    lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
+    lines += [VERDICT_RULES_TEXT + IMAGE_TEXT]
+    for e_index, (experiment, judged) in enumerate(judged_all, start=1):
+        lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
+        lines += [experiment.summary, ""]
+        lines += image_numbers_table(experiment, datasets, numbers) + [""]
+        lines += quality_table(experiment, datasets, numbers, stats) + [""]
+        for j in judged:
+            lines += claim_lines(j, datasets)
+        for p_index, plot in enumerate(experiment.plots, start=1):
+            path = figures / f"{experiment.name}-{p_index}-{plot.kind}.png"
+            draw_image_plot(plot, path, experiment, datasets, results, cells, numbers, stats)
+            lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
+    lines += closing_lines(judged_all, run, results)
+    report = out / "report.md"
+    with atomic_path(report) as tmp:
+        tmp.write_text("\n".join(lines).rstrip() + "\n")
+    record = {
+        **profile._asdict(),
+        "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds} for s in profile.sets],
+    }
+    write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all)
+    return report

@@ -1,0 +1,182 @@
+"""The image study (issue 17): its rules, profiles, cell planning, report, and (slow) the tiny profile end to end."""
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jaxbngan.config import ConfigError
+from jaxbngan.image_verdicts import ImageNumbers, brightened, kept_brightness, lower_frechet
+from jaxbngan.metrics import VIEWS, Metrics
+from jaxbngan.reproduce import (
+    IMAGE_PROFILES,
+    IMAGE_SECTIONS,
+    PROFILES,
+    CellResult,
+    image_main,
+    image_report,
+    load_experiments,
+    plan_cells,
+)
+from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_profile
+from jaxbngan.reproduce.image_numbers import ImageStats
+from jaxbngan.reproduce.image_spec import plan_image_cells
+from jaxbngan.reproduce.report import Invocation
+from jaxbngan.verdicts import LN2, SHIFT, VERDICTS, judge
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def numbers(**fields) -> ImageNumbers:
+    """ImageNumbers of 4 seeds: zeros except the given fields."""
+    base = {name: np.zeros(4) for name in ImageNumbers._fields} | {"both_win": np.zeros(4, bool)}
+    return ImageNumbers(**(base | {k: np.asarray(v, dtype=float) for k, v in fields.items()}))
+
+
+def test_brightness_conditions_compare_with_the_reference_of_the_same_seed():
+    reference = numbers(brightness=[0.0, 1.0, -1.0, 0.5])
+    shifted = numbers(brightness=[0.0, 1.0, -1.0, 0.5] + np.array([SHIFT + 0.01, SHIFT - 0.01, -SHIFT - 0.01, 0.0]))
+    np.testing.assert_array_equal(brightened(0, 1).test(shifted, reference), [True, False, False, False])
+    np.testing.assert_array_equal(kept_brightness(0, 1).test(shifted, reference), [False, True, False, True])
+    # Paired: the difference is the variant's brightness minus the reference's, seed by seed.
+    np.testing.assert_allclose(brightened(0, 1).difference(shifted, reference), [0.26, 0.24, -0.26, 0.0])
+    np.testing.assert_array_equal(brightened(1, 0).test(reference, shifted), [True, False, False, False])
+
+
+def test_lower_frechet_is_paired_and_a_diverged_seed_does_not_support():
+    a, b = numbers(frechet=[1.0, 2.0, math.nan, 3.0]), numbers(frechet=[2.0, 1.0, 1.0, math.nan])
+    condition = lower_frechet(0, 1)
+    np.testing.assert_array_equal(condition.test(a, b), [True, False, False, False])
+    np.testing.assert_array_equal(condition.difference(a, b)[:2], [-1.0, 1.0])
+    assert judge(condition.test(a, b)).support == 0.25
+    assert condition.text.format("`a`", "`b`") == "Frechet distance of `a` below that of `b` (same seed)"
+
+
+def test_the_2d_profiles_are_not_the_image_profiles():
+    # A 2-D reproduction resumes by cell config equality: its profiles must not change under it.
+    assert PROFILES["standard"] == ("standard", 32, 2000, 50, 2048, ("ring8", "moons", "grid25"), ("ring8", "moons"))
+    assert PROFILES["quick"].seeds == 6 and PROFILES["tiny"].steps == 20
+    assert all(image.name not in ("full", "standard", "quick") for image in IMAGE_PROFILES.values())
+
+
+def test_the_image_profiles_meet_the_seed_counts_of_issue_17():
+    cpu, gpu = IMAGE_PROFILES["images-cpu"], IMAGE_PROFILES["images-gpu"]
+    assert set(cpu.datasets) == set(gpu.datasets) == {"digits", "shapes"}
+    assert min(s.seeds for s in cpu.sets) >= 8 and cpu.seeds_of("digits") > cpu.seeds_of("shapes")
+    assert min(s.seeds for s in gpu.sets) >= 64
+
+
+@pytest.mark.parametrize("profile", sorted(IMAGE_PROFILES))
+def test_every_image_experiment_plans_its_cells_once(profile):
+    experiments = load_experiments(EXPERIMENTS, IMAGE_SECTIONS)
+    cells = plan_image_cells(experiments, IMAGE_PROFILES[profile])
+    keys = [c.key for c in cells]
+    assert len(keys) == len(set(keys))
+    variants = {v.name for e in experiments for v in e.variants}
+    assert len(cells) == len(variants) * len(IMAGE_PROFILES[profile].sets)
+    p = IMAGE_PROFILES[profile]
+    for cell in cells:
+        c = cell.config
+        assert (c.steps, c.batch_size, c.metric_samples) == (p.steps, p.batch_size, p.metric_samples)
+        assert (c.generator.channels, c.discriminator.channels) == (p.g_channels, p.d_channels)
+        assert c.data == next(s.data for s in p.sets if s.name == cell.dataset)
+
+
+def test_image_experiments_are_not_2d_sections():
+    with pytest.raises(ConfigError, match="unknown plot kind 'brightness'"):
+        plan_cells(load_experiments(EXPERIMENTS, ["image_shift"]), PROFILES["tiny"])
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--profile", "nope"], "invalid choice"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--datasets", "ring8"], "profile images-cpu has no data set 'ring8'"),
+        (["--only", "shift"], "unknown experiment 'shift'"),
+    ],
+)
+def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, message):
+    assert image_main([*args, "--out", str(tmp_path / "out")], experiments_dir=EXPERIMENTS) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_seeds_and_datasets_flags_narrow_the_profile():
+    args = parse_image_args(["--seeds", "3", "--datasets", "shapes"], "prog", "out", "experiments")
+    profile = resolve_image_profile(args)
+    assert profile.datasets == ("shapes",) and profile.seeds_of("shapes") == 3
+
+
+# -- the report on made-up cells: every section, verdicts decided by construction ----------------------
+
+SEEDS = 12  # 12 unanimous seeds decide "reproduced"
+LOGS = IMAGE_PROFILES["tiny"].steps // IMAGE_PROFILES["tiny"].log_every
+
+
+def made_up_cell(*, brightness: float, frechet: float, d_loss: float = LN2) -> CellResult:
+    """A finished cell whose every seed ends with these numbers (offsets in pixel units, pixel std 2)."""
+    full = lambda value, *shape: np.full((SEEDS, LOGS, *shape), value, np.float32)  # noqa: E731
+    history = Metrics(
+        g_loss=full(LN2),
+        d_loss=full(d_loss),
+        offset=full(2.0 * brightness, 1),
+        std_ratio=full(1.0, 1),
+        energy_distance=full(np.nan),
+        d_fake_loss_by_view=full(LN2, len(VIEWS)),
+        both_win=np.zeros((SEEDS, LOGS), bool),
+        high_quality=full(np.nan),
+        mode_coverage=full(0.9),
+        kid=full(frechet / 10),
+        frechet_distance=full(frechet),
+        pixel_kid=full(0.1),
+        class_kl=full(0.2),
+    )
+    samples = np.zeros((2, 16, 8, 8, 1), np.float16)  # the grids of two seeds: enough to draw them
+    return CellResult(history, samples, {"wall_s": 1.0})
+
+
+def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
+    profile = IMAGE_PROFILES["tiny"]._replace(sets=IMAGE_PROFILES["tiny"].sets[:1])
+    population = np.zeros((32, 8, 8, 1), np.float32)
+    monkeypatch.setattr(image_report, "image_stats", lambda data, samples: ImageStats(population, 2.0, 1, 0, 1, 16))
+    experiments = load_experiments(EXPERIMENTS, IMAGE_SECTIONS)
+    cells = {c.key: c for c in plan_image_cells(experiments, profile)}
+    shifted = {"dcgan-bn-first-shift": 0.3, "dcgan-bn-first-shift-reflect": 0.3, "dcgan-split-shift": 0.2}
+    results = {
+        key: made_up_cell(brightness=shifted.get(cell.variant, 0.0), frechet=1.0 + 0.1 * i)
+        for i, (key, cell) in enumerate(cells.items())
+    }
+    run = Invocation("made up", profile, 0, 1.0, 0)
+    report = image_report.write_image_report(tmp_path, run, experiments, results, cells).read_text()
+
+    verdicts = {c["id"]: c["verdict"] for c in json.loads((tmp_path / "verdicts.json").read_text())["claims"]}
+    assert len(verdicts) == sum(len(e.claims) for e in experiments)
+    assert verdicts["image_shift.1"] == "reproduced"  # 0.3 std brighter than the reference, D at ln 2
+    assert verdicts["image_shift.3"] == "reproduced"  # 0.2 std: within the threshold, in pixel std units
+    assert verdicts["image_shift.4"] == "not reproduced"  # instance norm: no brighter than the reference
+    assert verdicts["image_strategies.1"] == "not reproduced"  # nobody wins twice here
+    assert set(verdicts.values()) <= set(VERDICTS)
+    # The ranking table of the last section lists its variants by Frechet distance, lowest first.
+    ranking = report[report.index("## 4. ") :]
+    ranked = re.findall(r"^\| digits \| (\d) \| `([^`]+)` \| ([\d.]+) ", ranking, re.MULTILINE)
+    assert [int(r) for r, _, _ in ranked] == list(range(1, 7))
+    assert [float(f) for _, _, f in ranked] == sorted(float(f) for _, _, f in ranked)
+    assert "| digits | - | real vs real (16 each) |" in report
+    for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
+        assert (tmp_path / figure).stat().st_size > 0, figure
+    assert "- Profile: `tiny`" in report
+    assert "- 2.1 (image_shift.1) **reproduced** at digits 12 seeds: Split BN" in report  # the closing note
+
+
+@pytest.mark.slow
+def test_every_image_experiment_on_the_tiny_profile(tmp_path):
+    assert image_main(["--profile", "tiny", "--out", str(tmp_path)], experiments_dir=EXPERIMENTS) == 0
+    saved = json.loads((tmp_path / "verdicts.json").read_text())
+    assert {c["experiment"] for c in saved["claims"]} == set(IMAGE_SECTIONS)
+    assert all(set(c["by_dataset"]) == {"digits", "shapes"} for c in saved["claims"])
+    assert image_main(["--profile", "tiny", "--out", str(tmp_path)], experiments_dir=EXPERIMENTS) == 0  # resumes
