@@ -1,11 +1,10 @@
 """The image study: the blog's claims and open questions on DCGAN conv nets over many seeds, with verdicts.
 
-python experiments/images.py --profile images-cpu --out experiments/results-images      # 2 free CPU cores: 1.5-2 h
+python experiments/images.py --profile images-cpu --out experiments/results-images      # 2 free CPU cores: about 2 h
 python experiments/images.py --profile images-gpu --out experiments/results-images-gpu  # 64+ seeds per cell (GPU)
-python experiments/images.py --profile tiny --out /tmp/images-tiny  # the machinery: 40 cells, each compiled once
+python experiments/images.py --profile tiny --out /tmp/images-tiny  # the machinery only
 
-The momentum-lag sweep of issue 17 (its second experiment) is not here yet: it is built on the
-sweeps of issue 13 and joins `IMAGE_SECTIONS` in `jaxbngan/reproduce/image_spec.py` when they land.
+The momentum-lag sweep (`experiments/image_lag.py`) trains its momenta as one sweep program per image set.
 """
 
 import sys

@@ -15,10 +15,8 @@ from jaxbngan.config import Config, ConfigError, DataConfig
 from jaxbngan.reproduce.cells import Cell
 from jaxbngan.reproduce.spec import PLOT_KINDS, Experiment, Plot, check_experiment
 
-# The image report's order (scripts in experiments/). The momentum-lag sweep (issue 17's second
-# experiment) belongs between the strategies and the brightness shift; it is built with the
-# sweeps of issue 13 and joins here as "image_lag" when they land.
-IMAGE_SECTIONS = ("image_strategies", "image_shift", "image_later_layers", "image_norm_ranking")
+# The image report's order (scripts in experiments/).
+IMAGE_SECTIONS = ("image_strategies", "image_lag", "image_shift", "image_later_layers", "image_norm_ranking")
 
 IMAGE_PLOT_KINDS = (*PLOT_KINDS, "images", "brightness", "quality")
 
@@ -77,15 +75,16 @@ SHAPES_8 = DataConfig(name="shapes", size=2048, params=(("side", 8.0),))  # 8x8 
 SHAPES_16 = DataConfig(name="shapes", size=4096)  # the data set's default 16x16
 
 IMAGE_PROFILES = {
-    # A 2-core CPU in about 1.5 to 2 hours: 40 cells (20 variants x 2 data sets), 320 000 seed-steps.
+    # A 2-core CPU in about 1.5 to 2 hours: 48 cells (24 variants x 2 data sets), 336 000 seed-steps,
+    # 42 compilations (the lag sweep's 4 momenta compile once per data set).
     # Measured with `run_cell` on dcgan-split@digits, 4 seeds x 1500 steps at these widths took 178 CPU
     # seconds on a loaded machine, about 28 of them compiling and setting up, the rest 40 seed-steps per
-    # CPU second: 60-80 seed-steps/s on 2 free cores, so 4000-5300 s of steps and about 1100 s of setup.
+    # CPU second: 60-80 seed-steps/s on 2 free cores, so 4200-5600 s of steps and about 1200 s of setup.
     "images-cpu": ImageProfile(
         "images-cpu",
         (ImageSet(DIGITS, 12), ImageSet(SHAPES_8, 8)),
-        steps=800,
-        log_every=80,
+        steps=700,
+        log_every=70,
         batch_size=64,
         g_channels=(64, 32),
         d_channels=(32, 64),
@@ -137,7 +136,8 @@ def plan_image_cells(experiments: list[Experiment], profile: ImageProfile) -> li
         check_experiment(experiment, IMAGE_PLOT_KINDS)
         for variant in experiment.variants:
             for image_set in profile.sets:
-                cell = Cell(variant.name, image_set.name, image_cell_config(variant.config, image_set, profile))
+                config = image_cell_config(variant.config, image_set, profile)
+                cell = Cell(variant.name, image_set.name, config, variant.sweep)
                 known = cells.setdefault(cell.key, cell)
                 if known.config != cell.config:
                     raise ConfigError(f"variant {variant.name!r} is declared twice with different configs")
