@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -47,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from jaxbngan import driver, rundir
+    from jaxbngan.bench.roofline import probe
     from jaxbngan.config import to_dict
     from jaxbngan.data import make_population
     from jaxbngan.grid import Grid, point_config
@@ -72,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     def as_runs(tmp: Path) -> float:
         return sum(timed_run(tmp / f"run{i}", point_config(config, p), args.seeds) for i, p in enumerate(grid.points()))
 
-    out = args.out or RESULTS / f"grid-vs-runs-{jax.devices()[0].platform}-{_machine()}.json"
+    machine = probe()
+    out = args.out or RESULTS / f"grid-vs-runs-{machine['device_name']}.json"
     record = {
         "what": "seconds to train a grid of D's BN momentum as one sweep vs one run per point, compilation included",
         "command": "python benchmarks/grid_vs_runs.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -80,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         "points": args.points,
         "seeds": args.seeds,
         "steps": args.steps,
-        "device": f"{jax.devices()[0].platform}: {len(jax.devices())} x {jax.devices()[0].device_kind}",
-        "machine": _machine(),
+        "device": machine["device_name"],
+        "cpu_model": machine["cpu_model"],
+        "jax_devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}",
         "rounds": [],
     }
     for index in range(args.rounds):
@@ -102,10 +103,6 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"written to {out}")
     return 0
-
-
-def _machine() -> str:
-    return f"{platform.machine()}-{len(os.sched_getaffinity(0))}core"
 
 
 if __name__ == "__main__":
