@@ -512,6 +512,7 @@ def _compare(args: argparse.Namespace) -> int:
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
         for label, history in _entries(name, results):  # a sweep's points count as runs
+            label = label if label not in finals else f"{label} ({sum(k.startswith(label) for k in finals) + 1})"
             healthy = rundir.divergence_steps(history, results.steps, results.real) < 0
             metrics = rundir.final_metrics(history, results.real)
             finals[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}

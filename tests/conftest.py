@@ -1,4 +1,4 @@
-"""Make silent broadcasting fail everywhere, and dtype drift wherever our own code runs alone."""
+"""Make silent broadcasting fail everywhere, and dtype drift wherever our own code runs alone; share caches."""
 
 import chex
 import jax
@@ -27,3 +27,12 @@ def _classifier_cache(tmp_path_factory):
     mp.setenv("JAXBNGAN_CACHE", str(tmp_path_factory.mktemp("cache")))
     yield
     mp.undo()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_compile_cache(tmp_path_factory):
+    """Commands run in subprocesses compile the same programs again and again: JAX's persistent cache,
+    one per test session, lets the later ones load them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla-cache")))
+        yield

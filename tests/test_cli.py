@@ -28,14 +28,6 @@ LAYOUT = ["--group-size", "2", "--chunk-steps", "10"]
 FIGURES = {"samples.png", "losses.png", "diagnostic.png", "distances.png", "blindness.png"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _shared_compile_cache(tmp_path_factory):
-    """The runs below compile the same programs: JAX's persistent cache lets later runs skip that."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla-cache")))
-        yield
-
-
 def jaxbngan(*args) -> subprocess.CompletedProcess:
     """The real command, as `python -m jaxbngan`, from the repository root."""
     # One CPU device, whatever the machine's cores: the layouts asserted below assume it.
