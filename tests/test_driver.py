@@ -46,6 +46,7 @@ def test_memory_estimate_grows_with_batch_and_width():
     assert seed_memory(wide, 2).working > small.working and seed_memory(wide, 2).resident > 4 * small.resident
 
 
+@pytest.mark.slow  # the points estimate is checked in the default suite
 def test_image_memory_is_xla_s_count_of_one_segment_and_grows_with_the_nets():
     small = tiny_images("dcgan-split")
     wide = dataclasses.replace(small, discriminator=dataclasses.replace(small.discriminator, channels=(32, 64)))

@@ -111,6 +111,7 @@ def test_conv_batch_norm_running_averages_follow_the_keras_formula():
     np.testing.assert_allclose(new["BatchNorm_0"]["var"], expected_var, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # reference norm on points is checked in the default suite
 def test_reference_norm_on_images_makes_each_logit_independent_of_the_batch():
     _, net, params, stats = conv_d(
         ("reference", "reference"), epsilon=1e-5, reference=images(seed=3, shape=(16, 8, 8, 3))

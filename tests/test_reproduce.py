@@ -94,6 +94,7 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
     assert "another config or seeds" in error and "\n" not in error
 
 
+@pytest.mark.slow  # the driver's checkpoint resume is checked in the default suite (test_driver, test_grid)
 def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
     cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
     reports = []

@@ -38,6 +38,7 @@ def test_a_sweep_writes_its_directory_and_says_what_each_point_measured(finished
     assert (root / "sweep-d_loss.png").stat().st_size > 0 and (root / "sweep-both-win.png").stat().st_size > 0
 
 
+@pytest.mark.slow  # test_grid checks a stopped sweep's numbers in the default suite
 def test_a_stopped_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(finished, tmp_path):
     root = tmp_path / "stopped"
     stopped = jaxbngan("sweep", *TINY, *AXES, "--chunk-steps", "10", "--out", root, "--time-limit", "0")
