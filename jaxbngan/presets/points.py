@@ -136,7 +136,7 @@ BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
         fix_standing,
         "the fix with D's averages recomputed from the joint batch before G's step: smaller gap than the fix in "
         "6/6 seeds on ring8 "
-        "[running_average_lag.2: undecided at 6 seeds, quick]",
+        "[running_average_lag.3: undecided at 6 seeds, quick]",
     ),
     "joint-g-step": (joint_g_step, "joint batch with batch stats in the G step too"),
     "joint-g-step-shift": (lambda: joint_g_step(shift=True), "joint batch in both steps + shift term"),
