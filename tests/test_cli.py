@@ -418,3 +418,11 @@ def test_own_data_from_a_csv_file_runs_end_to_end(tmp_path):
     assert spec["data"] == str(data) and spec["config"]["data"]["size"] == 48
     np.testing.assert_allclose(np.load(root / "population.npy"), rows, rtol=1e-6)
     assert load_arrays(root)["fakes"].shape == (2, 48, 3)
+
+
+@pytest.mark.parametrize(
+    "args, data",
+    [([], "moons"), (["bn-split-shift"], None), (["--data", "ring8"], "ring8"), (["--set", "data.name=grid25"], None)],
+)
+def test_the_default_job_runs_on_the_data_where_the_report_measures_its_effect(args, data):
+    assert cli._data_of(cli._parser().parse_args(["run", *args])) == data
