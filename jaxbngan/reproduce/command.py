@@ -94,12 +94,26 @@ def main(
     experiments_dir: str | os.PathLike = "experiments",
 ) -> int:
     """Train the cells not yet in --out, then write the report; exit code 0, 2 on bad input, 130 on Ctrl-C."""
+    return run_command(argv, prog, experiments, experiments_dir, "runs/reproduce", parse_args, _reproduce)
+
+
+def run_command(
+    argv: Sequence[str] | None,
+    prog: str,
+    experiments: Sequence[Experiment] | None,
+    experiments_dir: str | os.PathLike,
+    default_out: str,
+    parse: Callable[..., argparse.Namespace],
+    study: Callable[[argparse.Namespace, str, Sequence[Experiment] | None], int],
+) -> int:
+    """A reproduction's command line: parse with `parse`, run `study`, and end a user error or Ctrl-C in one line."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    default_out = f"runs/{experiments[0].name}" if experiments and len(experiments) == 1 else "runs/reproduce"
+    if experiments and len(experiments) == 1:
+        default_out = f"runs/{experiments[0].name}"
     use_tuned_xla_flags()
     try:
-        args = parse_args(argv, prog, default_out, str(experiments_dir))
-        return _reproduce(args, shlex.join([*shlex.split(prog), *argv]), experiments)
+        args = parse(argv, prog, default_out, str(experiments_dir))
+        return study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
     except ConfigError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
@@ -108,19 +122,27 @@ def main(
         return 130
 
 
+def select_experiments(
+    args: argparse.Namespace, sections: Sequence[str], given: Sequence[Experiment] | None, whole: str
+) -> Sequence[Experiment]:
+    """The experiments to run: those given, or the scripts of `sections` (narrowed by --only) from --experiments."""
+    if given is not None:
+        if args.only:
+            raise ConfigError(f"--only applies to the whole {whole}, not to one experiment's script")
+        return given
+    names = tuple(sections)
+    if args.only:
+        names = tuple(n.strip() for n in args.only.split(",") if n.strip())
+        unknown = [n for n in names if n not in sections]
+        if unknown:
+            raise ConfigError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(sections)}")
+    return load_experiments(Path(args.experiments), names)
+
+
 def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
     start = time.perf_counter()
     profile = resolve_profile(args)
-    if given is None:
-        names = SECTIONS
-        if args.only:
-            names = tuple(n.strip() for n in args.only.split(",") if n.strip())
-            unknown = [n for n in names if n not in SECTIONS]
-            if unknown:
-                raise ConfigError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(SECTIONS)}")
-        given = load_experiments(Path(args.experiments), names)
-    elif args.only:
-        raise ConfigError("--only applies to the whole reproduction, not to one experiment's script")
+    given = select_experiments(args, SECTIONS, given, "reproduction")
     cells = plan_cells(given, profile)
     out = Path(args.out)
     results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)

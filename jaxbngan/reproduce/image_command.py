@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.command import StrictParser, load_experiments, train_cells
+from jaxbngan.reproduce.command import StrictParser, run_command, select_experiments, train_cells
 from jaxbngan.reproduce.image_report import write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
-from jaxbngan.tuning import use_tuned_xla_flags
 
 
 def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
@@ -65,33 +63,13 @@ def image_main(
     experiments_dir: str | os.PathLike = "experiments",
 ) -> int:
     """Train the image cells not yet in --out, then write the report; exit code 0, 2 on bad input, 130 on Ctrl-C."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    default_out = f"runs/{experiments[0].name}" if experiments and len(experiments) == 1 else "runs/images"
-    use_tuned_xla_flags()
-    try:
-        args = parse_image_args(argv, prog, default_out, str(experiments_dir))
-        return _study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
-    except ConfigError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; finished cells are saved, the same command resumes", file=sys.stderr)
-        return 130
+    return run_command(argv, prog, experiments, experiments_dir, "runs/images", parse_image_args, _study)
 
 
 def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
     start = time.perf_counter()
     profile = resolve_image_profile(args)
-    if given is None:
-        names = IMAGE_SECTIONS
-        if args.only:
-            names = tuple(n.strip() for n in args.only.split(",") if n.strip())
-            unknown = [n for n in names if n not in IMAGE_SECTIONS]
-            if unknown:
-                raise ConfigError(f"unknown experiment {unknown[0]!r}; choose from {', '.join(IMAGE_SECTIONS)}")
-        given = load_experiments(Path(args.experiments), names)
-    elif args.only:
-        raise ConfigError("--only applies to the whole study, not to one experiment's script")
+    given = select_experiments(args, IMAGE_SECTIONS, given, "study")
     cells = plan_image_cells(list(given), profile)
     out = Path(args.out)
     results, trained = train_cells(cells, out, lambda cell: profile.seeds_of(cell.dataset), args.seed)
