@@ -27,21 +27,15 @@ from jaxbngan.reproduce.report import (
     claim_lines,
     judge_experiments,
     share_text,
+    spread_text,
     summary_lines,
     write_verdicts,
 )
 from jaxbngan.reproduce.spec import Experiment, Plot
-from jaxbngan.rundir import aggregate, atomic_path
+from jaxbngan.rundir import atomic_path
 from jaxbngan.verdicts import SHIFT, median_interval
 
 QUALITY = {"frechet": "Frechet distance", "kid": "KID", "coverage": "class coverage"}  # ImageNumbers field: name
-
-
-def _spread(values: np.ndarray, digits: int = 3) -> str:
-    stats = aggregate(values)
-    if stats["seeds"] == 0:
-        return "n/a"
-    return f"{stats['median']:.{digits}f} [{stats['q25']:.{digits}f}, {stats['q75']:.{digits}f}]"
 
 
 def _median_text(values: np.ndarray, digits: int = 3) -> str:
@@ -65,8 +59,8 @@ def image_numbers_table(experiment: Experiment, datasets: Sequence[str], numbers
             n = numbers[f"{variant.name}@{dataset}"]
             diverged = int(np.sum(~np.isfinite(n.g_loss) | ~np.isfinite(n.d_loss)))
             note = f" ({diverged} diverged)" if diverged else ""
-            row = [f"`{variant.name}`", dataset, str(n.g_loss.size), _spread(n.g_loss, 2), _spread(n.d_loss)]
-            row += [_spread(n.brightness, 2), _spread(n.gap)]
+            row = [f"`{variant.name}`", dataset, str(n.g_loss.size), spread_text(n.g_loss, 2), spread_text(n.d_loss, 3)]
+            row += [spread_text(n.brightness, 2), spread_text(n.gap, 3)]
             both = share_text(float(np.mean(n.both_win)), int(n.both_win.size))
             lines.append("| " + " | ".join(row) + f" | {both}{note} |")
     return lines

@@ -87,7 +87,8 @@ def measured_numbers(claim: Claim, cells: Sequence[SeedNumbers]) -> list[Measure
     return found
 
 
-def _spread(values: np.ndarray, digits: int = 2) -> str:
+def spread_text(values: np.ndarray, digits: int = 2) -> str:
+    """Median [interquartile range] over the finite values, or 'n/a'."""
     stats = aggregate(values)
     if stats["seeds"] == 0:
         return "n/a"
@@ -145,8 +146,13 @@ def numbers_table(experiment: Experiment, datasets: Sequence[str], numbers: dict
             n = numbers[f"{variant.name}@{dataset}"]
             diverged = int(np.sum(~np.isfinite(n.g_loss) | ~np.isfinite(n.d_loss)))
             note = f" ({diverged} diverged)" if diverged else ""
-            of_fakes = [_spread(n.x_offset), _spread(n.displacement), _spread(n.energy_distance, 3), _spread(n.gap, 3)]
-            row = [f"`{variant.name}`", dataset, _spread(n.g_loss), _spread(n.d_loss, 3), *of_fakes]
+            of_fakes = [
+                spread_text(n.x_offset),
+                spread_text(n.displacement),
+                spread_text(n.energy_distance, 3),
+                spread_text(n.gap, 3),
+            ]
+            row = [f"`{variant.name}`", dataset, spread_text(n.g_loss), spread_text(n.d_loss, 3), *of_fakes]
             both = share_text(float(np.mean(n.both_win)), int(n.both_win.size))
             lines.append("| " + " | ".join(row) + f" | {both}{note} |")
     return lines
