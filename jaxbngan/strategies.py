@@ -115,7 +115,7 @@ def shift_reward(fake: jax.Array) -> jax.Array:
 
 
 def make_strategy(config: Config, population: jax.Array) -> Strategy:
-    """Set up the data side of `config` and `players`, which builds G, D and Adam from a state's knobs; return the pure init and train step."""
+    """Set up `config`'s data side and `players` (G, D and Adam from a state's knobs); return init and train step."""
     config.validate()
     validate_for_data(config, population.shape)
     data_shape = population.shape[1:]  # (d,) for points, (H, W, C) for images
