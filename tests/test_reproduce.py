@@ -253,6 +253,26 @@ def test_the_standard_profile_is_what_the_headline_report_needs():
     assert (profile.steps, profile.data_size) == (PROFILES["quick"].steps, PROFILES["quick"].data_size)
 
 
+def test_the_standard_profile_leaves_out_only_what_the_issue_does_not_ask_for():
+    required = {"running_average_lag", "other_norms", "zero_loss_claims"}  # lag, other norms, the Q&A claims
+    blog = {e.name for e in load_experiments(EXPERIMENTS, SECTIONS) if not e.beyond_blog}
+    left_out = set(PROFILES["standard"].leaves_out)
+    assert left_out <= set(SECTIONS) and not left_out & (required | blog)
+    assert PROFILES["standard"].left_out_why
+
+
+def test_a_profile_leaves_out_its_skipped_experiments_unless_only_names_them(tmp_path, monkeypatch, capsys):
+    tiny = PROFILES["tiny"]._replace(leaves_out=("fix",), left_out_why="a reason")
+    monkeypatch.setitem(PROFILES, "tiny", tiny)
+    monkeypatch.setattr("jaxbngan.reproduce.command.SECTIONS", ("shift", "fix"))
+    assert reproduce(tmp_path, "--tiny", "--datasets", "ring8") == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "- Left out by the profile: fix: a reason." in report
+    assert {c["experiment"] for c in json.loads((tmp_path / "verdicts.json").read_text())["claims"]} == {"shift"}
+    assert reproduce(tmp_path, "--tiny", "--datasets", "ring8", "--only", "shift,fix") == 0
+    assert "Left out by the profile" not in (tmp_path / "report.md").read_text()
+
+
 def test_a_sweeps_cells_train_as_one_program_and_equal_their_cells_alone(tmp_path):
     cells = plan_cells(load_experiments(EXPERIMENTS, ["running_average_lag"]), PROFILES["tiny"])
     swept = [c for c in cells if c.sweep and c.dataset == "ring8"]

@@ -142,7 +142,8 @@ def select_experiments(
 def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
     start = time.perf_counter()
     profile = resolve_profile(args)
-    given = select_experiments(args, SECTIONS, given, "reproduction")
+    sections = SECTIONS if args.only else tuple(s for s in SECTIONS if s not in profile.leaves_out)
+    given = select_experiments(args, sections, given, "reproduction")
     cells = plan_cells(given, profile)
     out = Path(args.out)
     results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)

@@ -237,6 +237,8 @@ def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict
     beyond_sets = dict.fromkeys(d for e in experiments if e.beyond_blog for d in datasets_of(e, profile))
     compute = sum(c.meta["wall_s"] for c in cells.values())
     data_line = f"{', '.join(blog_sets) or '-'} (blog sections); {', '.join(beyond_sets) or '-'} (beyond the blog)"
+    skipped = [name for name in profile.leaves_out if name not in {e.name for e in experiments}]
+    skipped_lines = [f"- Left out by the profile: {', '.join(skipped)}: {profile.left_out_why}."] if skipped else []
     return [
         "# Batch normalization in GANs: the blog's claims over many seeds",
         "",
@@ -245,6 +247,7 @@ def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict
         f" the same for every variant), {profile.steps} steps, batch = the whole population of {profile.data_size}"
         f" samples unless a variant says otherwise, metrics every {profile.log_every} steps.",
         f"- Data sets: {data_line}.",
+        *skipped_lines,
         f"- Versions: {versions_text()}.",
         f"- Device: {device_text()}.",
         f"- Wall time: {duration_text(run.wall)} for this invocation (it trained {run.trained} of {len(cells)} cells);"
