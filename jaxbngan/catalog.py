@@ -1,5 +1,5 @@
 """What jaxbngan names, one line each, readable without importing JAX: data sets (`jaxbngan list`)
-and the fields of summary.json (`jaxbngan explain`).
+and the fields of a run's and a sweep's summary.json (`jaxbngan explain`).
 
 `jaxbngan.data.GENERATORS` holds the generators themselves, `rundir.summarize` writes the summary;
 tests/test_cli.py keeps these tables equal to the generators' names and first docstring lines and
@@ -56,4 +56,23 @@ FINAL_METRICS: dict[str, str] = {
     "frechet_distance": "images: Frechet distance in the classifier's features (NaN for points)",
     "pixel_kid": "images: kernel inception distance on the pixels (NaN for points)",
     "class_kl": "images: KL divergence of the fakes' predicted classes from the data's labels (NaN for points)",
+}
+
+# summary.json of a sweep directory (`jaxbngan sweep`), top level.
+SWEEP_SUMMARY_FIELDS: dict[str, str] = {
+    "preset": "the preset the sweep started from, as in a run's summary",
+    "data": "the data set's name, or the absolute path of the data file",
+    "steps": "training steps per seed",
+    "grid": "the axes, each [config path, [values]]; the points are their product, the last axis varying fastest",
+    "seeds": "seeds per point, the same seed keys at every point",
+    "points": "one entry per point, in grid order, with the fields below",
+    "wall_seconds": "seconds the sweep took (a resumed sweep counts only its last invocation)",
+}
+# Each entry of a sweep summary's `points`.
+SWEEP_POINT_FIELDS: dict[str, str] = {
+    "point": "the point's value on each axis, {config path: value}",
+    "label": "the same as text, `path=value, ...`, as `compare` and the sweep figures name the point",
+    "aggregate": "the final metrics over the point's seeds that did not diverge, as in a run's summary",
+    "both_win_share": "{share, seeds}: the share of the point's seeds where both players win at the end",
+    "diverged": "the point's seeds that diverged, each with the first logged step where it did",
 }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import shlex
 import sys
@@ -20,7 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jaxbngan import __version__
-from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, OFFSET_UNIT, SUMMARY_FIELDS, UNITS
+from jaxbngan import cli_results as results
+from jaxbngan.catalog import (
+    DATA_SETS,
+    FINAL_METRICS,
+    OFFSET_UNIT,
+    SUMMARY_FIELDS,
+    SWEEP_POINT_FIELDS,
+    SWEEP_SUMMARY_FIELDS,
+)
 from jaxbngan.config import DATA_KINDS, KNOBS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
 from jaxbngan.presets import DEFAULT_DATA, DEFAULT_PRESET, PRESETS, get_preset
@@ -36,8 +43,6 @@ EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): conti
 EXIT_INTERRUPTED = 130
 DEFAULT_SEEDS = 8  # with the default preset, about a minute on a 2-core CPU
 RUNS = Path("runs")
-COMPARE_FIGURE = "compare.png"
-LN2 = math.log(2)  # D's loss when it cannot tell real from fake
 
 # Named flags of `run`: flag -> (config keys it sets, help). Values parse like `--set` values.
 FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -153,9 +158,9 @@ def _parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="(re)draw the figures of a finished or partial run")
     plot.add_argument("run_dir", type=Path)
-    plot.add_argument("--seeds", type=_seed_list, metavar="I,J,...", help="draw only these seeds, e.g. 0,3,7")
+    plot.add_argument("--seeds", type=results.seed_list, metavar="I,J,...", help="draw only these seeds, e.g. 0,3,7")
     plot.add_argument("--metric", metavar="NAME", help="a sweep's heatmap metric (default d_loss)")
-    plot.set_defaults(handler=_plot)
+    plot.set_defaults(handler=results.plot)
 
     extract = commands.add_parser("extract", help="one point of a finished sweep as an ordinary run directory")
     extract.add_argument("sweep_dir", type=Path)
@@ -163,22 +168,22 @@ def _parser() -> argparse.ArgumentParser:
         "--point", required=True, metavar="I|PATH=V,...", help="the point's index, or its value on every axis"
     )
     extract.add_argument("--out", type=Path, help="run directory to write (default: SWEEP_DIR/point-I)")
-    extract.set_defaults(handler=_extract)
+    extract.set_defaults(handler=results.extract)
 
     compare = commands.add_parser("compare", help="final metrics of several runs side by side, and a figure")
     compare.add_argument(
         "run_dirs", type=Path, nargs="+", help="two or more runs; a sweep directory counts as its points"
     )
     compare.add_argument(
-        "--out", type=Path, help=f"PNG figure (default: {COMPARE_FIGURE} in the first run's directory)"
+        "--out", type=Path, help=f"PNG figure (default: {results.COMPARE_FIGURE} in the first run's directory)"
     )
     compare.add_argument(
         "--metrics",
-        type=_name_list,
+        type=results.name_list,
         metavar="NAME,...",
         help="the final metrics to show, e.g. d_loss,offset_x (default: all; `jaxbngan explain` defines them)",
     )
-    compare.set_defaults(handler=_compare)
+    compare.set_defaults(handler=results.compare)
 
     exporting = commands.add_parser(
         "export",
@@ -190,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
         "--format", default="csv", help="csv (default), parquet (needs pyarrow) or tensorboard (needs tensorboard)"
     )
     exporting.add_argument("--out", type=Path, help="file or, for tensorboard, directory (default: in RUN_DIR)")
-    exporting.set_defaults(handler=_export)
+    exporting.set_defaults(handler=results.export)
 
     explain = commands.add_parser("explain", help="what each field of summary.json means, one line each")
     explain.set_defaults(handler=_explain)
@@ -272,6 +277,12 @@ def _explain(args: argparse.Namespace) -> int:
     print("final metrics (the keys of aggregate and of each per_seed entry; `jaxbngan compare --metrics` takes them):")
     for name, meaning in FINAL_METRICS.items():
         print(f"  {name:<{width}}  {meaning}")
+    print("summary.json of a sweep directory (`jaxbngan sweep`):")
+    for name, meaning in SWEEP_SUMMARY_FIELDS.items():
+        print(f"  {name:<{width}}  {meaning}")
+    print("each entry of a sweep's points:")
+    for name, meaning in SWEEP_POINT_FIELDS.items():
+        print(f"  {name:<{width}}  {meaning}")
     return 0
 
 
@@ -300,7 +311,7 @@ def _run(args: argparse.Namespace) -> int:
         source = api.resolve(args.preset or DEFAULT_PRESET, _data_of(args), _overrides(args))
         grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
         if grid is not None:
-            _metric(args.metric)
+            results.metric(args.metric)
         request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
         devices = seed_devices(args.devices, seeds=request.members)
         layout, population = api.plan(request, devices, group_size=args.group_size, chunk_steps=args.chunk_steps)
@@ -315,7 +326,7 @@ def _run(args: argparse.Namespace) -> int:
             spec = rundir.read_spec(root)
             if rundir.is_complete(root):
                 print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-                _conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
+                results.conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
                 return 0
             request, layout = _resumed(root, spec, args)
             devices = seed_devices(layout.devices)
@@ -395,7 +406,7 @@ def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Devic
     if not complete:
         print(f"stopped at the time limit; continue with: jaxbngan {args.kind} --resume --out {root}")
         return EXIT_STOPPED
-    _conclude(root, time.monotonic() - started, args)
+    results.conclude(root, time.monotonic() - started, args)
     return 0
 
 
@@ -433,216 +444,3 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
         else:
             items.append((f"{prefix}{key}", value))
     return items
-
-
-def _conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
-    """Write the summary (unless a previous call did) and the figures of a complete run; print the headline numbers."""
-    from jaxbngan import api, plots, rundir
-    from jaxbngan.sharding import writes_files
-
-    if not writes_files():
-        return  # process 0 of a multi-process run writes and reports
-    results, summary = api.conclude(root, seconds)
-    if args.kind == "sweep":
-        from jaxbngan import sweep
-
-        for line in sweep.report(root, summary, args.metric, seconds):
-            print(line)
-        return
-    figures = plots.draw_run(root, results)
-    print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
-    for name, stats in summary["aggregate"].items():
-        print(f"  {_named(name):<20} {_cell(stats)}")
-    diverged = summary["diverged"]
-    if diverged:
-        shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
-        more = f" and {len(diverged) - 10} more" if len(diverged) > 10 else ""
-        print(f"diverged (left out above): {shown}{more}")
-    files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
-    print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
-    print(f"figures: {', '.join(str(f) for f in figures)}")
-    for line in _measured(summary["aggregate"], images=results.real.ndim == 4):
-        print(line)
-
-
-def _measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
-    """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
-    offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
-    both, share = aggregate["both_win"], aggregate["both_win_share"]
-    if offset["seeds"] == 0 or d_loss["seeds"] == 0:
-        return ["measured: no seed has a finite final offset and D loss"]
-    what = "brightness offset (channel 0)" if images else "x-offset"
-    side = "below" if d_loss["median"] < LN2 else "at or above"
-    return [
-        f"measured: median {what} {offset['median']:+.3g} {OFFSET_UNIT} [IQR {offset['q25']:+.3g}, "
-        f"{offset['q75']:+.3g}]; median D loss {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, "
-        f"{d_loss['q75']:.3g}], {side} ln 2 = {LN2:.3f} (a D that cannot tell real from fake)",
-        f"both players win (D loss < G loss / 2): at the end in {both['mean']:.0%} of {both['seeds']} seeds, "
-        f"over the run at {share['mean']:.0%} of the logs (mean over seeds)",
-    ]
-
-
-def _cell(stats: dict[str, float]) -> str:
-    if stats["seeds"] == 0:
-        return "n/a"
-    return f"{stats['median']:.4g} [{stats['q25']:.4g}, {stats['q75']:.4g}]"
-
-
-# -- plot and compare -------------------------------------------------------------------------------
-
-
-def _plot(args: argparse.Namespace) -> int:
-    from jaxbngan import plots, rundir, sweep
-
-    if sweep.is_sweep(args.run_dir):  # the sweep's own figures; a point's: `jaxbngan extract`, then plot that
-        if args.seeds is not None:
-            raise ConfigError("--seeds is for a run; take a point of the sweep out with `jaxbngan extract` first")
-        figures = sweep.draw(args.run_dir, rundir.read_summary(args.run_dir), _metric(args.metric or "d_loss"))
-        print(f"figures: {', '.join(str(f) for f in figures)}")
-        return 0
-    if args.metric is not None:
-        raise ConfigError("--metric chooses a sweep's heatmap; a run's figures show every metric")
-    results = rundir.load(args.run_dir)
-    figures = plots.draw_run(args.run_dir, results, seeds=args.seeds)
-    if not results.complete:
-        seeds = results.history.g_loss.shape[0]
-        print(f"{args.run_dir} is partial: {seeds} of {results.spec['seeds']} seeds have started")
-    print(f"figures: {', '.join(str(f) for f in figures)}")
-    return 0
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from jaxbngan import plots, rundir
-
-    out = args.out or args.run_dirs[0] / COMPARE_FIGURE
-    if out.suffix.lower() != ".png":
-        raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
-    finals, specs = {}, {}
-    for name, root in zip(_labels(args.run_dirs), args.run_dirs, strict=True):
-        results = rundir.load(root)
-        if not results.complete:
-            raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
-        for label, history in _entries(name, results):  # a sweep's points count as runs
-            label = label if label not in finals else f"{label} ({sum(k.startswith(label) for k in finals) + 1})"
-            healthy = rundir.divergence_steps(history, results.steps, results.real) < 0
-            metrics = rundir.final_metrics(history, results.real)
-            finals[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
-            specs[label] = results.spec
-    labels = list(finals)
-    if len(labels) < 2:
-        raise ConfigError(
-            "compare needs two or more runs (a sweep counts as its points); one run's numbers are in its summary.json"
-        )
-    differences = _run_differences(specs)
-    if differences:
-        print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
-    width = max(22, *(len(label) + 2 for label in labels))
-    print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
-    print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
-    for name in next(iter(finals.values())):
-        cells = [_cell(rundir.aggregate(finals[label][name])) for label in labels]
-        print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    seeds = [len(next(iter(finals[label].values()))) for label in labels]
-    print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
-    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
-    print(f"figure: {out}")
-    return 0
-
-
-def _entries(name: str, results: Any) -> list[tuple[str, Any]]:
-    """(label, history) of a run, or of each point of a sweep (`name[path=value, ...]`)."""
-    from jaxbngan import sweep
-    from jaxbngan.grid import describe_point
-
-    grid = sweep.read_grid(results.spec)
-    if grid is None:
-        return [(name, results.history)]
-    seeds = results.spec["seeds"]
-    return [
-        (f"{name}[{describe_point(point)}]", sweep.point_rows(results.history, index, seeds))
-        for index, point in enumerate(grid.points())
-    ]
-
-
-def _metric(name: str) -> str:
-    """A final metric's name, checked before anything long runs."""
-    if name not in FINAL_METRICS:
-        raise ConfigError(f"unknown metric {name!r}; `jaxbngan explain` lists them: {', '.join(FINAL_METRICS)}")
-    return name
-
-
-def _extract(args: argparse.Namespace) -> int:
-    from jaxbngan import rundir, sweep
-    from jaxbngan.grid import describe_point
-
-    if not sweep.is_sweep(args.sweep_dir):
-        raise ConfigError(f"{args.sweep_dir} is not a sweep directory (its config.json has no grid)")
-    grid = sweep.read_grid(rundir.read_spec(args.sweep_dir))
-    index = sweep.find_point(grid, args.point)
-    out = args.out or args.sweep_dir / f"point-{index}"
-    sweep.extract(args.sweep_dir, index, out)
-    print(f"point {index} ({describe_point(grid.points()[index])}) of {args.sweep_dir} as a run: {out}/")
-    _conclude(out, 0.0, argparse.Namespace(kind="run"))
-    return 0
-
-
-def _named(metric: str) -> str:
-    """A final metric's name with its unit, `offset_x (std)`."""
-    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
-
-
-def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
-    """The metrics `--metrics` names, in its order (all when not given); an unknown name is a one-line error."""
-    for name in asked or []:
-        if name not in metrics:
-            raise ConfigError(f"--metrics: unknown metric {name!r}; choose from {', '.join(metrics)}")
-    return asked or list(metrics)
-
-
-def _run_differences(specs: dict[str, dict[str, Any]]) -> str:
-    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side."""
-    found = []
-    for what, value in (
-        ("preset", lambda spec: spec.get("preset")),
-        ("data", lambda spec: spec.get("data")),
-        ("steps", lambda spec: spec["config"].get("steps")),
-    ):
-        values = {label: value(spec) for label, spec in specs.items()}
-        if len(set(map(str, values.values()))) > 1:
-            found.append(f"{what} ({', '.join(f'{label}: {v}' for label, v in values.items())})")
-    return "; ".join(found)
-
-
-def _name_list(text: str) -> list[str]:
-    """`--metrics d_loss,offset_x` as ['d_loss', 'offset_x']."""
-    names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected names like d_loss,offset_x, got {text!r}")
-    return names
-
-
-def _labels(roots: list[Path]) -> list[str]:
-    names = [root.resolve().name for root in roots]
-    return names if len(set(names)) == len(names) else [str(root) for root in roots]
-
-
-# -- plot --seeds, and export -----------------------------------------------------------------------
-
-
-def _seed_list(text: str) -> list[int]:
-    """`--seeds 0,3,7` as [0, 3, 7] (ranges are checked against the run by `plots.draw_run`)."""
-    try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        seeds = []
-    if not seeds:
-        raise argparse.ArgumentTypeError(f"expected seed indices like 0,3,7, got {text!r}")
-    return seeds
-
-
-def _export(args: argparse.Namespace) -> int:
-    from jaxbngan import export
-
-    written = export.export_run(args.run_dir, args.format, args.out)
-    print(f"{args.format}: {written}")
-    return 0

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, api, cli, driver, rundir
-from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS
+from jaxbngan import Metrics, api, cli, cli_results, driver, rundir
+from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS, SWEEP_POINT_FIELDS, SWEEP_SUMMARY_FIELDS
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
@@ -195,7 +195,7 @@ def test_summaries_give_offsets_in_std_of_the_data_and_name_the_unit(tmp_path):
 def test_the_end_of_run_message_says_what_was_measured(tmp_path):
     root = fabricated(tmp_path / "run")
     _, summary = api.conclude(root, seconds=1.0)
-    first, second = cli._measured(summary["aggregate"], images=False)
+    first, second = cli_results.measured(summary["aggregate"], images=False)
     assert "median x-offset +2 std [IQR +1.5, +2.5]" in first
     assert "median D loss 0.2 [IQR 0.15, 0.25], below ln 2 = 0.693" in first
     # both win at the end for seeds 0 and 1; at 2, 1 and 0 of their 2 logs
@@ -209,7 +209,8 @@ def test_explain_defines_every_field_of_a_real_summary(tmp_path):
     assert set(summary["per_seed"][0]) == {"seed", "diverged_at", "offset", *FINAL_METRICS}
     code, out, _ = in_process("explain")
     assert code == 0
-    for name, meaning in [*SUMMARY_FIELDS.items(), *FINAL_METRICS.items()]:
+    documented = [SUMMARY_FIELDS, FINAL_METRICS, SWEEP_SUMMARY_FIELDS, SWEEP_POINT_FIELDS]
+    for name, meaning in [item for fields in documented for item in fields.items()]:
         assert any(line.split(None, 1) == [name, meaning] for line in out.splitlines()), name
 
 

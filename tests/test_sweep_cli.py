@@ -9,6 +9,7 @@ from test_cli import assert_one_line_error, in_process, jaxbngan
 
 import jaxbngan as package
 from jaxbngan import rundir
+from jaxbngan.catalog import SWEEP_POINT_FIELDS, SWEEP_SUMMARY_FIELDS
 from jaxbngan.config import from_dict
 from jaxbngan.grid import Grid, point_config
 
@@ -33,6 +34,8 @@ def test_a_sweep_writes_its_directory_and_says_what_each_point_measured(finished
     assert "a grid of 2 x 2 points" in stdout and "8 members in one program" in stdout
     summary = json.loads((root / rundir.SUMMARY).read_text())
     assert [p["point"] for p in summary["points"]] == GRID.points()
+    assert list(summary) == list(SWEEP_SUMMARY_FIELDS)  # what `jaxbngan explain` documents
+    assert all(list(p) == list(SWEEP_POINT_FIELDS) for p in summary["points"])
     for point in GRID.points():
         assert f"discriminator.momentum={point['discriminator.momentum']:g}" in stdout
     assert (root / "sweep-d_loss.png").stat().st_size > 0 and (root / "sweep-both-win.png").stat().st_size > 0
