@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jaxbngan import rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.image_verdicts import ImageNumbers, brightened, kept_brightness, lower_frechet
 from jaxbngan.metrics import VIEWS, Metrics
@@ -105,6 +106,14 @@ def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, mess
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_second_process_on_the_same_directory_is_refused(tmp_path, capsys):
+    with rundir.owned(tmp_path, "python experiments/images.py"):
+        assert image_main(["--profile", "tiny", "--out", str(tmp_path)], experiments_dir=EXPERIMENTS) == 2
+    error = capsys.readouterr().err.strip()
+    assert "is in use by pid" in error and "\n" not in error
+    assert not (tmp_path / "cells").exists()
 
 
 def test_seeds_and_datasets_flags_narrow_the_profile():

@@ -253,6 +253,14 @@ def test_the_standard_profile_is_what_the_headline_report_needs():
     assert (profile.steps, profile.data_size) == (PROFILES["quick"].steps, PROFILES["quick"].data_size)
 
 
+def test_a_second_process_on_the_same_directory_is_refused_in_one_line(tmp_path, capsys):
+    with rundir.owned(tmp_path, "python experiments/reproduce.py --quick"):
+        assert reproduce(tmp_path, "--tiny", "--only", "shift", "--datasets", "ring8") == 2
+    error = capsys.readouterr().err.strip()
+    assert "is in use by pid" in error and "--quick" in error and "\n" not in error
+    assert not (tmp_path / "cells").exists()
+
+
 def test_the_standard_profile_leaves_out_only_what_the_issue_does_not_ask_for():
     required = {"running_average_lag", "other_norms", "zero_loss_claims"}  # lag, other norms, the Q&A claims
     blog = {e.name for e in load_experiments(EXPERIMENTS, SECTIONS) if not e.beyond_blog}

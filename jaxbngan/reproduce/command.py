@@ -146,9 +146,10 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     given = select_experiments(args, sections, given, "reproduction")
     cells = plan_cells(given, profile)
     out = Path(args.out)
-    results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)
-    run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-    report = write_report(out, run, given, results, {c.key: c for c in cells})
+    with rundir.owned(out, command):  # one process trains into a report directory at a time
+        results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
+        report = write_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)
     return 0
 

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from jaxbngan import rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.reproduce.command import StrictParser, run_command, select_experiments, train_cells
 from jaxbngan.reproduce.image_report import write_image_report
@@ -72,9 +73,10 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
     given = select_experiments(args, IMAGE_SECTIONS, given, "study")
     cells = plan_image_cells(list(given), profile)
     out = Path(args.out)
-    results, trained = train_cells(cells, out, lambda cell: profile.seeds_of(cell.dataset), args.seed)
-    run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-    report = write_image_report(out, run, given, results, {c.key: c for c in cells})
+    with rundir.owned(out, command):  # one process trains into a report directory at a time
+        results, trained = train_cells(cells, out, lambda cell: profile.seeds_of(cell.dataset), args.seed)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
+        report = write_image_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)
     return 0
 
