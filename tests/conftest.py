@@ -1,10 +1,13 @@
 """Make silent broadcasting fail everywhere, and dtype drift wherever our own code runs alone; share caches."""
 
+import os
+
 import chex
 import jax
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.devices()  # start the backend now, with the XLA_FLAGS the session was given: `cli.main` in a test tunes them
 
 
 @pytest.fixture
@@ -35,4 +38,13 @@ def _shared_compile_cache(tmp_path_factory):
     one per test session, lets the later ones load them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla-cache")))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _xla_flags_as_found():
+    """`cli.main` tunes XLA_FLAGS in os.environ for its process; a test that calls it in process must
+    not hand those flags to the subprocesses of the tests after it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XLA_FLAGS", os.environ.get("XLA_FLAGS", ""))
         yield
