@@ -3,7 +3,8 @@
 Columns follow the `Metrics` fields, so a new field exports without a change here: a scalar field
 is one column; a vector field is one column per entry, named by view for `*_by_view` fields
 (`d_fake_loss_fake_view`), by axis for 2-D data (`offset_x`, `offset_y`) and by index otherwise
-(`offset_0`, ...). `seed` is the seed's index in the run (seed i trains on the i-th key split from
+(`offset_0`, ...). A run's offsets are in standard deviations of its real data per axis (images:
+per channel), as in summary.json. `seed` is the seed's index in the run (seed i trains on the i-th key split from
 the run's `seed`), `step` the training step the record was logged after.
 
 Formats: CSV (always), Parquet (with pyarrow), pandas (`frame`), TensorBoard (with the
@@ -73,7 +74,8 @@ def run_columns(root: Path) -> dict[str, np.ndarray]:
             f"{root} has not finished, so there is nothing final to export; "
             f"finish it with `jaxbngan run --resume --out {root}`"
         )
-    table = columns(results.history, results.steps, data_dim_of(results.real))
+    in_std = results.history._replace(offset=np.asarray(results.history.offset) / rundir.data_std(results.real))
+    table = columns(in_std, results.steps, data_dim_of(results.real))  # offsets in std, as in summary.json
     grid = sweep.read_grid(results.spec)
     return table if grid is None else sweep.member_columns(table, grid, results.spec["seeds"])
 

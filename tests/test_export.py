@@ -46,10 +46,15 @@ def finished_run(root, dims: int = 2):
     """A finished run directory written by rundir's own functions, without training."""
     config = dataclasses.replace(tiny(), steps=10 * LOGS, log_every=10)
     spec = {"preset": "bn-split", "seeds": SEEDS, "seed": 0, "config": to_dict(config)}
-    rundir.create(root, spec, np.zeros((8, dims), dtype=np.float32))
+    rundir.create(root, spec, np.arange(8 * dims, dtype=np.float32).reshape(8, dims))  # offsets in its std
     rundir.save_group(root, 0, history(dims=dims), np.zeros((SEEDS, 5, dims), dtype=np.float32))
     rundir.finish(root, 10 * np.arange(1, LOGS + 1))
     return root
+
+
+def offsets_in_std(root, saved) -> np.ndarray:
+    """The saved offsets in the unit of summary.json and the exports: std of the real data per axis."""
+    return saved["offset"] / rundir.data_std(rundir.read_population(root))
 
 
 COLUMNS_2D = [
@@ -106,6 +111,7 @@ def test_csv_holds_exactly_the_npz_values(tmp_path):
     assert len(body) == SEEDS * LOGS
     columns = dict(zip(header, zip(*body, strict=True), strict=True))
     with np.load(root / rundir.METRICS) as saved:
+        fields = {name: saved[name] for name in saved.files} | {"offset": offsets_in_std(root, saved)}  # float64
         for name, field, index in [
             ("g_loss", "g_loss", ()),
             ("offset_y", "offset", (1,)),
@@ -113,8 +119,8 @@ def test_csv_holds_exactly_the_npz_values(tmp_path):
             ("d_fake_loss_running_view", "d_fake_loss_by_view", (2,)),
             ("high_quality", "high_quality", ()),  # NaN
         ]:
-            expected = saved[field][(..., *index)].reshape(-1)
-            read = np.array([float(cell) for cell in columns[name]], dtype=np.float32)
+            expected = fields[field][(..., *index)].reshape(-1)
+            read = np.array([float(cell) for cell in columns[name]], dtype=expected.dtype)
             np.testing.assert_array_equal(read, expected)  # exact (NaN where NaN): the text is the float's repr
         assert columns["both_win"] == tuple("true" if v else "false" for v in saved["both_win"].reshape(-1))
 
@@ -127,7 +133,7 @@ def test_frame_and_parquet_keep_the_values(tmp_path):
     read = pandas.read_parquet(written)
     assert list(read.columns) == COLUMNS_2D and len(read) == SEEDS * LOGS
     with np.load(root / rundir.METRICS) as saved:
-        np.testing.assert_array_equal(read["offset_x"].to_numpy(), saved["offset"][..., 0].reshape(-1))
+        np.testing.assert_array_equal(read["offset_x"].to_numpy(), offsets_in_std(root, saved)[..., 0].reshape(-1))
         np.testing.assert_array_equal(read["both_win"].to_numpy(), saved["both_win"].reshape(-1))
     frame = export.frame(export.run_columns(root))
     pandas.testing.assert_frame_equal(frame, read)
@@ -145,7 +151,7 @@ def test_tensorboard_writes_one_run_per_seed(tmp_path):
     offsets = events.Scalars("offset_x")
     assert [e.step for e in offsets] == [10, 20, 30, 40]
     with np.load(root / rundir.METRICS) as saved:
-        assert [e.value for e in offsets] == saved["offset"][2, :, 0].tolist()
+        assert [e.value for e in offsets] == offsets_in_std(root, saved)[2, :, 0].astype(np.float32).tolist()
     export.export_run(root, "tensorboard")  # again: replaces its own runs instead of adding to them
     assert len(EventAccumulator(str(written / "seed_0002")).Reload().Scalars("offset_x")) == LOGS
 
