@@ -17,6 +17,8 @@ EXPERIMENT = Experiment(
         preset("joint-g-step-shift"),
         preset("dcgan-shift"),
         preset("layer-norm-shift"),
+        preset("dcgan"),
+        preset("layer-norm"),
     ),
     claims=(
         Claim(

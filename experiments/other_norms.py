@@ -27,7 +27,8 @@ EXPERIMENT = Experiment(
         if norm in ("layer", "reference")
         else derived(f"{norm}-norm-shift", f"{norm}-norm", loss=SHIFT)
         for norm, _ in NORMS
-    ),
+    )
+    + tuple(preset(f"{norm}-norm") for norm, _ in NORMS),
     claims=tuple(
         Claim(
             statement=f"With {norm} norm in D, G's samples stay put under the shift term, without a double win.",

@@ -10,7 +10,7 @@ EXPERIMENT = Experiment(
         "D trains on split batches as before, but G's step calls D in inference mode (Keras "
         "`training=False`): the fakes are normalized with running averages that mix real and fake moments."
     ),
-    variants=(preset("running"),),
+    variants=(preset("running"), preset("joint")),
     claims=(
         Claim(
             statement="Running statistics in G's step, split batches for D: both players win, samples look bad.",

@@ -12,7 +12,7 @@ EXPERIMENT = Experiment(
         "Note that G's minimax loss saturates once D wins (its gradient vanishes); from then on the shift "
         "term alone moves G, so a shift with D's loss far below ln 2 means a saturated G, not a blind D."
     ),
-    variants=(preset("bn-split-shift"), preset("no-bn-shift")),
+    variants=(preset("bn-split-shift"), preset("no-bn-shift"), preset("bn-split"), preset("no-bn")),
     claims=(
         Claim(
             statement="With BN and split batches, G moves its samples right and D does not notice (loss near ln 2).",

@@ -155,7 +155,8 @@ def results_bytes(config: Config, seeds: int, data_shape: int | tuple[int, ...])
     """Host bytes the merge at the end holds: every seed's history and samples, read and written at once."""
     per_sample = math.prod(data_shape) if isinstance(data_shape, tuple) else data_shape
     columns = data_shape[-1] if isinstance(data_shape, tuple) else data_shape  # of offset and std_ratio
-    per_log = len(Metrics._fields) + 2 * columns + len(VIEWS)  # floats of one Metrics record, at most
+    layers = 2 * 2 * len(config.discriminator.layers)  # running_position and running_between
+    per_log = len(Metrics._fields) + 2 * columns + len(VIEWS) + layers  # floats of one Metrics record, at most
     per_seed = (config.steps // config.log_every) * per_log + rundir.SAMPLE_ROWS * per_sample
     return 2 * FLOAT_BYTES * seeds * per_seed
 

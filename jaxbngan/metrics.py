@@ -10,6 +10,13 @@ channel (the brightness analog of the points' per-axis offset), the energy dista
 (its pairwise distances do not scale to pixels) and `kid`, `frechet_distance`, `pixel_kid`,
 `class_kl` and `mode_coverage` (share of classes covered) come from `jaxbngan.image_metrics` and
 the in-house classifier; for points those image scores are NaN.
+
+Where D's BN running averages sit: for each of D's layers (NaN where a layer has no BN) and each
+of its features, the position of the running mean (and variance) on the line from the moments of
+a fake-only batch (0) to those of a real-only batch (1), each as a split call in training mode
+normalizes it. `running_position` is the median position over the layer's features,
+`running_between` the share of features whose average lies between the two (0 to 1): the blog's
+picture of approach 2, where one set of averages serves two populations.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ class Metrics(NamedTuple):
     frechet_distance: jax.Array  # images: Frechet distance in the classifier's features (NaN likewise)
     pixel_kid: jax.Array  # images: KID on the pixels (NaN for points)
     class_kl: jax.Array  # images: KL of the fakes' predicted classes from the data's labels (NaN likewise)
+    d_fake_loss: jax.Array  # D's BCE on the fakes in its own step, at the last step of the segment
+    running_position: jax.Array  # (D layers, 2): median over features, mean then variance; NaN without BN
+    running_between: jax.Array  # (D layers, 2): share of features between fake (0) and real (1) moments
 
 
 def energy_distance(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -67,6 +77,39 @@ def mode_scores(fake: jax.Array, modes: Modes) -> tuple[jax.Array, jax.Array]:
     counts = jnp.sum(nearest * good[:, None].astype(fake.dtype), axis=0)
     fair_share = fake.shape[0] / len(centers)
     return jnp.mean(good.astype(fake.dtype)), jnp.mean((counts >= 0.25 * fair_share).astype(fake.dtype))
+
+
+MOMENTS = ("mean", "var")  # the last axis of `running_position` and `running_between`
+
+
+def _bn_moments(stats: dict) -> list[jax.Array]:
+    """Per BN layer of D (in layer order), its (features, 2) mean and variance in a batch_stats tree."""
+    layers = sorted(name for name in stats if name.startswith("BatchNorm_"))
+    layers.sort(key=lambda name: int(name.removeprefix("BatchNorm_")))
+    return [jnp.stack([stats[name][m] for m in MOMENTS], axis=-1) for name in layers]
+
+
+def running_positions(
+    norms: tuple[str, ...], running: dict, fake_batch: dict, real_batch: dict
+) -> tuple[jax.Array, jax.Array]:
+    """(position, between) per layer of `norms` and moment (see the module docstring); NaN for other layers.
+
+    `running`, `fake_batch` and `real_batch` are D's batch_stats: its running averages, and those a
+    momentum-0 call on a fake-only and on a real-only batch leaves (the batch moments themselves).
+    """
+    moments = zip(_bn_moments(running), _bn_moments(fake_batch), _bn_moments(real_batch), strict=True)
+    found = iter(moments)
+    position, between = [], []
+    for norm in norms:
+        if norm != "batch":
+            position.append(jnp.full((len(MOMENTS),), jnp.nan))
+            between.append(jnp.full((len(MOMENTS),), jnp.nan))
+            continue
+        average, fake, real = next(found)
+        t = (average - fake) / (real - fake)  # 0 at the fake moments, 1 at the real ones
+        position.append(jnp.nanmedian(t, axis=0))
+        between.append(jnp.mean(((t >= 0) & (t <= 1)).astype(average.dtype), axis=0))
+    return jnp.stack(position), jnp.stack(between)
 
 
 def make_sample_fakes(strategy: Strategy, count: int | None = None) -> Callable[[TrainState], jax.Array]:
@@ -110,10 +153,15 @@ def make_evaluate(
     def evaluate(state: TrainState, losses: StepLosses) -> Metrics:
         fakes = sample_fakes(state)
         fake = fakes[:batch]  # one training batch: what D sees in a step
-        d = strategy.players(state.knobs).d
+        players = strategy.players(state.knobs)
+        d = players.d
         by_view = jnp.stack(
             [bce(d_on_fakes(d, state.d_params, state.d_stats, fake, real_batch, view)[0], 0.0) for view in VIEWS]
         )
+        batch_moments = [
+            players.d_momentum_0.apply(state.d_params, state.d_stats, x, stats="batch")[1] for x in (fake, real_batch)
+        ]
+        position, between = running_positions(config.discriminator.norms, state.d_stats, *batch_moments)
         if images:
             scores = measure_images(fakes)
             distances = {
@@ -137,6 +185,9 @@ def make_evaluate(
             both_win=losses.d_loss < 0.5 * losses.g_loss,
             high_quality=high_quality,
             mode_coverage=coverage,
+            d_fake_loss=losses.d_fake_loss,
+            running_position=position,
+            running_between=between,
             **distances,
         )
 

@@ -67,6 +67,10 @@ class StepLosses(NamedTuple):
 
     g_loss: jax.Array  # BCE of D on the fakes with fake labels, in G's view (blog's "G loss")
     d_loss: jax.Array  # 0.5 * (BCE_real + BCE_fake), D's own objective
+    # BCE_fake of D's own step: the same fakes as g_loss, in D's view. Where G's view is the
+    # computation D's step makes (split calls and the fake view; joint batches in both steps), it
+    # equals g_loss, and d_loss >= g_loss / 2 holds by construction: a check, not a finding.
+    d_fake_loss: jax.Array
 
 
 class Strategy(NamedTuple):
@@ -183,8 +187,9 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
             logits, d_stats = p.d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
             logits_fake, logits_real = logits[: fake.shape[0]], logits[fake.shape[0] :]
         real_label = 1.0 - p.loss.label_smoothing  # one-sided smoothing, D's real targets only
-        d_loss = 0.5 * (bce(logits_real, real_label) + bce(logits_fake, 0.0))
-        return d_loss, d_stats
+        d_fake_loss = bce(logits_fake, 0.0)
+        d_loss = 0.5 * (bce(logits_real, real_label) + d_fake_loss)
+        return d_loss, (d_stats, d_fake_loss)
 
     def train_step(state: TrainState) -> tuple[TrainState, StepLosses]:
         p = players(state.knobs)
@@ -208,13 +213,13 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
 
         # D step, on the fakes G made before its update.
         fake = jax.lax.stop_gradient(fake)
-        (d_loss, d_stats), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+        (d_loss, (d_stats, d_fake_loss)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
             state.d_params, d_stats, fake, real, p
         )
         d_updates, d_opt_state = p.optimizer.update(d_grads, state.d_opt_state, state.d_params)
         d_params = optax.apply_updates(state.d_params, d_updates)
 
         new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key, state.knobs)
-        return new_state, StepLosses(g_loss, d_loss)
+        return new_state, StepLosses(g_loss, d_loss, d_fake_loss)
 
     return Strategy(init, train_step, players, sample, sample_noise, sample_real)

@@ -239,6 +239,14 @@ def both_win(of: int = 0) -> Condition:
     return Condition(f"{{{of}}}: both players win (D loss < G loss / 2)", lambda *cells: cells[of].both_win)
 
 
+def same_double_win(of: int = 0, twin: int = 1) -> Condition:
+    """The seed ends with the double win exactly when its twin does."""
+    return Condition(
+        f"{{{of}}} ends in the double win exactly when {{{twin}}} does (same seed)",
+        lambda *cells: np.asarray(cells[of].both_win, dtype=bool) == np.asarray(cells[twin].both_win, dtype=bool),
+    )
+
+
 def no_both_win(of: int = 0) -> Condition:
     """The run does not end with both players winning."""
 

@@ -17,7 +17,7 @@ from jaxbngan.config import KNOBS, Config, ConfigError, DataConfig, from_dict, g
 from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, point_config
 from jaxbngan.metrics import Metrics
-from jaxbngan.reproduce.provenance import device_text
+from jaxbngan.reproduce.provenance import device_text, git_revision
 from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
 from jaxbngan.rundir import atomic_path
 from jaxbngan.sharding import seed_devices
@@ -133,6 +133,7 @@ def _train_cells(cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int
     kept = []
     for index, cell in enumerate(cells):
         meta = {"config": to_dict(cell.config), "seeds": seeds, "seed": seed, "device": device_text()}
+        meta["commit"] = git_revision()  # the code that trained the cell
         # A sweep's wall time is shared evenly by its cells.
         meta |= {"wall_s": wall_s / len(cells)} | ({"sweep": grid.to_json()} if grid else {})
         history = point_rows(results.history, index, seeds)

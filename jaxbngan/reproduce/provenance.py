@@ -29,13 +29,22 @@ def versions_text() -> str:
 
 
 def git_revision() -> str:
-    """The commit of the checkout this module lives in (with '+ local changes' if dirty), or 'unknown'."""
+    """The commit of the checkout this module lives in (with '+ local changes' if dirty), or 'unknown'.
+
+    Results being written into the checkout's report folders (`experiments/results*`) are not
+    changes of the code: a cell trained into a clean checkout names its commit alone.
+    """
     root = Path(__file__).resolve().parents[2]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", ".", ":(exclude)experiments/results*"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit}{' + local changes' if dirty.strip() else ''}"

@@ -13,6 +13,7 @@ from jaxbngan.verdicts import Condition
 SECTIONS = (
     "baseline",
     "bn_split",
+    "generator_norm",
     "shift",
     "joint_batches",
     "running_stats",
