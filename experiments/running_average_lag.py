@@ -1,7 +1,7 @@
 """Beyond the blog: does the fix suffer from running averages that lag behind the batch statistics?"""
 
-from jaxbngan.reproduce import Claim, Experiment, gaps, preset, run_alone, swept, trend, views
-from jaxbngan.verdicts import closer_to_data, larger_mean_gap, no_both_win
+from jaxbngan.reproduce import Check, Claim, Experiment, gaps, preset, run_alone, swept, trend, views
+from jaxbngan.verdicts import closer_to_data, larger_mean_gap
 
 MOMENTA = (0.5, 0.9, 0.99, 0.995, 0.999)  # D's BN momentum: the share of the average kept per update
 
@@ -35,11 +35,10 @@ EXPERIMENT = Experiment(
             main=larger_mean_gap(0, 1),
         ),
         Claim(
-            statement="Standing statistics close the gap left by the Keras momentum 0.99, without a double win.",
+            statement="Standing statistics close the gap left by the Keras momentum 0.99.",
             blog='"This could perhaps be fixed by making the average move faster" (taken to its limit)',
             variants=("fix", "fix-standing"),
             main=larger_mean_gap(0, 1),
-            sides=(no_both_win(1),),
         ),
         Claim(
             statement="Without the lag the fix learns better: standing statistics end closer to the data than 0.99.",
@@ -53,6 +52,15 @@ EXPERIMENT = Experiment(
         gaps("fix-momentum-0.5", "fix-momentum-0.9", "fix", "fix-momentum-0.999", "fix-standing"),
         views("fix-momentum-0.999"),
         views("fix-standing"),
+    ),
+    checks=(
+        Check(
+            statement="With standing statistics there is no double win.",
+            identity="right before G's step D's running averages are set to the moments of the same joint batch D's"
+            " step then normalizes, so G's running view is D's own view of the fakes: G's loss is D's loss on the"
+            " fakes (to rounding), and D's loss is at least half of it",
+            variants=("fix-standing",),
+        ),
     ),
     beyond_blog=True,
 )

@@ -1,7 +1,7 @@
 """Beyond the blog: how strong may the shift reward be before G leaves the game, with and without BN?"""
 
-from jaxbngan.reproduce import Claim, Experiment, offsets, run_alone, swept
-from jaxbngan.verdicts import more_displaced, shifted_right, stayed_put
+from jaxbngan.reproduce import Claim, Experiment, offsets, preset, run_alone, swept
+from jaxbngan.verdicts import held_by_d, more_displaced, moved_by_reward, shifted_right, stayed_put
 
 WEIGHTS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05)  # the blog's shift weight is 0.005
 
@@ -18,19 +18,23 @@ EXPERIMENT = Experiment(
     variants=(
         *swept("bn-split-shift", "loss.shift_weight", WEIGHTS, name="bn-split-w"),
         *swept("no-bn-shift", "loss.shift_weight", WEIGHTS, name="no-bn-w"),
+        preset("bn-split"),
+        preset("no-bn"),
     ),
     claims=(
         Claim(
             statement="With split-batch BN, a fifth of the blog's reward (0.001) already moves G right.",
             blog='"the shift is very obvious" (at the blog\'s 0.005)',
-            variants=("bn-split-w-0.001",),
-            main=shifted_right(),
+            variants=("bn-split-w-0.001", "bn-split"),
+            main=moved_by_reward(0, 1),
+            describes=(shifted_right(0),),
         ),
         Claim(
             statement="Without BN, a reward twice the blog's (0.01) still moves nothing: D charges for the move.",
             blog='"No shift has occurred!" (at the blog\'s 0.005)',
-            variants=("no-bn-w-0.01",),
-            main=stayed_put(),
+            variants=("no-bn-w-0.01", "no-bn"),
+            main=held_by_d(0, 1),
+            describes=(stayed_put(0),),
         ),
         Claim(
             statement="Without BN, ten times the blog's reward (0.05) moves G further than 0.005 does.",

@@ -3,8 +3,8 @@
 The verdict rule is the 2-D one (`verdicts.judge`); so are the conditions on losses, the double
 win and the consistency gap, which read fields of the same names. What images add: the brightness
 offset (the mean pixel of the fakes minus that of the data, in standard deviations of the data's
-pixels), compared with a reference variant of the same seed, since G's fakes need not match the
-data's brightness even where D sees everything; and the sample-quality scores of the in-house
+pixels), compared with the twin of the same seed without the reward, since G's fakes need not
+match the data's brightness even where D sees everything; and the sample-quality scores of the in-house
 classifier (`jaxbngan.image_metrics`), compared seed by seed.
 """
 
@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxbngan.verdicts import SHIFT, Condition
+from jaxbngan.verdicts import THRESHOLDS, Condition, Thresholds, held_by_d, moved_by_reward
 
 
 class ImageNumbers(NamedTuple):
@@ -30,30 +30,25 @@ class ImageNumbers(NamedTuple):
     kid: np.ndarray  # KID in the classifier's features
     coverage: np.ndarray  # share of classes with at least a quarter of their fair share of fakes
     class_kl: np.ndarray  # KL of the fakes' predicted classes from the data's labels
+    double_win: dict  # {reading of verdicts.DOUBLE_WIN_READINGS: (seeds,) bool}
+    diverged: np.ndarray  # bool: the seed left the sane range (`rundir.divergence_steps`)
+    mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
 
 
-def brightened(of: int = 0, than: int = 1) -> Condition:
-    """G's fakes end brighter, by more than SHIFT std of the pixels, than the reference run of the same seed."""
-    return Condition(
-        f"brightness of {{{of}}} above that of {{{than}}} by more than {SHIFT} std (same seed)",
-        lambda *cells: cells[of].brightness - cells[than].brightness > SHIFT,
-        lambda *cells: cells[of].brightness - cells[than].brightness,
-    )
+def brightened(of: int = 0, twin: int = 1) -> Condition:
+    """The reward brightened G's fakes: by more than a shift beyond the twin's (same seed without the reward)."""
+    return moved_by_reward(of, twin, measure="brightness")
 
 
-def kept_brightness(of: int = 0, than: int = 1) -> Condition:
-    """G's fakes end within SHIFT std of the brightness of the reference run of the same seed."""
-    return Condition(
-        f"brightness of {{{of}}} within {SHIFT} std of that of {{{than}}} (same seed)",
-        lambda *cells: np.abs(cells[of].brightness - cells[than].brightness) < SHIFT,
-        lambda *cells: cells[of].brightness - cells[than].brightness,
-    )
+def kept_brightness(of: int = 0, twin: int = 1) -> Condition:
+    """The reward did not brighten G's fakes by a shift beyond the twin's (same seed without the reward)."""
+    return held_by_d(of, twin, measure="brightness")
 
 
 def lower_frechet(of: int = 0, than: int = 1) -> Condition:
     """The fakes end nearer the data in the classifier's features (Frechet distance) than another variant's."""
 
-    def test(*cells: ImageNumbers) -> np.ndarray:
+    def test(*cells: ImageNumbers, t: Thresholds = THRESHOLDS) -> np.ndarray:
         return cells[of].frechet < cells[than].frechet  # NaN (a diverged seed) compares False: no support
 
     return Condition(

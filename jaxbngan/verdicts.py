@@ -18,9 +18,20 @@ still give two verdicts is
 * undecided       - with the verdicts it lies between and the number of seeds that would decide
                     it if the observed shares stayed as they are.
 
+A claim is never "partly" at 0 supporting seeds: the main effect alone counts only where the
+whole claim holds in some seed.
+
 Conditions read the numbers of one or more cells of the same data set (the claim's variants, in
 order), paired by seed: every variant trains from the same seed keys. A condition's text names
-the variants as {0}, {1}, ...; the report fills in their names.
+the variants as {0}, {1}, ...; the report fills in their names. A seed that diverged in any of
+the claim's variants (`rundir.divergence_steps`) is left out of its shares: the report counts
+those seeds apart.
+
+Every threshold a condition reads is a field of `Thresholds`, so the report can judge each claim
+again at the neighbouring values (`NEIGHBOURS`) and mark a verdict that changes as fragile. A
+shift is judged against the seed's twin (the same seed keys and data without the reward): the
+signed difference of the offsets in the reward's direction, never an absolute band, since a run
+that fits the data poorly is off-centre with or without a reward.
 """
 
 from __future__ import annotations
@@ -35,10 +46,49 @@ import numpy as np
 LN2 = math.log(2)  # D's loss when it outputs 1/2 everywhere: the equilibrium
 ROBUST = 0.75  # share of seeds for "reproduced"
 MAJORITY = 0.5  # share of seeds for "partly", and for a presupposition to count as met
-EQUILIBRIUM_TOLERANCE = 0.1  # "around ln 2": |D loss - ln 2| below this
-SHIFT = 0.25  # x-offset, in standard deviations of the real data's x, that counts as a shift
-CLOSE_SHIFT = 0.5  # "close to the data": nearer (energy distance) than the data moved by this many std
-GAP = 0.1  # consistency gap: |D's loss on the fakes in G's view - in D's own view|
+
+# The readings of "both players win": D below half of G's loss (the blog's footnote 4: impossible
+# in one zero-sum game), or D below ln 2 while G is above it; at the last log, or in at least
+# ROBUST of the logs of the second half of training.
+DOUBLE_WIN_READINGS = ("half-end", "ln2-end", "half-late", "ln2-late")
+
+
+class Thresholds(NamedTuple):
+    """Every threshold the conditions read; the defaults are the report's."""
+
+    equilibrium: float = 0.1  # "around ln 2": |D loss - ln 2| below this
+    shift: float = 0.25  # offset, in standard deviations of the data, that counts as a shift
+    close: float = 0.5  # "close to the data": nearer (energy distance) than the data moved this many std along x
+    gap: float = 0.1  # consistency gap: |D's loss on the fakes in G's view - in D's own view|
+    unchanged: float = 0.1  # D's loss "unchanged" by the reward: within this of its twin's, same seed
+    double_win: str = "half-end"  # one of DOUBLE_WIN_READINGS
+
+
+THRESHOLDS = Thresholds()
+EQUILIBRIUM_TOLERANCE, SHIFT, CLOSE_SHIFT, GAP = (
+    THRESHOLDS.equilibrium,
+    THRESHOLDS.shift,
+    THRESHOLDS.close,
+    THRESHOLDS.gap,
+)
+
+# The neighbours each verdict is judged at again: every number halved and doubled, and the other
+# readings of the double win. A verdict that changes at one of them is fragile.
+NEIGHBOURS: tuple[tuple[str, float | str], ...] = (
+    *(
+        (name, factor * getattr(THRESHOLDS, name))
+        for name in ("equilibrium", "shift", "close", "gap", "unchanged")
+        for factor in (0.5, 2.0)
+    ),
+    *(("double_win", reading) for reading in DOUBLE_WIN_READINGS[1:]),
+)
+CLOSE_SHIFTS = tuple(sorted({CLOSE_SHIFT, *(value for name, value in NEIGHBOURS if name == "close")}))
+
+# "Still moving": a cell's main metric (the median over seeds at each log) changed by more than
+# MOVING_TOLERANCE of its value over the last MOVING_WINDOW of the logs (and by more than the
+# metric's floor, below which a change is noise).
+MOVING_WINDOW = 0.2
+MOVING_TOLERANCE = 0.1
 
 Z95 = 1.959963984540054  # standard normal quantile of 0.975: two-sided 95% intervals
 MAX_SEEDS = 100_000  # beyond this, "the seeds that would decide it" is reported as out of reach
@@ -53,20 +103,26 @@ class SeedNumbers(NamedTuple):
 
     g_loss: np.ndarray  # D's BCE on the fakes in G's view (the blog's "G loss")
     d_loss: np.ndarray  # 0.5 * (BCE_real + BCE_fake) in D's own step
-    x_offset: np.ndarray  # (mean fake x - mean real x) / std of real x
+    x_offset: np.ndarray  # (mean fake x - mean real x) / std of real x: the shift reward's direction
     displacement: np.ndarray  # norm of the mean offset, each axis in units of the real std
     energy_distance: np.ndarray  # fakes vs the real data
-    energy_reference: float  # energy distance of the real data moved by CLOSE_SHIFT std along x
-    both_win: np.ndarray  # bool: D loss < G loss / 2, impossible in one consistent zero-sum game
+    energy_reference: dict  # {close shift in std: energy distance of the real data moved that far along x}
+    both_win: np.ndarray  # bool: D loss < G loss / 2 at the last log, impossible in one zero-sum game
     gap: np.ndarray  # consistency gap at the end of training
     mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
+    double_win: dict  # {reading of DOUBLE_WIN_READINGS: (seeds,) bool}
+    diverged: np.ndarray  # bool: the seed left the sane range (`rundir.divergence_steps`)
+    mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
 
 
 class Condition(NamedTuple):
-    """A per-seed test and the sentence that explains it; a paired test also gives its per-seed difference."""
+    """A per-seed test and the sentence that explains it; a paired test also gives its per-seed difference.
+
+    `test(*cells, t=THRESHOLDS)` reads the claim's cells (SeedNumbers or ImageNumbers) and the thresholds.
+    """
 
     text: str
-    test: Callable[..., np.ndarray]  # (*SeedNumbers of the claim's variants) -> (seeds,) bool
+    test: Callable[..., np.ndarray]  # (*numbers of the claim's variants, t=Thresholds) -> (seeds,) bool
     difference: Callable[..., np.ndarray] | None = None  # paired: (seeds,) the compared quantity, A - B
 
 
@@ -81,6 +137,7 @@ class Judgement(NamedTuple):
     interval: tuple[float, float]  # 95% Wilson interval of `support`
     between: tuple[str, ...]  # the verdicts the intervals leave open (one when decided), in VERDICTS order
     decided_at: int | None  # undecided: seeds that would decide it at the observed shares (None: beyond MAX_SEEDS)
+    diverged: int = 0  # seeds left out because they diverged in one of the claim's variants
 
 
 def wilson_interval(share: float, seeds: int, z: float = Z95) -> tuple[float, float]:
@@ -103,19 +160,21 @@ def at_least(share: float, seeds: int, threshold: float) -> bool | None:
     return None
 
 
-def _verdict(rare_presupposition: bool, robust: bool, majority: bool, main_robust: bool) -> str:
-    """The verdict rule on decided comparisons."""
+def _verdict(rare_presupposition: bool, robust: bool, majority: bool, main_robust: bool, supported: bool) -> str:
+    """The verdict rule on decided comparisons; `supported`: the whole claim holds in at least one seed."""
     if rare_presupposition:
         return UNTESTABLE
     if robust:
         return REPRODUCED
-    if majority or main_robust:
+    if majority or (main_robust and supported):
         return PARTLY
     return NOT_REPRODUCED
 
 
 def possible_verdicts(support: float, main: float, presupposition: float | None, seeds: int) -> tuple[str, ...]:
     """Every verdict the rule gives for some outcome of the comparisons the intervals leave open."""
+    if seeds < 1:
+        return (UNTESTABLE,)  # every seed diverged: nothing is left to judge
     met = True if presupposition is None else at_least(presupposition, seeds, MAJORITY)
     rare = None if met is None else not met
     known = (rare, at_least(support, seeds, ROBUST), at_least(support, seeds, MAJORITY), at_least(main, seeds, ROBUST))
@@ -125,7 +184,7 @@ def possible_verdicts(support: float, main: float, presupposition: float | None,
             continue
         if outcome[1] and not outcome[2]:  # support at least 75% but below 50%: impossible
             continue
-        found.add(_verdict(*outcome))
+        found.add(_verdict(*outcome, support > 0))
     return tuple(v for v in VERDICTS if v in found)
 
 
@@ -146,20 +205,33 @@ def _share(flags: np.ndarray) -> float:
     return float(np.mean(np.asarray(flags, dtype=bool)))
 
 
-def judge(main: np.ndarray, sides: Sequence[np.ndarray] = (), presupposition: np.ndarray | None = None) -> Judgement:
-    """Apply the verdict rule to per-seed flags (NaN-derived flags are False: such a seed does not support)."""
-    flags = [np.asarray(main, dtype=bool), *(np.asarray(s, dtype=bool) for s in sides)]
+def judge(
+    main: np.ndarray,
+    sides: Sequence[np.ndarray] = (),
+    presupposition: np.ndarray | None = None,
+    diverged: np.ndarray | None = None,
+) -> Judgement:
+    """Apply the verdict rule to per-seed flags (NaN-derived flags are False: such a seed does not support).
+
+    Seeds marked in `diverged` are left out of every share and counted in `Judgement.diverged`.
+    """
+    kept = ~np.asarray(diverged, dtype=bool) if diverged is not None else np.ones(np.shape(main), dtype=bool)
+    flags = [np.asarray(main, dtype=bool)[kept], *(np.asarray(s, dtype=bool)[kept] for s in sides)]
     seeds = int(flags[0].size)
+    if seeds == 0:
+        nan_shares = tuple(math.nan for _ in flags)
+        return Judgement(UNTESTABLE, math.nan, nan_shares, None, 0, (0.0, 1.0), (UNTESTABLE,), None, int(kept.size))
     support = _share(np.logical_and.reduce(flags))
     shares = tuple(_share(f) for f in flags)
-    presupposed = None if presupposition is None else _share(presupposition)
+    presupposed = None if presupposition is None else _share(np.asarray(presupposition, dtype=bool)[kept])
     between = possible_verdicts(support, shares[0], presupposed, seeds)
     if len(between) == 1:
         verdict, decided_at = between[0], None
     else:
         verdict, decided_at = UNDECIDED, seeds_to_decide(support, shares[0], presupposed, seeds)
     interval = wilson_interval(support, seeds)
-    return Judgement(verdict, support, shares, presupposed, seeds, interval, between, decided_at)
+    diverged_count = int(kept.size - seeds)
+    return Judgement(verdict, support, shares, presupposed, seeds, interval, between, decided_at, diverged_count)
 
 
 def overall(verdicts: Sequence[str]) -> str:
@@ -204,72 +276,112 @@ def median_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float
 
 
 # -- conditions -------------------------------------------------------------------------------------
-# `of` picks which of the claim's variants a condition reads (0: the first).
+# `of` picks which of the claim's variants a condition reads (0: the first); `t` the thresholds.
 
 
 def d_near_ln2(of: int = 0) -> Condition:
     """D's loss is "around ln 2"."""
     return Condition(
         f"{{{of}}}: |D loss - ln 2| < {EQUILIBRIUM_TOLERANCE}",
-        lambda *cells: np.abs(cells[of].d_loss - LN2) < EQUILIBRIUM_TOLERANCE,
+        lambda *cells, t=THRESHOLDS: np.abs(cells[of].d_loss - LN2) < t.equilibrium,
+    )
+
+
+def d_loss_unchanged(of: int = 0, twin: int = 1) -> Condition:
+    """D's loss is the twin's (the same seed without the reward): D does not notice what the reward did."""
+    return Condition(
+        f"|D loss of {{{of}}} - D loss of {{{twin}}}| < {THRESHOLDS.unchanged} (same seed)",
+        lambda *cells, t=THRESHOLDS: np.abs(cells[of].d_loss - cells[twin].d_loss) < t.unchanged,
+        lambda *cells: cells[of].d_loss - cells[twin].d_loss,
+    )
+
+
+def _reward_offset(cell) -> np.ndarray:
+    """The offset along the reward's direction: x for points, brightness for images (in std of the data)."""
+    return cell.x_offset if hasattr(cell, "x_offset") else cell.brightness
+
+
+def moved_by_reward(of: int = 0, twin: int = 1, measure: str = "x-offset") -> Condition:
+    """The reward moved G: its offset exceeds the twin's (same seed, no reward) by more than a shift."""
+    return Condition(
+        f"{measure} of {{{of}}} - {measure} of {{{twin}}} > +{SHIFT} std (same seed)",
+        lambda *cells, t=THRESHOLDS: _reward_offset(cells[of]) - _reward_offset(cells[twin]) > t.shift,
+        lambda *cells: _reward_offset(cells[of]) - _reward_offset(cells[twin]),
+    )
+
+
+def held_by_d(of: int = 0, twin: int = 1, measure: str = "x-offset") -> Condition:
+    """The reward did not move G: its offset is not a shift beyond the twin's (same seed, no reward)."""
+    return Condition(
+        f"{measure} of {{{of}}} - {measure} of {{{twin}}} < +{SHIFT} std (same seed)",
+        lambda *cells, t=THRESHOLDS: _reward_offset(cells[of]) - _reward_offset(cells[twin]) < t.shift,
+        lambda *cells: _reward_offset(cells[of]) - _reward_offset(cells[twin]),
     )
 
 
 def shifted_right(of: int = 0) -> Condition:
-    """The fakes moved right by more than SHIFT std."""
-    return Condition(f"{{{of}}}: x-offset > +{SHIFT} std", lambda *cells: cells[of].x_offset > SHIFT)
+    """The fakes moved right by more than a shift (an absolute band: descriptive, beside the paired test)."""
+    return Condition(f"{{{of}}}: x-offset > +{SHIFT} std", lambda *cells, t=THRESHOLDS: cells[of].x_offset > t.shift)
 
 
 def stayed_put(of: int = 0) -> Condition:
-    """The fakes did not move along x by SHIFT std or more."""
-    return Condition(f"{{{of}}}: |x-offset| < {SHIFT} std", lambda *cells: np.abs(cells[of].x_offset) < SHIFT)
+    """The fakes did not move along x by a shift or more (an absolute band: descriptive)."""
+    return Condition(
+        f"{{{of}}}: |x-offset| < {SHIFT} std", lambda *cells, t=THRESHOLDS: np.abs(cells[of].x_offset) < t.shift
+    )
 
 
 def more_displaced(of: int = 0, than: int = 1) -> Condition:
     """The fakes' mean is further from the real mean than in another variant, same seed."""
     return Condition(
         f"offset of {{{of}}} larger than offset of {{{than}}} (same seed)",
-        lambda *cells: cells[of].displacement > cells[than].displacement,
+        lambda *cells, t=THRESHOLDS: cells[of].displacement > cells[than].displacement,
         lambda *cells: cells[of].displacement - cells[than].displacement,
     )
 
 
+def _double_win(cell, t: Thresholds) -> np.ndarray:
+    return np.asarray(cell.double_win[t.double_win], dtype=bool)
+
+
 def both_win(of: int = 0) -> Condition:
-    """G and D both beat the equilibrium: D loss < G loss / 2."""
-    return Condition(f"{{{of}}}: both players win (D loss < G loss / 2)", lambda *cells: cells[of].both_win)
-
-
-def same_double_win(of: int = 0, twin: int = 1) -> Condition:
-    """The seed ends with the double win exactly when its twin does."""
+    """G and D both beat the equilibrium: D loss < G loss / 2 at the end (or another reading, `Thresholds`)."""
     return Condition(
-        f"{{{of}}} ends in the double win exactly when {{{twin}}} does (same seed)",
-        lambda *cells: np.asarray(cells[of].both_win, dtype=bool) == np.asarray(cells[twin].both_win, dtype=bool),
+        f"{{{of}}}: both players win (D loss < G loss / 2)", lambda *cells, t=THRESHOLDS: _double_win(cells[of], t)
     )
 
 
 def no_both_win(of: int = 0) -> Condition:
     """The run does not end with both players winning."""
 
-    def test(*cells: SeedNumbers) -> np.ndarray:
+    def test(*cells, t: Thresholds = THRESHOLDS) -> np.ndarray:
         finite = np.isfinite(cells[of].g_loss) & np.isfinite(cells[of].d_loss)  # a diverged run wins nothing
-        return finite & ~np.asarray(cells[of].both_win, dtype=bool)
+        return finite & ~_double_win(cells[of], t)
 
     return Condition(f"{{{of}}}: not both players win", test)
 
 
+def same_double_win(of: int = 0, twin: int = 1) -> Condition:
+    """The seed ends with the double win exactly when its twin does."""
+    return Condition(
+        f"{{{of}}} ends in the double win exactly when {{{twin}}} does (same seed)",
+        lambda *cells, t=THRESHOLDS: _double_win(cells[of], t) == _double_win(cells[twin], t),
+    )
+
+
 def close_to_data(of: int = 0) -> Condition:
-    """The fakes are nearer to the data than the data moved by CLOSE_SHIFT std."""
+    """The fakes are nearer to the data than the data moved by `close` std."""
     return Condition(
         f"{{{of}}}: energy distance below that of the data moved {CLOSE_SHIFT} std",
-        lambda *cells: cells[of].energy_distance < cells[of].energy_reference,
+        lambda *cells, t=THRESHOLDS: cells[of].energy_distance < cells[of].energy_reference[t.close],
     )
 
 
 def far_from_data(of: int = 0) -> Condition:
-    """The fakes are further from the data than the data moved by CLOSE_SHIFT std."""
+    """The fakes are further from the data than the data moved by `close` std."""
     return Condition(
         f"{{{of}}}: energy distance above that of the data moved {CLOSE_SHIFT} std",
-        lambda *cells: cells[of].energy_distance >= cells[of].energy_reference,
+        lambda *cells, t=THRESHOLDS: cells[of].energy_distance >= cells[of].energy_reference[t.close],
     )
 
 
@@ -277,20 +389,60 @@ def closer_to_data(of: int = 0, than: int = 1) -> Condition:
     """The fakes are nearer to the data (energy distance) than in another variant, same seed."""
     return Condition(
         f"energy distance of {{{of}}} smaller than of {{{than}}} (same seed)",
-        lambda *cells: cells[of].energy_distance < cells[than].energy_distance,
+        lambda *cells, t=THRESHOLDS: cells[of].energy_distance < cells[than].energy_distance,
         lambda *cells: cells[of].energy_distance - cells[than].energy_distance,
     )
 
 
 def consistent(of: int = 0) -> Condition:
     """G's view of D agrees with D's own view at the end of training."""
-    return Condition(f"{{{of}}}: consistency gap < {GAP}", lambda *cells: cells[of].gap < GAP)
+    return Condition(f"{{{of}}}: consistency gap < {GAP}", lambda *cells, t=THRESHOLDS: cells[of].gap < t.gap)
 
 
 def larger_mean_gap(of: int = 0, than: int = 1) -> Condition:
     """G's and D's views disagree more over training than in another variant, same seed."""
     return Condition(
         f"mean consistency gap of {{{of}}} larger than of {{{than}}} (same seed)",
-        lambda *cells: cells[of].mean_gap > cells[than].mean_gap,
+        lambda *cells, t=THRESHOLDS: cells[of].mean_gap > cells[than].mean_gap,
         lambda *cells: cells[of].mean_gap - cells[than].mean_gap,
     )
+
+
+def running_means_between(of: int = 0) -> Condition:
+    """In every BN layer of D, the running means sit between the fake-only and the real-only batch means.
+
+    Per layer, the median over features of the running mean's position on the line from the fake
+    batch's mean (0) to the real batch's (1), at the end of training; a seed without the log fails.
+    """
+
+    def test(*cells, t: Thresholds = THRESHOLDS) -> np.ndarray:
+        position = np.asarray(cells[of].mean_position, dtype=float)  # (seeds, layers), NaN: no BN there
+        layers = np.isfinite(position).any(axis=0)
+        inside = (position[:, layers] >= 0) & (position[:, layers] <= 1)
+        return inside.all(axis=1) & layers.any()
+
+    return Condition(f"{{{of}}}: running means between the fake and the real batch means in every BN layer", test)
+
+
+def window_start(logs: int) -> int:
+    """The index of the log where the last MOVING_WINDOW of `logs` logs begins (two logs at least)."""
+    return max(0, min(logs - 2, int(round(logs * (1 - MOVING_WINDOW))) - 1))
+
+
+def window_ends(curve: np.ndarray) -> tuple[float, float]:
+    """A curve's values at the start of its last MOVING_WINDOW of logs and at its last log."""
+    curve = np.asarray(curve, dtype=float)
+    return float(curve[window_start(curve.size)]), float(curve[-1])
+
+
+def still_moving(curve: np.ndarray, floor: float = 0.0) -> bool:
+    """Did a metric's curve (the median over seeds at each log) still move over its last MOVING_WINDOW of logs?
+
+    Moving: it changed by more than MOVING_TOLERANCE of its value at the window's start, and by more
+    than `floor`. A curve with no finite value is not moving (nothing to read).
+    """
+    first, last = window_ends(curve)
+    if not (np.isfinite(first) and np.isfinite(last)):
+        return False
+    change = abs(last - first)
+    return bool(change > MOVING_TOLERANCE * abs(first) and change > floor)

@@ -30,11 +30,12 @@ from jaxbngan.reproduce import (
 )
 from jaxbngan.reproduce.cells import run_sweep_cells
 from jaxbngan.reproduce.command import parse_args, resolve_profile
-from jaxbngan.reproduce.report import Measured, Paired, measured_numbers, paired_numbers, verdict_text
+from jaxbngan.reproduce.judging import Measured, Paired, measured_numbers, paired_numbers
+from jaxbngan.reproduce.text import verdict_text
 from jaxbngan.verdicts import UNDECIDED, VERDICTS, SeedNumbers, both_win, judge, more_displaced
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-HEADER_ITEMS = ("Command", "Profile", "Data sets", "Versions", "Device", "Wall time")
+HEADER_ITEMS = ("Command", "Profile", "Data sets", "Versions", "Cells trained by", "Device", "Wall time")
 
 
 def reproduce(out, *args):
@@ -65,6 +66,12 @@ def check_report(out: Path, experiments: list[Experiment], datasets: list[str]) 
             low, high = judgement["interval"]
             assert 0.0 <= low <= judgement["support"] <= high <= 1.0 and judgement["seeds"] == 2
             assert (judgement["verdict"] == UNDECIDED) == (len(judgement["between"]) > 1)
+    # Checks are verified apart and never counted among the claims.
+    checks = [c for e in experiments for c in e.checks]
+    assert [c["statement"] for c in saved["checks"]] == [c.statement for c in checks]
+    assert not {c.statement for c in checks} & {c["statement"] for c in saved["claims"]}
+    counted = re.search(r"^Overall: (.*)\.$", report, re.MULTILINE).group(1)
+    assert sum(int(part.split()[0]) for part in counted.split(", ")) == len(claims)
     return report
 
 
@@ -73,19 +80,24 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
     shift = load_experiments(EXPERIMENTS, ["shift"])
     report = check_report(tmp_path, shift, ["ring8"])
     assert "- Command: `jaxbngan reproduce --tiny --only shift --datasets ring8 --out" in report
-    for variant in ("bn-split-shift", "no-bn-shift"):
+    for variant in ("bn-split-shift", "no-bn-shift", "bn-split", "no-bn"):  # each rewarded run and its twin
         assert f"| `{variant}` | ring8 |" in report
     assert "| ring8 | `bn-split-shift` | D loss | ln 2 |" in report  # the blog's number beside the measured one
     cells = sorted((tmp_path / "cells").iterdir())
-    assert [c.name for c in cells] == ["bn-split-shift@ring8.npz", "no-bn-shift@ring8.npz"]
+    assert [c.name for c in cells] == [
+        "bn-split-shift@ring8.npz",
+        "bn-split@ring8.npz",
+        "no-bn-shift@ring8.npz",
+        "no-bn@ring8.npz",
+    ]
     written = {c: c.stat().st_mtime_ns for c in cells}
 
-    # `fix` reuses bn-split-shift from the shift experiment; only its own two cells train.
+    # `fix` reuses bn-split-shift and its twin from the shift experiment; only its own two cells train.
     capsys.readouterr()
     assert reproduce(tmp_path, "--tiny", "--only", "shift,fix", "--datasets", "ring8") == 0
-    assert "4 cells of 2 seeds x 20 steps: 2 already done, 2 to run" in capsys.readouterr().err
+    assert "6 cells of 2 seeds x 20 steps: 4 already done, 2 to run" in capsys.readouterr().err
     assert {c: c.stat().st_mtime_ns for c in cells} == written
-    assert len(list((tmp_path / "cells").iterdir())) == 4
+    assert len(list((tmp_path / "cells").iterdir())) == 6
     check_report(tmp_path, load_experiments(EXPERIMENTS, ["shift", "fix"]), ["ring8"])
 
     # Cells made with other seeds are refused, not silently mixed in.
@@ -220,8 +232,9 @@ def test_an_experiment_script_runs_alone(tmp_path):
 
 def seed_numbers_of(**values) -> SeedNumbers:
     """Six seeds of a calm run with `values` replacing fields."""
-    calm = {name: np.zeros(6) for name in SeedNumbers._fields} | {"energy_reference": 0.2}
-    calm["both_win"] = np.zeros(6, dtype=bool)
+    calm = {name: np.zeros(6) for name in SeedNumbers._fields} | {"energy_reference": {0.5: 0.2}}
+    calm["both_win"] = calm["diverged"] = np.zeros(6, dtype=bool)
+    calm["double_win"] = {"half-end": calm["both_win"]}
     return SeedNumbers(**(calm | {k: np.asarray(v, dtype=float) for k, v in values.items()}))
 
 

@@ -16,7 +16,7 @@ from jaxbngan import driver, rundir
 from jaxbngan.config import KNOBS, Config, ConfigError, DataConfig, from_dict, get_field, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, point_config
-from jaxbngan.metrics import Metrics
+from jaxbngan.metrics import MOMENTS, Metrics
 from jaxbngan.reproduce.provenance import device_text, git_revision
 from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
 from jaxbngan.rundir import atomic_path
@@ -174,10 +174,13 @@ def load_cell(path: Path, cell: Cell, seeds: int, seed: int) -> CellResult | Non
                 "use another --out or delete that file"
             )
         logged = saved["history.g_loss"].shape
+        per_layer = (len(cell.config.discriminator.layers), len(MOMENTS))  # running_position, running_between
         history = Metrics(
             **{
                 # A metric added since the cell was saved reads NaN (the image scores, for a 2-D cell).
-                name: saved[f"history.{name}"] if f"history.{name}" in saved else np.full(logged, np.nan, np.float32)
+                name: saved[f"history.{name}"]
+                if f"history.{name}" in saved
+                else np.full(logged + (per_layer if name.startswith("running_") else ()), np.nan, np.float32)
                 for name in Metrics._fields
             }
         )

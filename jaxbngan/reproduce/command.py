@@ -67,7 +67,18 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    add_report_only(parser)
     return parser.parse_args(argv)
+
+
+def add_report_only(parser: argparse.ArgumentParser) -> None:
+    """The flag that draws the report from the cells already trained, training nothing."""
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
+        " missing is listed as not judged",
+    )
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -147,7 +158,7 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     cells = plan_cells(given, profile)
     out = Path(args.out)
     with rundir.owned(out, command):  # one process trains into a report directory at a time
-        results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed)
+        results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed, train=not args.report_only)
         run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
         report = write_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)
@@ -155,9 +166,12 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
 
 
 def train_cells(
-    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int
+    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int, *, train: bool = True
 ) -> tuple[dict[str, CellResult], int]:
-    """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained)."""
+    """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained).
+
+    With `train` False the missing cells stay missing: the report judges what is there.
+    """
     results: dict[str, CellResult] = {}
     for cell in cells:
         found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed)
@@ -165,12 +179,15 @@ def train_cells(
             results[cell.key] = found
     to_run = [cell for cell in cells if cell.key not in results]
     seed_counts = sorted({seeds_of(cell) for cell in cells})
+    plan = f"{len(to_run)} to run" if train else f"{len(to_run)} missing, not trained (--report-only)"
     print(
         f"{len(cells)} cells of {'/'.join(map(str, seed_counts))} seeds x {cells[0].config.steps} steps:"
-        f" {len(results)} already done, {len(to_run)} to run; results in {out}",
+        f" {len(results)} already done, {plan}; results in {out}",
         file=sys.stderr,
         flush=True,
     )
+    if not train:
+        return results, 0
     progress = Progress(len(cells), len(to_run))
     for batch in _sweep_batches(to_run):
         first, cell_seeds = batch[0], seeds_of(batch[0])

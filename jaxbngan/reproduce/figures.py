@@ -28,7 +28,8 @@ VERDICT_COLORS = {
 OFFSET_LABELS = {
     "x_offset": "x-offset (std of real x)",
     "displacement": "offset norm (std units)",
-    "brightness": "brightness - reference's, same seed (std of real pixels)",
+    "brightness": "brightness - twin's without the reward, same seed (std of real pixels)",
+    "reward": "x-offset - twin's without the reward, same seed (std of real x)",
 }
 
 
@@ -53,7 +54,8 @@ def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, m
     fig = _figure(4.2 * len(datasets), 3.2)
     for i, dataset in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), i + 1)
-        lines = (-verdicts.SHIFT, verdicts.SHIFT) if measure in ("x_offset", "brightness") else ()
+        lines = {"x_offset": (-verdicts.SHIFT, verdicts.SHIFT), "brightness": (verdicts.SHIFT,)}.get(measure, ())
+        lines = (verdicts.SHIFT,) if measure == "reward" else lines
         finite = np.concatenate([v[dataset][np.isfinite(v[dataset])] for v in values.values()] + [[0.0, *lines]])
         bins = np.linspace(finite.min() - 0.1, finite.max() + 0.1, 30)
         for j, (variant, by_dataset) in enumerate(values.items()):
@@ -196,6 +198,83 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
     _save(fig, path)
 
 
+def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarray]]:
+    """Per rewarded variant and data set: the offset in the reward's direction minus its twin's, kept seeds."""
+    values = {}
+    pairs = zip(plot.variants[::2], plot.variants[1::2], strict=True)
+    for rewarded, twin in pairs:
+        values[rewarded] = {}
+        for d in datasets:
+            a, b = numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]
+            kept = ~(np.asarray(a.diverged, dtype=bool) | np.asarray(b.diverged, dtype=bool))
+            difference = verdicts.moved_by_reward(0, 1).difference(a, b)
+            values[rewarded][d] = np.asarray(difference, dtype=float)[kept]
+    return values
+
+
+def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -> None:
+    """Per data set (column) and variant (row): the median over seeds of each BN layer's running-mean position
+    between the fake-only (0) and the real-only (1) batch means over training, with its interquartile band."""
+    variants = list(histories)
+    datasets = list(histories[variants[0]])
+    fig = _figure(4.2 * len(datasets), 2.9 * len(variants))
+    for row, variant in enumerate(variants):
+        for col, dataset in enumerate(datasets):
+            ax = fig.add_subplot(len(variants), len(datasets), row * len(datasets) + col + 1)
+            position = np.asarray(histories[variant][dataset].running_position, dtype=float)[..., 0]
+            for layer in range(position.shape[-1]):
+                values = position[..., layer]
+                if not np.isfinite(values).any():
+                    continue
+                low, median, high = np.nanpercentile(values, [25, 50, 75], axis=0)
+                ax.plot(steps, median, color=f"C{layer}", label=f"BN layer {layer + 1}")
+                ax.fill_between(steps, low, high, color=f"C{layer}", alpha=0.2, linewidth=0)
+            ax.axhspan(0, 1, color="0.9", zorder=0)
+            ax.axhline(0, color="C3", linewidth=0.8, linestyle="--")
+            ax.axhline(1, color="C2", linewidth=0.8, linestyle="--")
+            ax.set_title(f"{variant} on {dataset}", fontsize=9)
+            ax.set_xlabel("step", fontsize=8)
+            ax.set_ylabel("running mean: fake batch 0, real batch 1", fontsize=7)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -> None:
+    """Each variant's main metric and consistency gap over training (median over the kept seeds), per data set,
+    with the last MOVING_WINDOW of the logs shaded: the window `verdicts.still_moving` reads."""
+    fig = _figure(4.2 * len(datasets), 5.6)
+    for col, dataset in enumerate(datasets):
+        metric_ax = fig.add_subplot(2, len(datasets), col + 1)
+        gap_ax = fig.add_subplot(2, len(datasets), len(datasets) + col + 1)
+        steps = None
+        for j, variant in enumerate(experiment.variants):
+            key = f"{variant.name}@{dataset}"
+            if key not in results:
+                continue  # not trained (--report-only)
+            history, config = results[key].history, cells[key].config
+            kept = ~np.asarray(numbers[key].diverged, dtype=bool)
+            if not kept.any():
+                continue
+            steps = log_steps(config)
+            points = np.isfinite(np.asarray(history.energy_distance, dtype=float)).any()
+            metric = np.asarray(history.energy_distance if points else history.frechet_distance, dtype=float)
+            metric_ax.plot(steps, np.nanmedian(metric[kept], axis=0), color=f"C{j % 10}", label=variant.name)
+            gap_ax.plot(steps, np.nanmedian(consistency_gap(history, config)[kept], axis=0), color=f"C{j % 10}")
+            metric_ax.set_ylabel("energy distance" if points else "Frechet distance", fontsize=8)
+        for ax in (metric_ax, gap_ax):
+            if steps is not None:
+                ax.axvspan(steps[verdicts.window_start(steps.size)], steps[-1], color="0.9", zorder=0)
+            ax.set_yscale("symlog", linthresh=1e-3)
+            ax.tick_params(labelsize=7)
+        metric_ax.set_title(dataset, fontsize=9)
+        gap_ax.set_ylabel("consistency gap", fontsize=8)
+        gap_ax.set_xlabel("step (shaded: the window judged for movement)", fontsize=8)
+        if col == 0:
+            metric_ax.legend(fontsize=6)
+    _save(fig, path)
+
+
 def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
     """Draw one figure of an experiment into `path`."""
     first = datasets[0]
@@ -208,6 +287,11 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
         else:
             draw = plots.loss_curves if plot.kind == "losses" else plots.view_diagnostic
             draw(result.history, log_steps(cells[key].config), path, title=title)
+    elif plot.kind == "reward":
+        offset_histograms(reward_values(plot, datasets, numbers), path, measure="reward")
+    elif plot.kind == "positions":
+        histories = {v: {d: results[f"{v}@{d}"].history for d in datasets} for v in plot.variants}
+        position_curves(histories, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
     elif plot.kind == "offsets":
         values = {v: {d: getattr(numbers[f"{v}@{d}"], plot.measure) for d in datasets} for v in plot.variants}
         offset_histograms(values, path, measure=plot.measure)

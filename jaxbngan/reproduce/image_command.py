@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.command import StrictParser, run_command, select_experiments, train_cells
+from jaxbngan.reproduce.command import StrictParser, add_report_only, run_command, select_experiments, train_cells
 from jaxbngan.reproduce.image_report import write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
@@ -35,6 +35,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
     parser.add_argument("--datasets", help="comma-separated data sets of the profile to run (default: all)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    add_report_only(parser)
     return parser.parse_args(argv)
 
 
@@ -74,7 +75,8 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
     cells = plan_image_cells(list(given), profile)
     out = Path(args.out)
     with rundir.owned(out, command):  # one process trains into a report directory at a time
-        results, trained = train_cells(cells, out, lambda cell: profile.seeds_of(cell.dataset), args.seed)
+        seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731
+        results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only)
         run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
         report = write_image_report(out, run, given, results, {c.key: c for c in cells})
     print(f"report: {report}", file=sys.stderr)

@@ -12,8 +12,9 @@ from jaxbngan.config import Config, DataConfig
 from jaxbngan.data import labelled_population
 from jaxbngan.image_metrics import noise_floor
 from jaxbngan.image_verdicts import ImageNumbers
+from jaxbngan.metrics import MOMENTS
 from jaxbngan.reproduce.cells import CellResult
-from jaxbngan.reproduce.numbers import consistency_gap
+from jaxbngan.reproduce.numbers import consistency_gap, diverged_seeds, double_wins
 
 
 class ImageStats(NamedTuple):
@@ -57,4 +58,7 @@ def image_seed_numbers(result: CellResult, config: Config, stats: ImageStats) ->
         kid=last.kid,
         coverage=last.mode_coverage,
         class_kl=last.class_kl,
+        double_win=double_wins(result.history),
+        diverged=diverged_seeds(result, config, stats.population),
+        mean_position=last.running_position[..., MOMENTS.index("mean")],
     )

@@ -17,21 +17,30 @@ import numpy as np
 from jaxbngan import plots
 from jaxbngan.image_verdicts import ImageNumbers
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
-from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms
+from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms, reward_values, settling_curves
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
 from jaxbngan.reproduce.image_spec import ImageProfile
-from jaxbngan.reproduce.provenance import device_text, versions_text
+from jaxbngan.reproduce.judging import (
+    checks_lines,
+    divergence_lines,
+    drawable,
+    judge_experiments,
+    sensitivity_lines,
+    settling_lines,
+    unjudged_lines,
+    verify_checks,
+)
+from jaxbngan.reproduce.numbers import settling
+from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.report import (
     VERDICT_RULES_TEXT,
     Invocation,
     claim_lines,
-    judge_experiments,
-    share_text,
-    spread_text,
     summary_lines,
     write_verdicts,
 )
 from jaxbngan.reproduce.spec import Experiment, Plot
+from jaxbngan.reproduce.text import diverged_text, spread_text, win_texts
 from jaxbngan.rundir import atomic_path
 from jaxbngan.verdicts import SHIFT, median_interval
 
@@ -51,18 +60,20 @@ def image_numbers_table(experiment: Experiment, datasets: Sequence[str], numbers
     lines = [
         "Median over seeds [interquartile range] at the end of training:",
         "",
-        "| variant | data | seeds | G loss | D loss | brightness (std) | gap | both win [95%] |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| variant | data | seeds | diverged | G loss | D loss | brightness (std) | gap | both win: D < G/2"
+        " | D < ln 2 < G |",
+        "|" + " --- |" * 10,
     ]
     for variant in experiment.variants:
         for dataset in datasets:
-            n = numbers[f"{variant.name}@{dataset}"]
-            diverged = int(np.sum(~np.isfinite(n.g_loss) | ~np.isfinite(n.d_loss)))
-            note = f" ({diverged} diverged)" if diverged else ""
-            row = [f"`{variant.name}`", dataset, str(n.g_loss.size), spread_text(n.g_loss, 2), spread_text(n.d_loss, 3)]
-            row += [spread_text(n.brightness, 2), spread_text(n.gap, 3)]
-            both = share_text(float(np.mean(n.both_win)), int(n.both_win.size))
-            lines.append("| " + " | ".join(row) + f" | {both}{note} |")
+            n = numbers.get(f"{variant.name}@{dataset}")
+            if n is None:
+                continue  # not trained (--report-only)
+            kept = ~np.asarray(n.diverged, dtype=bool)
+            row = [f"`{variant.name}`", dataset, str(n.g_loss.size), diverged_text(n.diverged)]
+            row += [spread_text(n.g_loss[kept], 2), spread_text(n.d_loss[kept], 3)]
+            row += [spread_text(n.brightness[kept], 2), spread_text(n.gap[kept], 3), *win_texts(n)]
+            lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
@@ -78,7 +89,9 @@ def quality_table(
         "|" + " --- |" * (3 + len(QUALITY)),
     ]
     for dataset in datasets:
-        cells = {v.name: numbers[f"{v.name}@{dataset}"] for v in experiment.variants}
+        cells = {
+            v.name: numbers[f"{v.name}@{dataset}"] for v in experiment.variants if f"{v.name}@{dataset}" in numbers
+        }
         by_frechet = sorted(cells, key=lambda v: _rank_key(cells[v].frechet))
         for rank, variant in enumerate(by_frechet, start=1):
             scores = [_median_text(getattr(cells[variant], field)) for field in QUALITY]
@@ -100,9 +113,10 @@ spread of the seeds, not an uncertainty); the quality table and paired differenc
 with its 95% distribution-free interval (order statistics of the seeds; n/a under 6 seeds). G loss
 is D's binary cross-entropy on the fakes in G's view of D, D loss is D's own objective; ln 2 = 0.693
 is the equilibrium. The brightness is the mean pixel of the scored fakes minus the mean pixel of the data,
-in standard deviations of the data's pixels; a claim about a shift compares it with a reference run
-of the same seed, {SHIFT} std counting as a shift. The consistency gap is |D's loss on the same fakes
-in G's view - in D's own view|. "Both win" marks a seed whose D loss is below half its G loss.
+in standard deviations of the data's pixels; a claim about the brightness reward compares it with the
+twin of the same seed without the reward, {SHIFT} std beyond the twin counting as a shift. The
+consistency gap is |D's loss on the same fakes in G's view - in D's own view|. "Both win" marks a
+seed whose D loss is below half its G loss.
 Frechet distance and KID compare the features of the in-house classifier (`jaxbngan.classifier`,
 trained on the data's labels) of fakes and reals at the same sample count; class coverage is the
 share of classes (digits 0-9, or circle/square/triangle) that get at least a quarter of their fair
@@ -125,6 +139,7 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
         f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
         f"- Data sets: {sets}.",
         f"- Versions: {versions_text()}.",
+        f"- Cells trained by: {cells_commit_text(results)}.",
         f"- Device: {device_text()}.",
         f"- Wall time: {duration_text(run.wall)} for this invocation"
         f" (it trained {run.trained} of {len(results)} cells);"
@@ -161,12 +176,7 @@ def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells
         title = f"{plot.variants[0]} on {first}"
         plots.image_grid(results[key].samples, stats[first].population, path, title=title, max_seeds=SAMPLE_SEEDS)
     elif plot.kind == "brightness":
-        reference, *variants = plot.variants
-        values = {
-            v: {d: numbers[f"{v}@{d}"].brightness - numbers[f"{reference}@{d}"].brightness for d in datasets}
-            for v in variants
-        }
-        offset_histograms(values, path, measure="brightness")
+        offset_histograms(reward_values(plot, datasets, numbers), path, measure="brightness")
     elif plot.kind == "quality":
         values = {
             name: {d: {v: getattr(numbers[f"{v}@{d}"], field) for v in plot.variants} for d in datasets}
@@ -190,12 +200,20 @@ def write_image_report(
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     stats = {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
-    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in cells}
+    present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
+    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
+    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
     datasets = profile.datasets
-    judged_all = judge_experiments(experiments, lambda e: datasets, numbers)
+    judged_all, unjudged = judge_experiments(experiments, lambda e: datasets, numbers, settled)
+    verified = verify_checks(experiments, lambda e: datasets, results)
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
+    lines += unjudged_lines(unjudged)
     lines += [VERDICT_RULES_TEXT + IMAGE_TEXT]
+    lines += checks_lines(verified)
+    lines += divergence_lines(numbers, present)
+    lines += sensitivity_lines(judged_all)
+    lines += settling_lines(settled)
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
         lines += [experiment.summary, ""]
@@ -204,9 +222,14 @@ def write_image_report(
         for j in judged:
             lines += claim_lines(j, datasets)
         for p_index, plot in enumerate(experiment.plots, start=1):
+            if not drawable(plot.variants, datasets, results):
+                continue
             path = figures / f"{experiment.name}-{p_index}-{plot.kind}.png"
             draw_image_plot(plot, path, experiment, datasets, results, cells, numbers, stats)
             lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
+        path = figures / f"{experiment.name}-settling.png"
+        settling_curves(experiment, datasets, results, cells, numbers, path)
+        lines += [f"![settling: the Frechet distance and the gap over training](figures/{path.name})", ""]
     lines += closing_lines(judged_all, run, results)
     report = out / "report.md"
     with atomic_path(report) as tmp:
@@ -215,5 +238,5 @@ def write_image_report(
         **profile._asdict(),
         "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds} for s in profile.sets],
     }
-    write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all)
+    write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all, verified)
     return report

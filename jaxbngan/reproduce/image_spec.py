@@ -26,9 +26,10 @@ def image_samples(variant: str) -> Plot:
     return Plot("images", (variant,))
 
 
-def brightness(reference: str, *variants: str) -> Plot:
-    """Histograms over seeds of each variant's brightness minus that of `reference`, same seed."""
-    return Plot("brightness", (reference, *variants))
+def brightness(twins: dict[str, str]) -> Plot:
+    """Histograms over seeds of what the reward did: each rewarded variant's brightness minus its twin's
+    (same seed, no reward). `twins`: rewarded variant -> twin."""
+    return Plot("brightness", tuple(name for pair in twins.items() for name in pair))
 
 
 def quality(*variants: str) -> Plot:

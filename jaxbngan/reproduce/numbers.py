@@ -10,10 +10,22 @@ import numpy as np
 
 from jaxbngan.config import Config, DataConfig
 from jaxbngan.data import make_population
-from jaxbngan.metrics import VIEWS, Metrics, energy_distance
+from jaxbngan.metrics import MOMENTS, VIEWS, Metrics, energy_distance
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.spec import Claim
-from jaxbngan.verdicts import CLOSE_SHIFT, Judgement, SeedNumbers, judge
+from jaxbngan.rundir import divergence_steps
+from jaxbngan.verdicts import (
+    CLOSE_SHIFTS,
+    LN2,
+    ROBUST,
+    THRESHOLDS,
+    Judgement,
+    SeedNumbers,
+    Thresholds,
+    judge,
+    still_moving,
+    window_ends,
+)
 
 
 def consistency_gap(history: Metrics, config: Config) -> np.ndarray:
@@ -28,7 +40,7 @@ class DataStats(NamedTuple):
 
     population: np.ndarray
     std: np.ndarray  # (d,)
-    energy_reference: float  # energy distance of the data moved CLOSE_SHIFT std along x
+    energy_reference: dict  # {close shift in std (CLOSE_SHIFTS): energy distance of the data moved that far along x}
 
 
 def data_stats(config: DataConfig) -> DataStats:
@@ -36,8 +48,28 @@ def data_stats(config: DataConfig) -> DataStats:
     population = np.asarray(make_population(config))
     std = population.std(axis=0)
     sample = jnp.asarray(population[:512])
-    moved = sample + jnp.asarray([[CLOSE_SHIFT * std[0]] + [0.0] * (population.shape[1] - 1)], dtype=sample.dtype)
-    return DataStats(population, std, float(energy_distance(moved, sample)))
+    references = {}
+    for close in CLOSE_SHIFTS:
+        along_x = [close * std[0]] + [0.0] * (population.shape[1] - 1)
+        references[close] = float(energy_distance(sample + jnp.asarray([along_x], dtype=sample.dtype), sample))
+    return DataStats(population, std, references)
+
+
+def double_wins(history: Metrics) -> dict[str, np.ndarray]:
+    """Per seed, each reading of "both players win" (`verdicts.DOUBLE_WIN_READINGS`).
+
+    `half`: D's loss below half of G's (the blog's footnote 4); `ln2`: D's loss below ln 2 while
+    G's is above it. `end`: at the last log; `late`: in at least ROBUST of the second half's logs.
+    """
+    g, d = np.asarray(history.g_loss, dtype=float), np.asarray(history.d_loss, dtype=float)
+    with np.errstate(invalid="ignore"):
+        by_log = {"half": d < 0.5 * g, "ln2": (d < LN2) & (g > LN2)}
+    late = slice(g.shape[1] // 2, None)
+    found = {}
+    for reading, flags in by_log.items():
+        found[f"{reading}-end"] = flags[:, -1]
+        found[f"{reading}-late"] = flags[:, late].mean(axis=1) >= ROBUST
+    return found
 
 
 def seed_numbers(result: CellResult, config: Config, stats: DataStats) -> SeedNumbers:
@@ -55,14 +87,103 @@ def seed_numbers(result: CellResult, config: Config, stats: DataStats) -> SeedNu
         both_win=np.asarray(result.history.both_win)[:, -1].astype(bool),
         gap=gap[:, -1],
         mean_gap=gap.mean(axis=1),
+        double_win=double_wins(result.history),
+        diverged=diverged_seeds(result, config, stats.population),
+        mean_position=last.running_position[..., MOMENTS.index("mean")],
     )
 
 
-def judge_claim(claim: Claim, numbers: dict[str, SeedNumbers]) -> Judgement:
-    """Evaluate a claim's conditions on the cells of one data set and apply the verdict rule."""
+def diverged_seeds(result: CellResult, config: Config, population: np.ndarray) -> np.ndarray:
+    """(seeds,) bool: the seed diverged at some log, by the run directory's rule (`rundir.divergence_steps`)."""
+    return divergence_steps(result.history, log_steps(config), population) >= 0
+
+
+def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS) -> Judgement:
+    """Evaluate a claim's conditions on the cells of one data set and apply the verdict rule.
+
+    Seeds that diverged in any of the claim's variants are left out (`verdicts.judge`).
+    """
     cells = [numbers[v] for v in claim.variants]
-    presupposed = claim.presupposes.test(*cells) if claim.presupposes else None
-    return judge(claim.main.test(*cells), [side.test(*cells) for side in claim.sides], presupposed)
+    presupposed = claim.presupposes.test(*cells, t=thresholds) if claim.presupposes else None
+    diverged = np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
+    main = claim.main.test(*cells, t=thresholds)
+    return judge(main, [side.test(*cells, t=thresholds) for side in claim.sides], presupposed, diverged)
+
+
+def described_shares(claim: Claim, numbers: dict) -> list[float]:
+    """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions."""
+    cells = [numbers[v] for v in claim.variants]
+    kept = ~np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
+    return [
+        float(np.mean(np.asarray(c.test(*cells), dtype=bool)[kept])) if kept.any() else np.nan for c in claim.describes
+    ]
+
+
+# The metric whose settling each cell is judged on, with the change below which a move is noise.
+MOVING_FLOORS = {"energy_distance": 0.002, "frechet_distance": 0.5, "gap": 0.01}
+
+
+class Settling(NamedTuple):
+    """Whether a cell's main metrics were still moving over the last logs (`verdicts.still_moving`)."""
+
+    metric: str  # energy_distance (points) or frechet_distance (images)
+    metric_moving: bool
+    gap_moving: bool
+    change: float  # relative change of the metric's median over the window
+    gap_change: float  # absolute change of the gap's median over the window
+
+    @property
+    def moving(self) -> bool:
+        """Either metric still moved."""
+        return self.metric_moving or self.gap_moving
+
+
+def settling(result: CellResult, config: Config, diverged: np.ndarray) -> Settling:
+    """The median over the non-diverged seeds of the main metric and the gap at each log, judged for movement."""
+    history = result.history
+    kept = ~np.asarray(diverged, dtype=bool)
+    metric = (
+        "energy_distance" if np.isfinite(np.asarray(history.energy_distance, dtype=float)).any() else "frechet_distance"
+    )
+    curves = {
+        metric: np.asarray(getattr(history, metric), dtype=float)[kept],
+        "gap": consistency_gap(history, config)[kept],
+    }
+    medians = {
+        name: np.nanmedian(values, axis=0) if values.size else np.full(values.shape[1:], np.nan)
+        for name, values in curves.items()
+    }
+    first, last = window_ends(medians[metric])
+    gap_first, gap_last = window_ends(medians["gap"])
+    return Settling(
+        metric,
+        still_moving(medians[metric], MOVING_FLOORS[metric]),
+        still_moving(medians["gap"], MOVING_FLOORS["gap"]),
+        (last - first) / abs(first) if first else float("nan"),
+        gap_last - gap_first,
+    )
+
+
+class CheckResult(NamedTuple):
+    """An identity of the step code verified on one cell: how many logs of how many seeds obey it."""
+
+    logs: int  # seeds x logs
+    equal: int | None  # logs where G's reported loss is exactly D's own loss on the fakes (None: not logged)
+    largest: float | None  # the largest |G's loss - D's own loss on the fakes| / |G's loss| over the logs
+    bounded: int  # logs where D's loss is at least half of G's (no double win)
+
+
+def verify_identity(history: Metrics) -> CheckResult:
+    """Count the logs where the check's identity and its consequence hold, on every seed of a cell."""
+    g = np.asarray(history.g_loss, dtype=np.float64)
+    own = np.asarray(history.d_fake_loss, dtype=np.float64)
+    bounded = int(np.sum(~np.asarray(history.both_win, dtype=bool)))
+    if not np.isfinite(own).any():
+        return CheckResult(int(g.size), None, None, bounded)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = np.abs(g - own) / np.abs(g)
+    largest = float(np.nanmax(np.where(g == own, 0.0, relative)))
+    return CheckResult(int(g.size), int(np.sum(g == own)), largest, bounded)
 
 
 def log_steps(config: Config) -> np.ndarray:

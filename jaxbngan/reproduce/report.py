@@ -1,170 +1,110 @@
-"""The report: report.md (header, summary, one section per experiment) and verdicts.json, from finished cells."""
+"""The 2-D report: report.md (header, summary, one section per experiment, the reviewer's sections) and
+verdicts.json, from finished cells."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
-from jaxbngan.reproduce.figures import draw_plot, verdict_grid
-from jaxbngan.reproduce.numbers import data_stats, judge_claim, seed_numbers
-from jaxbngan.reproduce.provenance import device_text, versions_text
-from jaxbngan.reproduce.spec import Claim, Experiment, Profile, datasets_of
-from jaxbngan.rundir import aggregate, atomic_path
+from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
+from jaxbngan.reproduce.judging import (
+    Judged,
+    Verified,
+    checks_lines,
+    condition_legend,
+    divergence_lines,
+    drawable,
+    judge_experiments,
+    paired_lines,
+    sensitivity_lines,
+    settling_lines,
+    unjudged_lines,
+    verify_checks,
+)
+from jaxbngan.reproduce.numbers import data_stats, seed_numbers, settling
+from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
+from jaxbngan.reproduce.spec import Experiment, Profile, datasets_of
+from jaxbngan.reproduce.text import (
+    FRAGILE_MARK,
+    MOVING_MARK,
+    diverged_text,
+    filled,
+    interval_text,
+    percent_text,
+    share_text,
+    spread_text,
+    verdict_text,
+    win_texts,
+)
+from jaxbngan.rundir import atomic_path
 from jaxbngan.verdicts import (
     CLOSE_SHIFT,
+    SHIFT,
     UNDECIDED,
     VERDICTS,
     Judgement,
     SeedNumbers,
-    median_interval,
-    overall_judged,
     seeds_to_decide,
     wilson_interval,
 )
 
 NOT_RUN = "-"  # a claim on a data set its experiment does not use
-QUANTITIES = {"g_loss": "G loss", "d_loss": "D loss"}  # how the report names each field in QUOTABLE
 
 
-class Paired(NamedTuple):
-    """A paired condition on one data set: the per-seed difference A - B summarized."""
-
-    condition: int  # index among the claim's conditions (0: main)
-    median: float
-    low: float  # 95% interval of the median (NaN when too few seeds)
-    high: float
-    positive: int  # seeds where A - B > 0
-    seeds: int
-
-
-class Measured(NamedTuple):
-    """A number the blog prints, beside the measured median of the same quantity on one data set."""
-
-    variant: str
-    quantity: str
-    blog: str
-    median: float
-    low: float  # 95% interval of the median (NaN when too few seeds)
-    high: float
-
-
-class Judged(NamedTuple):
-    """A claim with its judgement, paired differences and quoted numbers on each data set."""
-
-    number: str  # "3.1": its place in this report
-    id: str  # "shift.1": experiment and claim, stable across profiles (what presets' summaries cite)
-    claim: Claim
-    by_dataset: dict[str, Judgement]
-    verdict: str
-    paired: dict[str, list[Paired]]
-    measured: dict[str, list[Measured]]
-
-
-def paired_numbers(claim: Claim, cells: Sequence[SeedNumbers]) -> list[Paired]:
-    """Median and interval of the per-seed difference of each paired condition of a claim on one data set."""
-    found = []
-    for index, condition in enumerate([claim.main, *claim.sides]):
-        if condition.difference is None:
-            continue
-        difference = np.asarray(condition.difference(*cells), dtype=float)
-        median, low, high = median_interval(difference)
-        positive = int(np.sum(difference > 0))
-        found.append(Paired(index, median, low, high, positive, int(difference.size)))
-    return found
-
-
-def measured_numbers(claim: Claim, cells: Sequence[SeedNumbers]) -> list[Measured]:
-    """The measured median and interval beside each number the blog quotes for a claim, on one data set."""
-    found = []
-    for quote in claim.quotes:
-        median, low, high = median_interval(getattr(cells[quote.of], quote.field))
-        found.append(Measured(claim.variants[quote.of], QUANTITIES[quote.field], quote.text, median, low, high))
-    return found
-
-
-def spread_text(values: np.ndarray, digits: int = 2) -> str:
-    """Median [interquartile range] over the finite values, or 'n/a'."""
-    stats = aggregate(values)
-    if stats["seeds"] == 0:
-        return "n/a"
-    median, q25, q75 = (f"{stats[k]:.{digits}f}" for k in ("median", "q25", "q75"))
-    return f"{median} [{q25}, {q75}]"
-
-
-def _percent(share: float) -> str:
-    return f"{100 * share:.0f}%"
-
-
-def _interval(low: float, high: float, digits: int = 3, sign: str = "") -> str:
-    if np.isnan(low):
-        return "n/a (under 6 seeds)"
-    return f"[{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
-
-
-def share_text(share: float, seeds: int) -> str:
-    """A share of seeds with its 95% Wilson interval: '83% [44, 97]'."""
-    low, high = wilson_interval(share, seeds)
-    return f"{_percent(share)} [{100 * low:.0f}, {100 * high:.0f}]"
-
-
-def verdict_text(judgement: Judgement) -> str:
-    """The verdict; when undecided, between what and how many seeds would decide it at the observed shares."""
-    if judgement.verdict != UNDECIDED:
-        return judgement.verdict
-    between = " or ".join(judgement.between)
-    if judgement.decided_at is None:
-        return f"undecided at {judgement.seeds} seeds ({between}; a share on a threshold: no seed count decides it)"
-    return f"undecided at {judgement.seeds} seeds ({between}; {judgement.decided_at} seeds would decide it)"
-
-
-def _summary_cell(judgement: Judgement) -> str:
+def _summary_cell(judgement: Judgement, fragile: bool = False, moving: bool = False) -> str:
     low, high = judgement.interval
     short = judgement.verdict if judgement.verdict != UNDECIDED else f"undecided: {' or '.join(judgement.between)}"
-    supporting = round(judgement.support * judgement.seeds)
-    return f"{short} ({supporting}/{judgement.seeds}, {100 * low:.0f}-{100 * high:.0f}%)"
-
-
-def _filled(text: str, variants: Sequence[str]) -> str:
-    return text.format(*(f"`{v}`" for v in variants))
+    supporting = round(judgement.support * judgement.seeds) if judgement.seeds else 0
+    diverged = f"; {judgement.diverged} diverged left out" if judgement.diverged else ""
+    marks = (FRAGILE_MARK if fragile else "") + (MOVING_MARK if moving else "")
+    return f"{short}{marks} ({supporting}/{judgement.seeds}, {100 * low:.0f}-{100 * high:.0f}%{diverged})"
 
 
 def numbers_table(experiment: Experiment, datasets: Sequence[str], numbers: dict[str, SeedNumbers]) -> list[str]:
-    """Median [interquartile range] over seeds of the final numbers of every cell of an experiment."""
+    """Median [interquartile range] over the kept seeds of the final numbers of every cell of an experiment."""
     lines = [
         "Median over seeds [interquartile range] at the end of training:",
         "",
-        "| variant | data | G loss | D loss | x-offset (std) | offset norm (std) | energy dist. | gap | both win |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| variant | data | diverged | G loss | D loss | x-offset (std) | offset norm (std) | energy dist. | gap"
+        " | both win: D < G/2 | D < ln 2 < G |",
+        "|" + " --- |" * 11,
     ]
     for variant in experiment.variants:
         for dataset in datasets:
-            n = numbers[f"{variant.name}@{dataset}"]
-            diverged = int(np.sum(~np.isfinite(n.g_loss) | ~np.isfinite(n.d_loss)))
-            note = f" ({diverged} diverged)" if diverged else ""
+            n = numbers.get(f"{variant.name}@{dataset}")
+            if n is None:
+                continue  # not trained (--report-only)
+            kept = ~np.asarray(n.diverged, dtype=bool)
             of_fakes = [
-                spread_text(n.x_offset),
-                spread_text(n.displacement),
-                spread_text(n.energy_distance, 3),
-                spread_text(n.gap, 3),
+                spread_text(n.x_offset[kept]),
+                spread_text(n.displacement[kept]),
+                spread_text(n.energy_distance[kept], 3),
+                spread_text(n.gap[kept], 3),
             ]
-            row = [f"`{variant.name}`", dataset, spread_text(n.g_loss), spread_text(n.d_loss, 3), *of_fakes]
-            both = share_text(float(np.mean(n.both_win)), int(n.both_win.size))
-            lines.append("| " + " | ".join(row) + f" | {both}{note} |")
-    return lines
+            losses = [spread_text(n.g_loss[kept]), spread_text(n.d_loss[kept], 3)]
+            row = [f"`{variant.name}`", dataset, diverged_text(n.diverged), *losses, *of_fakes, *win_texts(n)]
+            lines.append("| " + " | ".join(row) + " |")
+    return lines + ["", NUMBERS_LEGEND]
+
+
+NUMBERS_LEGEND = (
+    "<sub>Diverged: seeds whose fakes left the data's range (`rundir.divergence_steps`); every other column is"
+    " over the remaining seeds. Both win: at the last log, by D < G/2 (the blog's footnote 4) and by D < ln 2"
+    " with G > ln 2, each share with its 95% interval.</sub>"
+)
 
 
 def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
     """A claim's statement, the blog's words and numbers, its rule, its verdict and shares per data set."""
     claim = judged.claim
-    conditions = [claim.main, *claim.sides]
     rule = "; ".join(
-        [f"**{_filled(claim.main.text, claim.variants)}** (main)"]
-        + [_filled(side.text, claim.variants) for side in claim.sides]
+        [f"**{filled(claim.main.text, claim.variants)}** (main)"]
+        + [filled(side.text, claim.variants) for side in claim.sides]
     )
     lines = [
         f"### {judged.number} {claim.statement} — **{judged.verdict}**",
@@ -173,38 +113,35 @@ def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
         f"- A seed supports the claim when: {rule}.",
     ]
     if claim.presupposes:
-        presupposition = _filled(claim.presupposes.text, claim.variants)
+        presupposition = filled(claim.presupposes.text, claim.variants)
         lines.append(f"- Testable only where this holds in at least half the seeds: {presupposition}.")
+    if claim.describes:
+        described = "; ".join(filled(c.text, claim.variants) for c in claim.describes)
+        lines.append(f"- Shown beside it, not judged: {described}.")
     lines.append(f"- Claim id in `verdicts.json`: `{judged.id}`.")
-    header = ["data", "verdict", "seeds supporting [95% interval]"]
-    header += [f"cond. {i + 1} [95%]" for i in range(len(conditions))]
+    for dataset in [*datasets, "overall"]:
+        if judged.fragile.get(dataset):
+            lines.append(f"- {FRAGILE_MARK} Fragile on {dataset}: {'; '.join(judged.fragile[dataset])}.")
+    for dataset in datasets:
+        if judged.moving.get(dataset):
+            lines.append(f"- {MOVING_MARK} Still moving on {dataset}: {', '.join(judged.moving[dataset])}.")
+    header = ["data", "verdict", "seeds supporting [95% interval]", "diverged, left out"]
+    header += [f"cond. {i + 1} [95%]" for i in range(1 + len(claim.sides))]
     if claim.presupposes:
         header.append("presupposition [95%]")
+    header += [f"shown {i + 1} [95%]" for i in range(len(claim.describes))]
     lines += ["", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for dataset in datasets:
         j = judged.by_dataset[dataset]
-        row = [dataset, verdict_text(j), f"{round(j.support * j.seeds)}/{j.seeds}: {share_text(j.support, j.seeds)}"]
+        supporting = round(j.support * j.seeds) if j.seeds else 0
+        row = [dataset, verdict_text(j), f"{supporting}/{j.seeds}: {share_text(j.support, j.seeds)}", str(j.diverged)]
         row += [share_text(share, j.seeds) for share in j.shares]
         if claim.presupposes:
             row.append(share_text(j.presupposition, j.seeds))
+        row += [share_text(share, j.seeds) for share in judged.described[dataset]]
         lines.append("| " + " | ".join(row) + " |")
-    legend = ", ".join(f"cond. {i + 1}: {_filled(c.text, claim.variants)}" for i, c in enumerate(conditions))
-    lines += ["", f"<sub>Share of seeds per condition ({legend}).</sub>", ""]
-    if any(judged.paired[d] for d in datasets):
-        lines += [
-            "Paired by seed (A - B for the same seed key): median difference with its 95% interval, and the seeds"
-            " where it is positive:",
-            "",
-            "| data | condition | median A - B [95%] | A > B |",
-            "| --- | --- | --- | --- |",
-        ]
-        for dataset in datasets:
-            for p in judged.paired[dataset]:
-                interval = _interval(p.low, p.high, sign="+")
-                lines.append(
-                    f"| {dataset} | cond. {p.condition + 1} | {p.median:+.3f} {interval} | {p.positive}/{p.seeds} |"
-                )
-        lines.append("")
+    lines += ["", f"<sub>Share of the seeds left after divergence per condition ({condition_legend(claim)}).</sub>", ""]
+    lines += paired_lines(judged, datasets)
     if any(judged.measured[d] for d in datasets):
         lines += [
             "The blog's numbers beside the measured ones (median over seeds, 95% interval of the median):",
@@ -214,7 +151,7 @@ def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
         ]
         for dataset in datasets:
             for m in judged.measured[dataset]:
-                measured = f"{m.median:.3f} {_interval(m.low, m.high)}"
+                measured = f"{m.median:.3f} {interval_text(m.low, m.high)}"
                 lines.append(f"| {dataset} | `{m.variant}` | {m.quantity} | {m.blog} | {measured} |")
         lines.append("")
     return lines
@@ -249,6 +186,7 @@ def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict
         f"- Data sets: {data_line}.",
         *skipped_lines,
         f"- Versions: {versions_text()}.",
+        f"- Cells trained by: {cells_commit_text(cells)}.",
         f"- Device: {device_text()}.",
         f"- Wall time: {duration_text(run.wall)} for this invocation (it trained {run.trained} of {len(cells)} cells);"
         f" {duration_text(compute)} of training in all (each cell's wall time, compilation included, summed over"
@@ -262,8 +200,10 @@ VERDICT_RULES_TEXT = f"""## How to read this report
 Each claim is tested on every seed. A seed supports a claim when the claim's conditions all hold
 for it; the first condition is the claim's main effect, the others are what the source says comes
 with it. **Reproduced**: at least 75% of seeds support it. **Partly**: at least 50% do, or the main
-effect alone holds in at least 75%. **Not reproduced**: otherwise. **Untestable**: the claim
-presupposes something (a failure to cure) that holds in fewer than half the seeds.
+effect alone holds in at least 75% while the whole claim holds in at least one seed (a claim no
+seed supports is never "partly"). **Not reproduced**: otherwise. **Untestable**: the claim
+presupposes something (a failure to cure) that holds in fewer than half the seeds, or every seed
+diverged.
 
 Every share of seeds comes with its 95% Wilson score interval in brackets, and each comparison
 with 50% or 75% is made on that interval: it holds when the whole interval is on or above the
@@ -271,11 +211,21 @@ threshold, fails when the whole interval is below it, and is open when the inter
 A claim whose open comparisons could still give two verdicts is **undecided at N seeds**, with the
 verdicts it lies between and the number of seeds that would decide it if the observed shares
 stayed as they are (none, for a share exactly on a threshold). At 6 seeds even a unanimous result
-cannot be called reproduced (its interval reaches down to {_percent(wilson_interval(1.0, 6)[0])});
+cannot be called reproduced (its interval reaches down to {percent_text(wilson_interval(1.0, 6)[0])});
 {seeds_to_decide(1.0, 1.0, None, 6)} unanimous seeds can.
 The overall verdict over data sets is the common verdict when they agree and "partly" when they
 disagree (untestable data sets abstain); it is undecided only when the verdicts the data sets leave
 open could still give two overall verdicts.
+
+What a verdict does not count: a seed that **diverged** in one of the claim's variants is left
+out of its shares (the summary says how many; the section on diverged seeds counts them per cell).
+A statement that holds by an identity of the step code is a **check**, listed in its own section
+and left out of the verdict counts. A claim about the **shift reward** compares each seed with
+its twin, the same seed keys and data without the reward: the reward moved G when the offset in
+its direction exceeds the twin's by more than {SHIFT} std; an absolute band around the data's mean
+is only shown beside it. Each verdict is judged again at the neighbouring thresholds; one that
+changes is **fragile** ({FRAGILE_MARK}). A verdict on a cell whose main metric was **still moving**
+at the end is marked {MOVING_MARK}.
 The rules live in `jaxbngan/verdicts.py`.
 """
 
@@ -311,12 +261,21 @@ def write_report(
     for cell in cells.values():  # every variant of a data set learns the same population
         if cell.dataset not in stats:
             stats[cell.dataset] = data_stats(cell.config.data)
-    numbers = {k: seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in cells}
-    judged_all = judge_experiments(experiments, lambda e: datasets_of(e, profile), numbers)
+    present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
+    numbers = {k: seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
+    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    datasets_for = lambda e: datasets_of(e, profile)  # noqa: E731
+    judged_all, unjudged = judge_experiments(experiments, datasets_for, numbers, settled)
+    verified = verify_checks(experiments, datasets_for, results)
     all_datasets = sorted({d for e in experiments for d in datasets_of(e, profile)}, key=_dataset_order(profile))
     lines = header_lines(run, experiments, results)
     lines += summary_lines(judged_all, all_datasets, figures / "verdicts.png")
+    lines += unjudged_lines(unjudged)
     lines += [RULES_TEXT]
+    lines += checks_lines(verified)
+    lines += divergence_lines(numbers, present)
+    lines += sensitivity_lines(judged_all)
+    lines += settling_lines(settled)
 
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         datasets = datasets_of(experiment, profile)
@@ -327,41 +286,20 @@ def write_report(
         for j in judged:
             lines += claim_lines(j, datasets)
         for p_index, plot in enumerate(experiment.plots, start=1):
+            if not drawable(plot.variants, datasets, results):
+                continue
             path = figures / f"{experiment.name}-{p_index}-{plot.kind}.png"
             draw_plot(plot, path, experiment, datasets, results, cells, numbers, stats)
             lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
+        path = figures / f"{experiment.name}-settling.png"
+        settling_curves(experiment, datasets, results, cells, numbers, path)
+        lines += [f"![settling: the main metric and the gap over training](figures/{path.name})", ""]
 
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines).rstrip() + "\n")
-    write_verdicts(out / "verdicts.json", run.command, profile._asdict(), run.seed, judged_all)
+    write_verdicts(out / "verdicts.json", run.command, profile._asdict(), run.seed, judged_all, verified)
     return report
-
-
-def judge_experiments(
-    experiments: Sequence[Experiment], datasets_for: Callable[[Experiment], Sequence[str]], numbers: dict
-) -> list[tuple[Experiment, list[Judged]]]:
-    """Every claim of every experiment judged on each of its data sets; `numbers` by cell key."""
-    judged_all = []
-    for e_index, experiment in enumerate(experiments, start=1):
-        datasets = datasets_for(experiment)
-        judged = []
-        for c_index, claim in enumerate(experiment.claims, start=1):
-            cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
-            by_dataset = {d: judge_claim(claim, dict(zip(claim.variants, cells_of[d], strict=True))) for d in datasets}
-            judged.append(
-                Judged(
-                    number=f"{e_index}.{c_index}",
-                    id=f"{experiment.name}.{c_index}",
-                    claim=claim,
-                    by_dataset=by_dataset,
-                    verdict=overall_judged(list(by_dataset.values())),
-                    paired={d: paired_numbers(claim, cells_of[d]) for d in datasets},
-                    measured={d: measured_numbers(claim, cells_of[d]) for d in datasets},
-                )
-            )
-        judged_all.append((experiment, judged))
-    return judged_all
 
 
 def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: Sequence[str], grid: Path) -> list[str]:
@@ -376,12 +314,20 @@ def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: S
     lines.append("|" + " --- |" * (len(datasets) + 2))
     for _, judged in judged_all:
         for j in judged:
-            row = [_summary_cell(j.by_dataset[d]) if d in j.by_dataset else NOT_RUN for d in datasets]
-            lines.append(f"| {j.number} {j.claim.statement} | " + " | ".join(row) + f" | **{j.verdict}** |")
+            row = [
+                _summary_cell(j.by_dataset[d], bool(j.fragile[d]), bool(j.moving[d])) if d in j.by_dataset else NOT_RUN
+                for d in datasets
+            ]
+            overall_mark = FRAGILE_MARK if j.fragile["overall"] else ""
+            lines.append(
+                f"| {j.number} {j.claim.statement} | " + " | ".join(row) + f" | **{j.verdict}**{overall_mark} |"
+            )
     counts = {v: sum(j.verdict == v for _, js in judged_all for j in js) for v in VERDICTS}
     return lines + [
         "",
-        "Each data set: verdict (seeds supporting / seeds, 95% interval of that share).",
+        "Each data set: verdict (seeds supporting / seeds kept, 95% interval of that share; diverged seeds left"
+        f" out). {FRAGILE_MARK}: the verdict changes at a neighbouring threshold; {MOVING_MARK}: a cell it reads was"
+        " still moving at the end.",
         "",
         "Overall: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".",
         "",
@@ -391,9 +337,15 @@ def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: S
 
 
 def write_verdicts(
-    path: Path, command: str, profile: dict, seed: int, judged_all: list[tuple[Experiment, list[Judged]]]
+    path: Path,
+    command: str,
+    profile: dict,
+    seed: int,
+    judged_all: list[tuple[Experiment, list[Judged]]],
+    verified: Sequence[Verified] = (),
 ) -> None:
-    """verdicts.json: every claim's verdict, per data set with its shares, paired and quoted numbers."""
+    """verdicts.json: every claim's verdict, per data set with its shares, paired and quoted numbers, what
+    would change it, and the checks with their verification."""
     machine_readable = {
         "command": command,
         "profile": profile,
@@ -405,17 +357,28 @@ def write_verdicts(
                 "experiment": experiment.name,
                 "statement": j.claim.statement,
                 "verdict": j.verdict,
+                "fragile": j.fragile["overall"],
                 "by_dataset": {
                     d: {
-                        **j.by_dataset[d]._asdict(),
+                        **_json_numbers(j.by_dataset[d]._asdict()),
                         "paired": [_json_numbers(p._asdict()) for p in j.paired[d]],
                         "measured": [_json_numbers(m._asdict()) for m in j.measured[d]],
+                        "fragile": j.fragile[d],
+                        "still_moving": j.moving[d],
                     }
                     for d in j.by_dataset
                 },
             }
             for experiment, judged in judged_all
             for j in judged
+        ],
+        "checks": [
+            {
+                "statement": item.check.statement,
+                "identity": item.check.identity,
+                "cells": {key: result._asdict() for key, result in item.results.items()},
+            }
+            for item in verified
         ],
     }
     with atomic_path(path) as tmp:

@@ -83,13 +83,27 @@ class Claim(NamedTuple):
     sides: tuple[Condition, ...] = ()
     presupposes: Condition | None = None
     quotes: tuple[Quoted, ...] = ()  # the blog's own numbers for this claim
+    describes: tuple[Condition, ...] = ()  # shown beside the verdict's conditions, not judged (an absolute band)
 
 
-PLOT_KINDS = ("samples", "losses", "views", "offsets", "gaps", "both-win", "trend")
+class Check(NamedTuple):
+    """A statement that holds by an identity of the step code: verified, never counted as a finding.
+
+    On each of its variants the report verifies, on every seed and log, that G's reported loss is
+    exactly D's loss on the same fakes in D's own step (where the cell logged it) and that D's loss
+    is at least half of G's (no double win at any log).
+    """
+
+    statement: str
+    identity: str  # why it cannot fail: G's view of D is the computation D's own step makes
+    variants: tuple[str, ...]
+
+
+PLOT_KINDS = ("samples", "losses", "views", "offsets", "gaps", "both-win", "trend", "reward", "positions")
 
 
 class Plot(NamedTuple):
-    """A figure of the report: `kind` is samples, losses, views, offsets, gaps, both-win or trend."""
+    """A figure of the report: `kind` is one of PLOT_KINDS (the image report adds its own)."""
 
     kind: str
     variants: tuple[str, ...]
@@ -126,6 +140,18 @@ def both_win_rates(*variants: str) -> Plot:
     return Plot("both-win", variants)
 
 
+def reward_effects(twins: dict[str, str]) -> Plot:
+    """Histograms over seeds of what the reward did: each rewarded variant's offset in the reward's direction
+    minus its twin's (same seed, no reward), per data set. `twins`: rewarded variant -> twin."""
+    return Plot("reward", tuple(name for pair in twins.items() for name in pair))
+
+
+def running_positions(*variants: str) -> Plot:
+    """The blog's picture: where D's running means sit between the fake (0) and the real (1) batch means,
+    per BN layer over training (median and interquartile band over seeds), per data set."""
+    return Plot("positions", variants)
+
+
 def trend(*variants: str) -> Plot:
     """Along a sweep's variants (in order): the median mean consistency gap and the both-win share, per data set."""
     return Plot("trend", variants)
@@ -141,6 +167,7 @@ class Experiment(NamedTuple):
     claims: tuple[Claim, ...]
     plots: tuple[Plot, ...]
     beyond_blog: bool = False
+    checks: tuple[Check, ...] = ()  # identities of the step code the report verifies apart from the claims
 
 
 class Profile(NamedTuple):
@@ -193,11 +220,13 @@ def check_experiment(experiment: Experiment, kinds: tuple[str, ...] = PLOT_KINDS
     used = [n for claim in experiment.claims for n in claim.variants] + [
         n for p in experiment.plots for n in p.variants
     ]
+    used += [n for check in experiment.checks for n in check.variants]
     for name in used:
         if name not in names:
             raise ConfigError(f"experiment {experiment.name}: variant {name!r} is used but not declared")
     for claim in experiment.claims:
-        for condition in (claim.main, *claim.sides, *([claim.presupposes] if claim.presupposes else [])):
+        presupposition = [claim.presupposes] if claim.presupposes else []
+        for condition in (claim.main, *claim.sides, *presupposition, *claim.describes):
             try:
                 condition.text.format(*claim.variants)
             except IndexError:

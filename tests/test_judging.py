@@ -1,0 +1,73 @@
+"""What the reports add beside each verdict, on hand-made cells: fragile thresholds, still-moving cells,
+checks kept out of the counts, claims left unjudged for want of cells."""
+
+import math
+
+import numpy as np
+from test_verdicts import numbers
+
+from jaxbngan.reproduce.judging import judge_experiments, sensitivity_lines, unjudged_lines
+from jaxbngan.reproduce.numbers import Settling, verify_identity
+from jaxbngan.reproduce.spec import Check, Claim, Experiment, preset
+from jaxbngan.verdicts import d_near_ln2, moved_by_reward
+
+CALM = Settling("energy_distance", False, False, 0.0, 0.0)
+
+
+def experiment(*claims: Claim, checks=()) -> Experiment:
+    variants = (preset("bn-split-shift"), preset("bn-split"))
+    return Experiment("shift", "section", "summary", variants, claims, (), checks=checks)
+
+
+def judged(exp: Experiment, cells: dict, settled=None):
+    settled = settled or dict.fromkeys(cells, CALM)
+    return judge_experiments([exp], lambda e: ["ring8"], cells, settled)
+
+
+def test_a_verdict_that_changes_at_a_neighbouring_threshold_is_fragile():
+    near = Claim("D near ln 2", "blog", ("bn-split-shift",), d_near_ln2())
+    cells = {"bn-split-shift@ring8": numbers(12, d_loss=np.full(12, math.log(2) + 0.15))}
+    [(_, [j])], _ = judged(experiment(near), cells | {"bn-split@ring8": numbers(12)})
+    assert j.by_dataset["ring8"].verdict == "not reproduced"
+    assert j.fragile["ring8"] == ["equilibrium 0.2 (not 0.1): reproduced"] and j.fragile["overall"]
+    steady = {
+        "bn-split-shift@ring8": numbers(12, d_loss=np.full(12, math.log(2) + 0.01)),
+        "bn-split@ring8": numbers(12),
+    }
+    [(_, [k])], _ = judged(experiment(near), steady)
+    assert k.by_dataset["ring8"].verdict == "reproduced" and not any(k.fragile.values())
+    table = sensitivity_lines([(experiment(near), [j, k])])
+    assert sum(line.startswith("| 1.1 |") for line in table) == 2  # ring8 and overall, for the fragile one only
+
+
+def test_a_verdict_on_a_still_moving_cell_is_flagged():
+    claim = Claim("moved", "blog", ("bn-split-shift", "bn-split"), moved_by_reward(0, 1))
+    cells = {"bn-split-shift@ring8": numbers(12, x_offset=np.ones(12)), "bn-split@ring8": numbers(12)}
+    moving = Settling("energy_distance", True, False, -0.3, 0.0)
+    [(_, [j])], _ = judged(experiment(claim), cells, {"bn-split-shift@ring8": moving, "bn-split@ring8": CALM})
+    assert j.moving["ring8"] == ["`bn-split-shift@ring8`"] and j.verdict == "reproduced"
+
+
+def test_a_claim_without_its_cells_is_left_unjudged_and_keeps_its_number():
+    first = Claim("D near ln 2", "blog", ("bn-split",), d_near_ln2())
+    second = Claim("moved", "blog", ("bn-split-shift", "bn-split"), moved_by_reward(0, 1))
+    [(_, [j])], [missing] = judged(experiment(second, first), {"bn-split@ring8": numbers(12)})
+    assert (j.number, j.id) == ("1.2", "shift.2")
+    assert (missing.number, missing.missing) == ("1.1", ["bn-split-shift@ring8"])
+    assert "bn-split-shift@ring8" in "\n".join(unjudged_lines([missing]))
+
+
+def test_a_check_is_verified_on_every_log_and_is_not_a_claim():
+    check = Check("no double win", "one computation", ("bn-split",))
+    [(_, judged_claims)], _ = judged(experiment(checks=(check,)), {"bn-split@ring8": numbers(12)})
+    assert judged_claims == []  # nothing to count: the check is no claim
+
+    class History:  # the three logged fields the verification reads: 2 seeds x 3 logs
+        g_loss = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], np.float32)
+        d_fake_loss = np.array([[1.0, 2.0, 3.0], [1.0, 2.5, 3.0]], np.float32)
+        both_win = np.array([[False, False, False], [False, True, False]])
+
+    result = verify_identity(History)
+    assert (result.logs, result.equal, result.largest, result.bounded) == (6, 5, 0.25, 5)
+    History.d_fake_loss = np.full((2, 3), np.nan, np.float32)  # a cell trained before the loss was logged
+    assert verify_identity(History).equal is None
