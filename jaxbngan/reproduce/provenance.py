@@ -52,15 +52,15 @@ def git_revision() -> str:
 
 def cells_commit_text(results: dict) -> str:
     """Which commits trained the cells of a report, with how many cells each (`CellResult.meta["commit"]`)."""
+    unrecorded = "no commit recorded"
     counts: dict[str, int] = {}
     for result in results.values():
-        commit = result.meta.get("commit", "unrecorded")
+        commit = result.meta.get("commit", unrecorded)
         counts[commit] = counts.get(commit, 0) + 1
     parts = [f"{commit} ({count} cells)" for commit, count in sorted(counts.items(), key=lambda item: -item[1])]
     note = (
-        "; unrecorded: trained before cells recorded their commit, by the code of the commit that added them"
-        " (`git log` on the cell's file)"
-        if "unrecorded" in counts
+        f" ({unrecorded}: trained before cells recorded it; `git log` on a cell's file names the commit that added it)"
+        if unrecorded in counts
         else ""
     )
     return ", ".join(parts) + note
