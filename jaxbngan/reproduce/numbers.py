@@ -120,7 +120,7 @@ def described_shares(claim: Claim, numbers: dict) -> list[float]:
 
 
 # The metric whose settling each cell is judged on, with the change below which a move is noise.
-MOVING_FLOORS = {"energy_distance": 0.002, "frechet_distance": 0.5, "gap": 0.01}
+MOVING_FLOORS = {"energy_distance": 0.002, "frechet_distance": 0.05, "gap": 0.01}
 
 
 class Settling(NamedTuple):
