@@ -11,7 +11,7 @@ from matplotlib.patches import Rectangle
 
 from jaxbngan import plots, verdicts
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS
-from jaxbngan.reproduce.numbers import consistency_gap, log_steps
+from jaxbngan.reproduce.numbers import consistency_gap, kept_seeds, log_steps
 from jaxbngan.reproduce.spec import Plot
 from jaxbngan.rundir import atomic_path
 
@@ -206,7 +206,7 @@ def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarr
         values[rewarded] = {}
         for d in datasets:
             a, b = numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]
-            kept = ~(np.asarray(a.diverged, dtype=bool) | np.asarray(b.diverged, dtype=bool))
+            kept = kept_seeds([a, b])
             difference = verdicts.moved_by_reward(0, 1).difference(a, b)
             values[rewarded][d] = np.asarray(difference, dtype=float)[kept]
     return values

@@ -24,6 +24,7 @@ from jaxbngan.reproduce.numbers import (
     Settling,
     described_shares,
     judge_claim,
+    kept_seeds,
     verify_identity,
 )
 from jaxbngan.reproduce.spec import Check, Claim, Experiment
@@ -100,11 +101,6 @@ class Verified(NamedTuple):
 
     check: Check
     results: dict[str, CheckResult]
-
-
-def kept_seeds(cells: Sequence) -> np.ndarray:
-    """(seeds,) bool: the seeds that diverged in none of the cells."""
-    return ~np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
 
 
 def paired_numbers(claim: Claim, cells: Sequence) -> list[Paired]:

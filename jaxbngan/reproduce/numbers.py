@@ -98,6 +98,11 @@ def diverged_seeds(result: CellResult, config: Config, population: np.ndarray) -
     return divergence_steps(result.history, log_steps(config), population) >= 0
 
 
+def kept_seeds(cells) -> np.ndarray:
+    """(seeds,) bool: the seeds that diverged in none of the cells."""
+    return ~np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
+
+
 def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS) -> Judgement:
     """Evaluate a claim's conditions on the cells of one data set and apply the verdict rule.
 
@@ -105,15 +110,15 @@ def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS
     """
     cells = [numbers[v] for v in claim.variants]
     presupposed = claim.presupposes.test(*cells, t=thresholds) if claim.presupposes else None
-    diverged = np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
     main = claim.main.test(*cells, t=thresholds)
-    return judge(main, [side.test(*cells, t=thresholds) for side in claim.sides], presupposed, diverged)
+    sides = [side.test(*cells, t=thresholds) for side in claim.sides]
+    return judge(main, sides, presupposed, ~kept_seeds(cells))
 
 
 def described_shares(claim: Claim, numbers: dict) -> list[float]:
     """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions."""
     cells = [numbers[v] for v in claim.variants]
-    kept = ~np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])
+    kept = kept_seeds(cells)
     return [
         float(np.mean(np.asarray(c.test(*cells), dtype=bool)[kept])) if kept.any() else np.nan for c in claim.describes
     ]
