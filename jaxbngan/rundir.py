@@ -253,6 +253,14 @@ def load_checkpoint(root: Path, template: Any) -> Checkpoint | None:
     return Checkpoint(int(saved["group"]), int(saved["logs_done"]), jax.tree.unflatten(treedef, leaves), history)
 
 
+def checkpoint_position(root: Path) -> tuple[int, int] | None:
+    """(group, logs done) of the saved checkpoint; None without one."""
+    if not (root / CHECKPOINT).is_file():
+        return None
+    saved = read_arrays(root / CHECKPOINT, ["group", "logs_done"])
+    return int(saved["group"]), int(saved["logs_done"])
+
+
 def read_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     """Every array of an .npz file the run wrote; ConfigError naming the file if it is damaged or lacks `names`."""
     advice = "; delete it to rerun the unfinished group from its start" if path.name == CHECKPOINT else ""

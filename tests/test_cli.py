@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, api, cli, cli_results, driver, rundir
+from jaxbngan import Metrics, api, cli, cli_results, rundir, seed_layout
 from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS, SWEEP_POINT_FIELDS, SWEEP_SUMMARY_FIELDS
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
@@ -337,8 +337,9 @@ def test_data_settings_do_not_apply_to_a_data_file(tmp_path):
 )
 def test_the_description_counts_padding_seeds(seeds, group_size, devices, groups):
     request = api.make_request(api.resolve("bn-split"), seeds, 0)
-    layout = driver.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
-    lines = api.describe(request, layout, [jax.devices()[0]] * devices, Path("runs/x"))
+    layout = seed_layout.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
+    session = api.Session(Path("runs/x"), request, layout, [jax.devices()[0]] * devices, resumed=False, complete=False)
+    lines = api.describe(session, session.root)
     assert groups in lines[2], lines[2]
 
 

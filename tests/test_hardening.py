@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, cli, driver, rundir
+import jaxbngan
+from jaxbngan import Metrics, api, cli, driver, memory, rundir, seed_layout
 from jaxbngan.config import ConfigError, to_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ class Killed(BaseException):
 
 def test_a_kill_inside_finish_leaves_a_resumable_run(tmp_path, monkeypatch):
     config = tiny("bn-split", steps=6, log_every=3)
-    layout = driver.Layout(seeds=2, group_size=2, chunk_steps=3, devices=1)
+    layout = seed_layout.Layout(seeds=2, group_size=2, chunk_steps=3, devices=1)
     rundir.create(tmp_path, {"config": to_dict(config), "seeds": 2}, np.zeros((2, 2), np.float32))
     write_npz = rundir.write_npz
 
@@ -114,6 +115,31 @@ def test_a_run_directory_has_one_writer(runs, tmp_path, second):
     assert f"is in use by pid {os.getpid()}" in err and "jaxbngan run --out elsewhere" in err
     assert sorted(p.name for p in root.iterdir()) == files  # nothing deleted, nothing written
     assert in_process("run", "--resume", "--out", root)[0] == 0  # once the holder is gone
+
+
+@pytest.mark.parametrize("holder", ["command line", "jaxbngan.run"])
+def test_the_api_and_the_command_line_refuse_a_directory_the_other_holds(tmp_path, monkeypatch, holder):
+    root, config = tmp_path / "run", tiny("bn-split")
+    train, refusals = api.train, []
+
+    def train_while_the_other_asks(session, **kwargs):
+        if holder == "command line":
+            with pytest.raises(ConfigError) as refused:
+                jaxbngan.run(config, seeds=2, out=root, progress=False)
+            refusals.append(str(refused.value))
+        else:
+            code, _, err = in_process("run", "--resume", "--out", root)
+            refusals.append(err if code == 2 else f"exit code {code}")
+        return train(session, **kwargs)
+
+    monkeypatch.setattr(api, "train", train_while_the_other_asks)
+    if holder == "command line":
+        assert in_process("run", *TINY, "--out", root)[0] == 0
+    else:
+        assert jaxbngan.run(config, seeds=2, out=root, progress=False).summary["seeds"] == 2
+    (refusal,) = refusals
+    assert f"is in use by pid {os.getpid()}" in refusal, refusal
+    assert ("(jaxbngan run " if holder == "command line" else "(jaxbngan.run(") in refusal, refusal
 
 
 def test_a_fresh_directory_taken_by_another_run_is_refused(tmp_path):
@@ -230,19 +256,19 @@ def test_bad_input_ends_in_one_line(places, args, fragment):
 
 def test_a_run_that_cannot_fit_is_refused_with_the_estimate(monkeypatch):
     config = tiny("bn-split")
-    monkeypatch.setattr(driver, "_available_host_memory", lambda: 10**9)
-    need = driver.results_bytes(config, 10**6, 2)
+    monkeypatch.setattr(memory, "_available_host_memory", lambda: 10**9)
+    need = memory.results_bytes(config, 10**6, 2)
     assert need > 10**9
     with pytest.raises(ConfigError, match=r"need about [\d.]+ GB of host memory at the end, more than the 1 GB avail"):
-        driver.plan_layout(config, 10**6, jax.devices()[:1], 2)
-    monkeypatch.setattr(driver, "memory_budget", lambda devices, whole=False: 1000)
+        seed_layout.plan_layout(config, 10**6, jax.devices()[:1], 2)
+    monkeypatch.setattr(memory, "memory_budget", lambda devices, whole=False: 1000)
     with pytest.raises(ConfigError, match="one seed needs about .* more than the 1 KB free per device"):
-        driver.plan_layout(config, 1, jax.devices()[:1], 2)
+        seed_layout.plan_layout(config, 1, jax.devices()[:1], 2)
 
 
 def test_chunk_planning_is_quick_for_any_step_count():
-    assert driver.default_chunk_logs(10**12) == 10**11
-    assert driver.default_chunk_logs(2**31 - 1) == 1  # a prime
+    assert seed_layout.default_chunk_logs(10**12) == 10**11
+    assert seed_layout.default_chunk_logs(2**31 - 1) == 1  # a prime
 
 
 # -- divergence beyond NaN --------------------------------------------------------------------------
