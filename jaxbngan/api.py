@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan import driver, export, provenance, rundir, seed_layout, sweep
+from jaxbngan import driver, export, finals, provenance, rundir, seed_layout, sweep
 from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
@@ -401,7 +401,7 @@ def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]
         spec = results.spec
         summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
         if sweep.read_grid(spec) is None:
-            summary |= rundir.summarize(results.history, results.steps, results.real)
+            summary |= finals.summarize(results.history, results.steps, results.real)
         else:
             summary |= sweep.summarize(results)
         summary["wall_seconds"] = seconds

@@ -1,7 +1,7 @@
 """What jaxbngan names, one line each, readable without importing JAX: data sets (`jaxbngan list`)
 and the fields of a run's and a sweep's summary.json (`jaxbngan explain`).
 
-`jaxbngan.data.GENERATORS` holds the generators themselves, `rundir.summarize` writes the summary;
+`jaxbngan.data.GENERATORS` holds the generators themselves, `finals.summarize` computes the summary;
 tests/test_cli.py keeps these tables equal to the generators' names and first docstring lines and
 to a real summary's keys.
 """

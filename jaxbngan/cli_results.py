@@ -95,23 +95,23 @@ def plot(args: argparse.Namespace) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from jaxbngan import plots, rundir
+    from jaxbngan import finals, plots, rundir
 
     out = args.out or args.run_dirs[0] / COMPARE_FIGURE
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
-    finals, specs = {}, {}
+    by_run, specs = {}, {}
     for name, root in zip(_labels(args.run_dirs), args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
         for label, history in _entries(name, results):  # a sweep's points count as runs
-            label = label if label not in finals else f"{label} ({sum(k.startswith(label) for k in finals) + 1})"
-            healthy = rundir.divergence_steps(history, results.steps, results.real) < 0
-            metrics = rundir.final_metrics(history, results.real)
-            finals[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
+            label = label if label not in by_run else f"{label} ({sum(k.startswith(label) for k in by_run) + 1})"
+            healthy = finals.divergence_steps(history, results.steps, results.real) < 0
+            metrics = finals.final_metrics(history, results.real)
+            by_run[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
             specs[label] = results.spec
-    labels = list(finals)
+    labels = list(by_run)
     if len(labels) < 2:
         raise ConfigError(
             "compare needs two or more runs (a sweep counts as its points); one run's numbers are in its summary.json"
@@ -122,12 +122,12 @@ def compare(args: argparse.Namespace) -> int:
     width = max(22, *(len(label) + 2 for label in labels))
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
     print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
-    for name in next(iter(finals.values())):
-        cells = [_cell(rundir.aggregate(finals[label][name])) for label in labels]
+    for name in next(iter(by_run.values())):
+        cells = [_cell(finals.aggregate(by_run[label][name])) for label in labels]
         print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    seeds = [len(next(iter(finals[label].values()))) for label in labels]
+    seeds = [len(next(iter(by_run[label].values()))) for label in labels]
     print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
-    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
+    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in by_run.items()}, out)
     print(f"figure: {out}")
     return 0
 

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from jaxbngan import rundir
+from jaxbngan import finals, rundir
 from jaxbngan.catalog import OFFSET_UNIT
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
@@ -361,7 +361,7 @@ def draw_run(root: Path, results: rundir.Results | None = None, seeds: list[int]
     if results.history is None:
         raise ConfigError(f"{root} has no results yet: not one chunk has finished")
     history, ids, fakes, fake_ids = _selected(root, results, seeds)
-    history = history._replace(offset=np.asarray(history.offset) / rundir.data_std(results.real))  # in std
+    history = history._replace(offset=np.asarray(history.offset) / finals.data_std(results.real))  # in std
     name = results.spec.get("preset") or "run"
     partial = "" if results.complete else ", partial"
     images = results.real.ndim == 4

@@ -23,7 +23,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxbngan import rundir
+from jaxbngan import finals, rundir
 from jaxbngan.config import ConfigError, from_dict, to_dict
 from jaxbngan.grid import Grid, describe_point, point_config
 
@@ -92,7 +92,7 @@ def summarize(results: rundir.Results) -> dict[str, Any]:
     points = []
     for index, point in enumerate(grid.points()):
         history = point_rows(results.history, index, seeds)
-        summary = rundir.summarize(history, results.steps, results.real)
+        summary = finals.summarize(history, results.steps, results.real)
         healthy = summary["aggregate"][BOTH_WIN]
         points.append(
             {

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import tiny, tiny_images
 
-from jaxbngan import Metrics, driver, make_run, rundir, seed_keys, seed_layout, tuning
+from jaxbngan import Metrics, driver, finals, make_run, rundir, seed_keys, seed_layout, tuning
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.memory import SeedMemory, seed_memory
@@ -116,7 +116,7 @@ def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
     for seed in (0, 2):
         chex.assert_trees_all_equal(*(jax.tree.map(lambda x, i=seed: x[i], h) for h in (clean, dirty)))
 
-    summary = rundir.summarize(dirty, np.array([3, 6]), make_population(CONFIG.data))
+    summary = finals.summarize(dirty, np.array([3, 6]), make_population(CONFIG.data))
     assert summary["diverged"] == [{"seed": 1, "step": 3}]
     assert summary["per_seed"][1]["diverged_at"] == 3 and summary["per_seed"][0]["diverged_at"] is None
     assert summary["aggregate"]["g_loss"]["seeds"] == 2
@@ -145,7 +145,7 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
     history.d_fake_loss_by_view[2, 3, 0] = np.nan
     steps = np.array([50, 100, 150, 200])
     real = np.random.default_rng(0).normal(size=(64, 2))
-    np.testing.assert_array_equal(rundir.divergence_steps(history, steps, real), [150, -1, 200])
+    np.testing.assert_array_equal(finals.divergence_steps(history, steps, real), [150, -1, 200])
 
 
 class Terminal(io.StringIO):

@@ -15,7 +15,7 @@ import pytest
 from helpers import tiny
 
 import jaxbngan
-from jaxbngan import Metrics, api, cli, driver, memory, rundir, seed_layout
+from jaxbngan import Metrics, api, cli, driver, finals, memory, rundir, seed_layout
 from jaxbngan.config import ConfigError, to_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -300,10 +300,10 @@ def test_a_seed_whose_fakes_leave_a_sane_range_is_flagged():
     offsets[0, 1] = [1e18, 0.0]  # finite, and far outside
     offsets[1, :] = [20.0, 20.0]  # a few spreads away: a bad seed, not a diverged one
     steps = np.array([10, 20])
-    np.testing.assert_array_equal(rundir.divergence_steps(history_of(offsets), steps, real), [20, -1, -1])
-    summary = rundir.summarize(history_of(offsets), steps, real)
+    np.testing.assert_array_equal(finals.divergence_steps(history_of(offsets), steps, real), [20, -1, -1])
+    summary = finals.summarize(history_of(offsets), steps, real)
     assert summary["diverged"] == [{"seed": 0, "step": 20}] and summary["aggregate"]["offset_x"]["seeds"] == 2
     # Fakes a thousand times wider than the data have diverged too; the same data scaled keeps the verdict.
-    wide = rundir.divergence_steps(history_of(np.zeros((1, 2, 2)), std_ratio=1e3), steps, real)
+    wide = finals.divergence_steps(history_of(np.zeros((1, 2, 2)), std_ratio=1e3), steps, real)
     np.testing.assert_array_equal(wide, [10])
-    np.testing.assert_array_equal(rundir.divergence_steps(history_of(offsets * 1e6), steps, real * 1e6), [20, -1, -1])
+    np.testing.assert_array_equal(finals.divergence_steps(history_of(offsets * 1e6), steps, real * 1e6), [20, -1, -1])

@@ -9,12 +9,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxbngan.finals import aggregate
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, verdict_grid
 from jaxbngan.reproduce.numbers import data_stats, judge_claim, seed_numbers
 from jaxbngan.reproduce.provenance import device_text, versions_text
 from jaxbngan.reproduce.spec import Claim, Experiment, Profile, datasets_of
-from jaxbngan.rundir import aggregate, atomic_path
+from jaxbngan.rundir import atomic_path
 from jaxbngan.verdicts import (
     CLOSE_SHIFT,
     UNDECIDED,
