@@ -51,7 +51,7 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "--label-smoothing": (("loss.label_smoothing",), "one-sided label smoothing of D's real targets"),
     "--g-loss": (("loss.g_loss",), "minimax (blog) or nonsaturating"),
     "--d-batch": (("strategy.d_batch",), "how D sees real and fake in its step: split or joint"),
-    "--g-view": (("strategy.g_view",), "how D normalizes fakes in G's step: fake, running or joint"),
+    "--g-view": (("strategy.g_view",), "how D normalizes fakes in G's step: fake, joint or running"),
     "--log-every": (("log_every",), "steps between logged metrics"),
 }
 

@@ -245,6 +245,7 @@ def compare_runs(
     """One panel per final metric, one box per run: `finals[run][metric]` holds a value per seed."""
     runs = list(finals)
     metrics = list(finals[runs[0]])
+    columns = min(columns, len(metrics))  # no empty panels when few metrics are asked for
     rows = math.ceil(len(metrics) / columns)
     fig = Figure(figsize=(4 * columns, 0.6 + 3 * rows + 0.15 * max(len(r) for r in runs)), layout="constrained")
     FigureCanvasAgg(fig)
