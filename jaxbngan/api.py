@@ -41,7 +41,7 @@ import numpy as np
 
 from jaxbngan import driver, export, finals, provenance, rundir, seed_layout, sweep
 from jaxbngan.classifier import classifier_for
-from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
+from jaxbngan.config import Config, ConfigError, DataConfig, data_kind, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
 from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
@@ -164,6 +164,7 @@ def resolve(
     if population is not None:
         if "data" in overrides:
             raise ConfigError(f"data.* settings do not apply to data read from a file or array ({label})")
+        _check_kind(source.preset, config, population, label)
         config = dataclasses.replace(config, data=DataConfig(name=label, size=population.shape[0]))
     elif config.data.name not in GENERATORS:
         raise _unknown_data_set(config.data.name)
@@ -183,6 +184,18 @@ def _base(config_or_preset: Config | str | Source) -> Source:
         return Source(preset, summary, config, config.data.name, None)
     found = get_preset(config_or_preset)
     return Source(found.name, found.summary, found.config, found.config.data.name, None)
+
+
+def _check_kind(preset: str | None, config: Config, population: np.ndarray, label: str) -> None:
+    """Refuse own data of the other kind than the networks model, naming the presets that fit it."""
+    kind = data_kind(population.shape)
+    if config.generator.architecture == ("mlp" if kind == "points" else "dcgan"):
+        return
+    fitting = ", ".join(name for name, found in PRESETS.items() if found.kind == kind)
+    raise ConfigError(
+        f"{label} holds {kind} of shape {tuple(population.shape[1:])}, but {preset or 'this config'} is for "
+        f"{'images' if kind == 'points' else 'points'}; use a preset for {kind}: {fitting}"
+    )
 
 
 def _data(data: str | os.PathLike | np.ndarray) -> tuple[np.ndarray | None, str]:

@@ -30,7 +30,7 @@ from jaxbngan.catalog import (
 )
 from jaxbngan.config import DATA_KINDS, KNOBS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
-from jaxbngan.presets import DEFAULT_DATA, DEFAULT_PRESET, PRESETS
+from jaxbngan.presets import DEFAULT_PRESET, PRESETS
 from jaxbngan.usage import StrictParser, fail, os_error_text
 
 if TYPE_CHECKING:  # imported by the commands that use them: JAX comes with them
@@ -189,7 +189,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument(
         "preset",
         nargs="?",
-        help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET}, on {DEFAULT_DATA} unless --data says)",
+        help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET})",
     )
     parser.add_argument(
         "--data",
@@ -238,7 +238,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"presets on {kind} (jaxbngan run PRESET):")
         for name, preset in PRESETS.items():
             if preset.kind == kind:
-                default = f" (default, on {DEFAULT_DATA})" if name == DEFAULT_PRESET else ""
+                default = " (the default)" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
     width = max(map(len, DATA_SETS))
@@ -282,7 +282,7 @@ def _run(args: argparse.Namespace) -> int:
         root = args.out
         request = functools.partial(_continued, args=args)
     else:
-        source = api.resolve(args.preset or DEFAULT_PRESET, _data_of(args), _overrides(args))
+        source = api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args))
         grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
         if grid is not None:
             results.metric(args.metric)
@@ -331,13 +331,6 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         key, value = split_setting(text)
         settings.append(Setting(key, value, f"--set {text}"))
     return parse_overrides(settings)
-
-
-def _data_of(args: argparse.Namespace) -> str | None:
-    """The data a new run asks for: --data, or DEFAULT_DATA for the default job (no preset, no data set
-    named anywhere); None for the preset's own."""
-    named = args.data is not None or any(split_setting(text)[0] == "data.name" for text in args.set)
-    return DEFAULT_DATA if args.preset is None and not named else args.data
 
 
 def _check_time_limit(limit: float | None) -> None:

@@ -44,22 +44,29 @@ def conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
     files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
     print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
     print(f"figures: {', '.join(str(f) for f in figures)}")
-    for line in measured(summary["aggregate"], images=results.real.ndim == 4):
+    for line in measured(summary, images=results.real.ndim == 4):
         print(line)
 
 
-def measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
-    """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
+def measured(summary: dict[str, Any], *, images: bool) -> list[str]:
+    """What the run measured, in three lines: the offset in std; D's loss against ln 2, with how many
+    seeds end near it (the report's tolerance); how often both players win."""
+    from jaxbngan.verdicts import EQUILIBRIUM_TOLERANCE
+
+    aggregate = summary["aggregate"]
     offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
     both, share = aggregate["both_win"], aggregate["both_win_share"]
     if offset["seeds"] == 0 or d_loss["seeds"] == 0:
         return ["measured: no seed has a finite final offset and D loss"]
+    healthy = [seed["d_loss"] for seed in summary["per_seed"] if seed["diverged_at"] is None]
+    near = sum(abs(loss - LN2) < EQUILIBRIUM_TOLERANCE for loss in healthy if loss is not None)
     what = "brightness offset (channel 0)" if images else "x-offset"
-    side = "below" if d_loss["median"] < LN2 else "at or above"
     return [
         f"measured: median {what} {offset['median']:+.3g} {OFFSET_UNIT} [IQR {offset['q25']:+.3g}, "
-        f"{offset['q75']:+.3g}]; median D loss {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, "
-        f"{d_loss['q75']:.3g}], {side} ln 2 = {LN2:.3f} (a D that cannot tell real from fake)",
+        f"{offset['q75']:+.3g}]",
+        f"D's final loss: median {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, {d_loss['q75']:.3g}]; "
+        f"near ln 2 = {LN2:.3f} (within {EQUILIBRIUM_TOLERANCE}: D cannot tell real from fake) in {near} of "
+        f"{d_loss['seeds']} seeds; further below, D tells them apart (0: it wins outright)",
         f"both players win (D loss < G loss / 2): at the end in {both['mean']:.0%} of {both['seeds']} seeds, "
         f"over the run at {share['mean']:.0%} of the logs (mean over seeds)",
     ]

@@ -265,7 +265,8 @@ def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
     for who, net in (("generator", config.generator), ("discriminator", config.discriminator)):
         _require(
             net.architecture == fitting,
-            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; use {fitting!r}",
+            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; "
+            f"use a preset for {kind} (`jaxbngan list`)",
         )
 
 

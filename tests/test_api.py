@@ -107,3 +107,12 @@ def test_an_out_that_is_not_a_run_directory_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="is not a jaxbngan run directory"):
         jaxbngan.run(CONFIG, seeds=1, out=tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    "preset, data, fitting",
+    [("bn-split", np.zeros((32, 8, 8, 1), np.float32), "dcgan-split"), ("dcgan-split", np.zeros((32, 2)), "bn-split")],
+)
+def test_own_data_of_the_other_kind_names_the_presets_that_fit_it(preset, data, fitting):
+    with pytest.raises(ConfigError, match=rf"array holds .* but {preset} is for .*; use a preset for .*\b{fitting}\b"):
+        api.resolve(preset, data)

@@ -19,7 +19,7 @@ from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS, SWEEP_POI
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
-from jaxbngan.presets import PRESETS
+from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
 
 REPO = Path(__file__).resolve().parents[1]
 # 3 seeds in groups of 2 (the second padded), two chunks of 10 steps each.
@@ -195,11 +195,14 @@ def test_summaries_give_offsets_in_std_of_the_data_and_name_the_unit(tmp_path):
 def test_the_end_of_run_message_says_what_was_measured(tmp_path):
     root = fabricated(tmp_path / "run")
     _, summary = api.conclude(root, seconds=1.0)
-    first, second = cli_results.measured(summary["aggregate"], images=False)
-    assert "median x-offset +2 std [IQR +1.5, +2.5]" in first
-    assert "median D loss 0.2 [IQR 0.15, 0.25], below ln 2 = 0.693" in first
+    offset, d_loss, both = cli_results.measured(summary, images=False)
+    assert "median x-offset +2 std [IQR +1.5, +2.5]" in offset
+    assert "median 0.2 [IQR 0.15, 0.25]; near ln 2 = 0.693 (within 0.1: D cannot tell" in d_loss
+    assert "in 0 of 3 seeds; further below, D tells them apart" in d_loss  # 0.1, 0.2, 0.3: D wins
+    summary["per_seed"][2]["d_loss"] = 0.65  # within the report's tolerance of ln 2
+    assert "in 1 of 3 seeds" in cli_results.measured(summary, images=False)[1]
     # both win at the end for seeds 0 and 1; at 2, 1 and 0 of their 2 logs
-    assert second.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
+    assert both.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
 
 
 def test_explain_defines_every_field_of_a_real_summary(tmp_path):
@@ -422,9 +425,13 @@ def test_own_data_from_a_csv_file_runs_end_to_end(tmp_path):
     assert load_arrays(root)["fakes"].shape == (2, 48, 3)
 
 
-@pytest.mark.parametrize(
-    "args, data",
-    [([], "moons"), (["bn-split-shift"], None), (["--data", "ring8"], "ring8"), (["--set", "data.name=grid25"], None)],
-)
-def test_the_default_job_runs_on_the_data_where_the_report_measures_its_effect(args, data):
-    assert cli._data_of(cli._parser().parse_args(["run", *args])) == data
+def test_a_preset_name_means_one_data_set_wherever_it_is_run(tmp_path, monkeypatch):
+    # `jaxbngan run`, `jaxbngan run bn-split-shift`, `sweep bn-split-shift` and jaxbngan.run alike
+    assert get_preset(DEFAULT_PRESET).config.data.name == "moons"  # where the report measures its effect
+    monkeypatch.setattr(api, "train", lambda session, **kwargs: False)  # as if stopped at once: nothing compiles
+    for command in (["run"], ["run", DEFAULT_PRESET], ["sweep", DEFAULT_PRESET, "--axis", "loss.shift_weight=0,1"]):
+        args = [*command, "--steps", "20", "--log-every", "10", "--seeds", "1", "--set", "data.size=64"]
+        root = tmp_path / "-".join(command)
+        assert in_process(*args, "--time-limit", "0", "--out", root)[0] == cli.EXIT_STOPPED
+        assert json.loads((root / "config.json").read_text())["data"] == "moons"
+    assert api.resolve(DEFAULT_PRESET).data == "moons"
