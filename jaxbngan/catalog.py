@@ -20,6 +20,12 @@ DATA_SETS: dict[str, str] = {
 OFFSET_UNIT = "std"  # offsets in summaries: in standard deviations of the real data, per axis (images: channel)
 UNITS = {"offset_x": OFFSET_UNIT, "offset_norm": OFFSET_UNIT}  # final metrics that have a unit
 
+
+def with_unit(metric: str) -> str:
+    """A final metric's name with its unit, `offset_x (std)`, as tables and figures name it."""
+    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
+
+
 # summary.json, top level.
 SUMMARY_FIELDS: dict[str, str] = {
     "preset": "the preset the run started from (null for a config given to jaxbngan.run that is none)",

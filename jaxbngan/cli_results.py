@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jaxbngan.catalog import FINAL_METRICS, OFFSET_UNIT, UNITS
+from jaxbngan.catalog import FINAL_METRICS, OFFSET_UNIT, with_unit
 from jaxbngan.config import ConfigError
 
 COMPARE_FIGURE = "compare.png"
@@ -35,7 +35,7 @@ def conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
-        print(f"  {_named(name):<20} {_cell(stats)}")
+        print(f"  {with_unit(name):<20} {_cell(stats)}")
     diverged = summary["diverged"]
     if diverged:
         shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
@@ -126,15 +126,18 @@ def compare(args: argparse.Namespace) -> int:
     differences = _run_differences(specs)
     if differences:
         print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
-    width = max(22, *(len(label) + 2 for label in labels))
+    rows = {
+        with_unit(name): [_cell(finals.aggregate(by_run[label][name])) for label in labels]
+        for name in next(iter(by_run.values()))
+    }
+    rows["seeds"] = [str(len(next(iter(by_run[label].values())))) for label in labels]
+    first = max(map(len, rows)) + 2
+    width = 2 + max(len(text) for text in [*labels, *(cell for cells in rows.values() for cell in cells)])
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
-    print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
-    for name in next(iter(by_run.values())):
-        cells = [_cell(finals.aggregate(by_run[label][name])) for label in labels]
-        print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    seeds = [len(next(iter(by_run[label].values()))) for label in labels]
-    print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
-    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in by_run.items()}, out)
+    print(f"{'':<{first}}" + "".join(f"{label:>{width}}" for label in labels))
+    for name, cells in rows.items():
+        print(f"{name:<{first}}" + "".join(f"{cell:>{width}}" for cell in cells))
+    plots.compare_runs({label: {with_unit(k): v for k, v in metrics.items()} for label, metrics in by_run.items()}, out)
     print(f"figure: {out}")
     return 0
 
@@ -176,11 +179,6 @@ def extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _named(metric: str) -> str:
-    """A final metric's name with its unit, `offset_x (std)`."""
-    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
-
-
 def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
     """The metrics `--metrics` names, in its order (all when not given); an unknown name is a one-line error."""
     for name in asked or []:
@@ -190,10 +188,10 @@ def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
 
 
 def _run_differences(specs: dict[str, dict[str, Any]]) -> str:
-    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side."""
+    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side,
+    other than what they are compared for (their presets and settings): the data and the run's length."""
     found = []
     for what, value in (
-        ("preset", lambda spec: spec.get("preset")),
         ("data", lambda spec: spec.get("data")),
         ("steps", lambda spec: spec["config"].get("steps")),
     ):

@@ -153,6 +153,14 @@ def loss_curves(
     return fig
 
 
+# What each normalization view of `metrics.VIEWS` means, as the diagnostic's legend says it.
+VIEW_LABELS = {
+    "fake": "fake view: fakes normalized by their own batch (D's split step)",
+    "joint": "joint view: by the fake+real batch (D's joint step)",
+    "running": "running view: by D's running averages (inference mode)",
+}
+
+
 def view_diagnostic(
     history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
 ) -> Figure:
@@ -161,7 +169,7 @@ def view_diagnostic(
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     for i, view in enumerate(VIEWS):
-        _band(top, steps, history.d_fake_loss_by_view[..., i], f"{view} view", f"C{i}", seed_ids)
+        _band(top, steps, history.d_fake_loss_by_view[..., i], VIEW_LABELS[view], f"C{i}", seed_ids)
     top.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
     top.set_ylabel("D's BCE on fakes")
     top.legend(fontsize=8)

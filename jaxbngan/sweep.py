@@ -24,6 +24,7 @@ import jax
 import numpy as np
 
 from jaxbngan import finals, rundir
+from jaxbngan.catalog import with_unit
 from jaxbngan.config import ConfigError, from_dict, to_dict
 from jaxbngan.grid import Grid, describe_point, point_config
 
@@ -151,7 +152,7 @@ def draw(root: Path, summary: dict[str, Any], metric: str) -> list[Path]:
         axes,
         written[0],
         title=f"final {metric}: median over {seeds} seeds per point",
-        label=metric,
+        label=with_unit(metric),
         spread=spread,
     )
     plots.sweep_figure(

@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -224,6 +225,14 @@ def test_compare_writes_into_the_first_run_and_warns_when_runs_differ(tmp_path, 
     assert code == 0 and (first / "compare.png").is_file() and not (tmp_path / "compare.png").exists()
     assert err.strip() == "jaxbngan: warning: the runs differ in data (a: ring8, b: moons); steps (a: 20, b: 40)"
     assert in_process("compare", first, fabricated(tmp_path / "c"))[2] == ""  # alike: no warning
+    assert in_process("compare", first, fabricated(tmp_path / "fix", preset="fix"))[2] == ""  # what is compared
+
+
+def test_compare_keeps_columns_apart_whatever_the_names(tmp_path):
+    runs = fabricated(tmp_path / "a"), fabricated(tmp_path / "b")
+    out = in_process("compare", *runs, "--out", tmp_path / "x.png")[1]
+    for line in out.splitlines()[2:-1]:  # the metrics and seeds; the figure's path last
+        assert len(re.split(r"\s{2,}", line.strip())) == 3, line  # name, a, b: two spaces at least between
 
 
 def test_compare_shows_the_chosen_metrics_only(tmp_path):

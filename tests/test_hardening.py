@@ -142,6 +142,30 @@ def test_the_api_and_the_command_line_refuse_a_directory_the_other_holds(tmp_pat
     assert ("(jaxbngan run " if holder == "command line" else "(jaxbngan.run(") in refusal, refusal
 
 
+def test_ctrl_c_says_how_long_stopping_takes_and_what_was_saved(tmp_path, monkeypatch):
+    root, chunks = tmp_path / "run", []
+
+    def interrupted_after(chunks_done):
+        def train(root, config, layout, devices, **kwargs):
+            if chunks_done:  # a checkpoint after the first chunk, as the driver writes it
+                state = {"params": np.zeros(2)}
+                rundir.save_checkpoint(root, 0, 1, state, Metrics(*([np.zeros((2, 1))] * len(Metrics._fields))))
+            chunks.append(layout.chunk_steps)
+            raise KeyboardInterrupt
+
+        return train
+
+    monkeypatch.setattr(driver, "train", interrupted_after(0))
+    code, out, _ = in_process("run", *TINY, "--out", root)
+    assert code == cli.EXIT_INTERRUPTED
+    assert f"Ctrl-C stops when the running chunk of {chunks[0]} steps ends" in out
+    assert "interrupted; nothing was saved yet (no chunk had ended), so continuing starts from step 0" in out
+    monkeypatch.setattr(driver, "train", interrupted_after(1))
+    code, out, err = in_process("run", "--resume", "--out", root)
+    assert code == cli.EXIT_INTERRUPTED and "saved: a checkpoint at step 10 of group 1" in out, err
+    assert f"continue with: jaxbngan run --resume --out {root}" in out
+
+
 def test_a_fresh_directory_taken_by_another_run_is_refused(tmp_path):
     root = tmp_path / "new"
     with rundir.owned(root, "jaxbngan run"):

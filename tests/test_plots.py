@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from jaxbngan import Metrics, plots, rundir
+from jaxbngan import VIEWS, Metrics, plots, rundir
 from jaxbngan.config import ConfigError
 
 
@@ -196,3 +196,10 @@ def test_plot_seeds_flag_errors_are_one_line(tmp_path):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             code = cli.main(["plot", str(root), *args])
         assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue(), err.getvalue()
+
+
+def test_the_diagnostic_says_what_each_view_normalizes_the_fakes_by(tmp_path):
+    fig = plots.view_diagnostic(history(), 10 * np.arange(1, 6), tmp_path / "v.png")
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert [label for label in labels if "view" in label] == [plots.VIEW_LABELS[view] for view in VIEWS]
+    assert "own batch" in labels[0] and "fake+real" in labels[1] and "running averages" in labels[2]
