@@ -133,3 +133,17 @@ def check_extras(targets: list[str]) -> None:
             assert set(match.group(1).split(",")) <= known, f"{target}: pyproject.toml has extras {sorted(known)}"
         else:
             assert target == ".", f"pip install {target}: the README installs only this project and its extras"
+
+
+# The distribution that provides each module a test imports with pytest.importorskip.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "pandas": "pandas", "pyarrow": "pyarrow", "tensorboard": "tensorboard"}
+
+
+def test_the_dev_extra_installs_what_the_default_suite_skips_without():
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    skipped = set()
+    for test in (REPO / "tests").glob("test_*.py"):
+        skipped |= {name.split(".")[0] for name in re.findall(r"importorskip\(\s*\"([\w.]+)\"", test.read_text())}
+    skipped -= {"torch"}  # the peers' tests: `pip install ".[peers]"`, as their skip reason says
+    assert skipped <= set(DISTRIBUTIONS), f"name the distribution of {sorted(skipped - set(DISTRIBUTIONS))}"
+    assert {DISTRIBUTIONS[name] for name in skipped} <= set(extras["dev"])
