@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, api, cli, cli_results, rundir, seed_layout
+from jaxbngan import Metrics, api, cli, cli_results, request, rundir, seed_layout
 from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS, SWEEP_POINT_FIELDS, SWEEP_SUMMARY_FIELDS
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
@@ -366,7 +366,7 @@ def parsed(*pairs: tuple[str, str]) -> dict:
 
 
 def test_overrides_parse_by_field_type():
-    config = api.apply_overrides(
+    config = request.apply_overrides(
         PRESETS["bn-split"].config,
         parsed(
             ("discriminator.hidden", "32,16"),
