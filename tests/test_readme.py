@@ -1,4 +1,4 @@
-"""Every code block of README.md runs as written, or at least parses.
+"""Every code block of README.md and of the docs/ pages runs as written, or at least parses.
 
 The rule, block by block:
 - ```python blocks run, each in a fresh `python` subprocess from an empty directory (so README
@@ -36,12 +36,17 @@ CHEAP = {"list", "explain", "--version", "--help"}
 SETUP = {("python3", "-m", "venv"), (".",), ("pytest",)}
 
 
-def blocks(language: str) -> list[tuple[int, str]]:
-    """(line number, text) of each fenced block of `language` in README.md."""
-    text = (REPO / "README.md").read_text()
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def blocks(language: str) -> list[tuple[str, str]]:
+    """('FILE line N', text) of each fenced block of `language` in README.md and the docs/ pages."""
     found = []
-    for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, flags=re.S | re.M):
-        found.append((text[: match.start()].count("\n") + 1, match.group(1)))
+    for page in PAGES:
+        text = page.read_text()
+        for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, flags=re.S | re.M):
+            where = f"{page.relative_to(REPO)} line {text[: match.start()].count(chr(10)) + 1}"
+            found.append((where, match.group(1)))
     return found
 
 
@@ -67,21 +72,24 @@ PYTHON_BLOCKS = blocks("python")
 BASH_COMMANDS = [(line, command) for line, block in blocks("bash") for command in commands(block)]
 
 
-def test_the_readme_has_blocks_of_both_kinds():
+def test_the_readme_has_blocks_of_both_kinds_and_links_every_docs_page():
     assert len(PYTHON_BLOCKS) >= 3 and len(BASH_COMMANDS) >= 10
+    readme = (REPO / "README.md").read_text()
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
 
 
-@pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[f"line {line}" for line, _ in PYTHON_BLOCKS])
+@pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[line for line, _ in PYTHON_BLOCKS])
 def test_python_block_runs(tmp_path, line, code):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
-    assert done.returncode == 0, f"README.md block at line {line} failed:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"the block at {line} failed:\n{done.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize(
-    ("line", "command"), BASH_COMMANDS, ids=[f"line {line}: {shlex.join(c)[:60]}" for line, c in BASH_COMMANDS]
+    ("line", "command"), BASH_COMMANDS, ids=[f"{line}: {shlex.join(c)[:60]}" for line, c in BASH_COMMANDS]
 )
 def test_bash_command_runs_or_parses(line, command):
     program, args = command[0], command[1:]
@@ -94,7 +102,7 @@ def test_bash_command_runs_or_parses(line, command):
     elif command[:2] == ["pip", "install"]:
         check_extras(args[1:])
     else:
-        pytest.fail(f"README.md line {line}: no rule for {shlex.join(command)!r}; add one to {__name__}")
+        pytest.fail(f"{line}: no rule for {shlex.join(command)!r}; add one to {__name__}")
 
 
 def check_jaxbngan(args: list[str]) -> None:
@@ -127,7 +135,7 @@ def check_script(args: list[str]) -> None:
 
 def check_extras(targets: list[str]) -> None:
     known = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
-    for target in targets:
+    for target in [t for t in targets if t != "-e"]:  # -e: an editable install of the same targets
         match = re.fullmatch(r"\.\[(.*)\]", target)
         if match:
             assert set(match.group(1).split(",")) <= known, f"{target}: pyproject.toml has extras {sorted(known)}"
