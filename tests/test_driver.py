@@ -89,7 +89,8 @@ def test_default_chunks_divide_the_run(logs, chunk):
     assert seed_layout.default_chunk_logs(logs) == chunk
 
 
-@pytest.mark.parametrize("rules", ["cpu", "gpu"])
+# The GPU's rules (a vmap per device) run the same loop as the CPU's: `-m slow` checks them too.
+@pytest.mark.parametrize("rules", ["cpu", pytest.param("gpu", marks=pytest.mark.slow)])
 def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped, rules):
     # With the GPU's rules on this CPU: each device vmaps its whole share, one step per scan iteration.
     monkeypatch.setattr(seed_layout, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
