@@ -238,7 +238,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"presets on {kind} (jaxbngan run PRESET):")
         for name, preset in PRESETS.items():
             if preset.kind == kind:
-                default = " (the default)" if name == DEFAULT_PRESET else ""
+                default = f" (the default; on {preset.config.data.name})" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
     width = max(map(len, DATA_SETS))
