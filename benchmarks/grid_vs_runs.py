@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     import jax
     import numpy as np
 
-    from jaxbngan import driver, rundir
+    from jaxbngan import driver, rundir, seed_layout
     from jaxbngan.bench.roofline import probe
     from jaxbngan.config import to_dict
     from jaxbngan.data import make_population
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     def timed_run(work: Path, config, seeds: int, grid=None) -> float:
         start = time.perf_counter()
         devices = seed_devices(seeds=seeds)
-        layout = driver.plan_layout(config, seeds, devices, driver.sample_shape(population))
+        layout = seed_layout.plan_layout(config, seeds, devices, seed_layout.sample_shape(population))
         rundir.create(work, {"config": to_dict(config), "seeds": seeds}, population)
         driver.train(work, config, layout, devices, seed=0, grid=grid)
         return time.perf_counter() - start

@@ -5,15 +5,16 @@
     results.history.d_loss  # (64, logs)
     results.frame()  # with pandas: one row per (seed, logged step)
 
-It lays seeds out as `jaxbngan run` does (`driver.plan_layout`: groups sized to memory, spread
+It lays seeds out as `jaxbngan run` does (`seed_layout.plan_layout`: groups sized to memory, spread
 over `sharding.seed_devices`, chunks with progress on stderr), so it is as fast as the command
 line, unlike one `jax.vmap` over every seed on one device. With `out` the run directory stays (and
 a call with the same arguments continues it after an interruption); without, it lives in a
 temporary directory removed once the results are loaded.
 
-The command line is a layer over this module: a run is `resolve` (preset or config, data,
-overrides) -> `Request` (with seeds) -> `plan` -> `run_spec` into a new run directory -> `train`
--> `conclude`; `run_changes` guards a run that is continued.
+A run's life is written here once, for `run` and for the command line alike: `resolve` (preset
+or config, data, overrides; `jaxbngan.request`) -> `Request` (with seeds) -> `open_run` (new or continued, settings
+compared by `run_changes`, the directory locked, laid out by `plan`, created) -> `train` ->
+`conclude`. The command line only turns flags into these calls and prints.
 
 On a CPU, `jaxbngan run` gives JAX one device per core by setting XLA_FLAGS before JAX starts its
 backend. `run` cannot: the backend may already be running, and the flags then do nothing. Importing
@@ -23,29 +24,31 @@ computation for the command line's layout; `run` says on stderr when it has fewe
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import difflib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from jaxbngan import driver, export, provenance, rundir, sweep
-from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
-from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
+from jaxbngan import driver, export, finals, provenance, rundir, seed_layout, sweep
+from jaxbngan.classifier import classifier_for
+from jaxbngan.config import Config, ConfigError, to_dict
+from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
-from jaxbngan.presets import PRESETS, get_preset, with_overrides
-from jaxbngan.sharding import seed_devices
+from jaxbngan.presets import get_preset
+from jaxbngan.progress import ProgressLine
+from jaxbngan.request import Request, Source, make_request, resolve, saved_source
+from jaxbngan.sharding import seed_devices, writes_files
 from jaxbngan.tuning import cpu_cores, scan_unroll
-
-MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wraps onto a smaller one)
 
 
 class Results(NamedTuple):
@@ -69,30 +72,6 @@ class Results(NamedTuple):
         members = jax.tree.map(lambda x: x.reshape(-1, *x.shape[self.grid.ndim + 1 :]), self.history)
         table = export.columns(members, self.steps, export.data_dim_of(self.real))
         return export.frame(sweep.member_columns(table, self.grid, self.spec["seeds"]))
-
-
-class Source(NamedTuple):
-    """A config with its data, as a run asks for them."""
-
-    preset: str | None  # the preset's name, None for a config that is none of them
-    summary: str
-    config: Config
-    data: str  # a data set name, the absolute path of a data file, or "array"
-    population: np.ndarray | None  # own data; None for a named data set
-
-
-class Request(NamedTuple):
-    """A resolved run: what to train, how many seeds, and the first seed; for a sweep, its grid."""
-
-    source: Source
-    seeds: int  # per grid point, for a sweep
-    seed: int  # seed i trains from the i-th key split from this one
-    grid: Grid | None = None  # a sweep's axes: every point trains the same seeds, all in one program
-
-    @property
-    def members(self) -> int:
-        """What the driver trains side by side: the seeds, times the grid's points for a sweep."""
-        return self.seeds * (self.grid.size if self.grid else 1)
 
 
 def run(
@@ -127,95 +106,11 @@ def run(
         None if axes is None else parse_axes(source.config, [_axis_text(path, values) for path, values in axes.items()])
     )
     request = make_request(source, seeds, seed, grid)
-    layout_asked = {"devices": devices, "group_size": group_size, "chunk_steps": chunk_steps}
+    layout_asked = LayoutAsked(devices, group_size, chunk_steps)
     if out is None:
         with tempfile.TemporaryDirectory(prefix="jaxbngan-") as tmp:
             return _run_into(Path(tmp), request, layout_asked, progress, keep=False)
     return _run_into(Path(out), request, layout_asked, progress, keep=True)
-
-
-# -- resolving a request ----------------------------------------------------------------------------
-
-
-def resolve(
-    config_or_preset: Config | str | Source,
-    data: str | os.PathLike | np.ndarray | None = None,
-    overrides: dict[str, Any] | None = None,
-) -> Source:
-    """The validated config and data of a run: a preset, config or earlier Source, then `overrides`, then `data`.
-
-    Without `data`, a Source's own data is kept (a continued run's saved population).
-    """
-    source = _base(config_or_preset)
-    overrides = overrides or {}
-    config = apply_overrides(source.config, overrides)
-    population, label = source.population, source.data if source.population is not None else config.data.name
-    if data is not None:
-        if "name" in overrides.get("data", {}):
-            raise ConfigError("conflicting settings: the data set is given both as data and as data.name; give it once")
-        population, label = _data(data)
-        if population is None:
-            config = dataclasses.replace(config, data=dataclasses.replace(config.data, name=label))
-    if population is not None:
-        if "data" in overrides:
-            raise ConfigError(f"data.* settings do not apply to data read from a file or array ({label})")
-        config = dataclasses.replace(config, data=DataConfig(name=label, size=population.shape[0]))
-    elif config.data.name not in GENERATORS:
-        raise _unknown_data_set(config.data.name)
-    else:
-        label = config.data.name
-    config.validate()
-    return Source(source.preset, source.summary, config, label, population)
-
-
-def _base(config_or_preset: Config | str | Source) -> Source:
-    if isinstance(config_or_preset, Source):
-        return config_or_preset
-    if isinstance(config_or_preset, Config):
-        config = config_or_preset
-        preset = next((name for name, p in PRESETS.items() if p.config == config), None)
-        summary = PRESETS[preset].summary if preset else "a config given to jaxbngan.run"
-        return Source(preset, summary, config, config.data.name, None)
-    found = get_preset(config_or_preset)
-    return Source(found.name, found.summary, found.config, found.config.data.name, None)
-
-
-def _data(data: str | os.PathLike | np.ndarray) -> tuple[np.ndarray | None, str]:
-    """(own population or None, label) of a data argument: a data set name, an array or a file."""
-    if isinstance(data, np.ndarray):
-        return checked_array(data, "data"), "array"
-    if str(data) in GENERATORS:
-        return None, str(data)
-    if not (is_data_file(str(data)) or Path(data).exists()):
-        raise _unknown_data_set(str(data))
-    return load_data_file(str(data)), str(Path(data).resolve())
-
-
-def _unknown_data_set(name: str) -> ConfigError:
-    near = difflib.get_close_matches(name, GENERATORS, n=3)
-    hint = f"did you mean {', '.join(near)}?" if near else f"choose from {', '.join(GENERATORS)} or a data file"
-    return ConfigError(f"unknown data set {name!r}; {hint}")
-
-
-def apply_overrides(config: Config, overrides: dict[str, Any]) -> Config:
-    """`config` with top-level fields replaced (`steps=500`) and sections' fields (`loss={"shift_weight": 0}`)."""
-    fields = {f.name: f for f in dataclasses.fields(Config)}
-    plain, sections = {}, {}
-    for name, value in overrides.items():
-        if name not in fields:
-            near = difflib.get_close_matches(name, fields, n=3)
-            hint = f"; did you mean {', '.join(near)}?" if near else f"; Config fields are {', '.join(fields)}"
-            raise ConfigError(f"unknown config field {name!r}{hint}")
-        section = dataclasses.is_dataclass(getattr(config, name))
-        if section and isinstance(value, dict):
-            known = {f.name for f in dataclasses.fields(getattr(config, name))}
-            unknown = sorted(set(value) - known)
-            if unknown:
-                raise ConfigError(f"{name} has no field {unknown[0]!r}; its fields are {', '.join(sorted(known))}")
-            sections[name] = value
-        else:
-            plain[name] = value
-    return dataclasses.replace(with_overrides(config, **sections), **plain)
 
 
 def _axis_text(path: str, values: Any) -> str:
@@ -224,43 +119,28 @@ def _axis_text(path: str, values: Any) -> str:
     return f"{path}={','.join(repr(float(v)) if isinstance(v, (int, float)) else str(v) for v in values)}"
 
 
-def make_request(source: Source, seeds: int, seed: int, grid: Grid | None = None) -> Request:
-    """A request for `seeds` seeds from `seed`, both checked (for a sweep over `grid`, seeds per point)."""
-    if seeds < 1:
-        raise ConfigError(f"seeds must be positive, got {seeds}")
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"seed must be in [0, {MAX_SEED}] (JAX keys take 32-bit seeds), got {seed}")
-    return Request(source, seeds, seed, grid)
-
-
-def saved_source(spec: dict[str, Any], population: np.ndarray) -> Source:
-    """The Source a run directory was started with (`spec` its config.json, `population` its saved data)."""
-    own = population if spec["data"] not in GENERATORS else None
-    return Source(spec["preset"], spec["summary"], from_dict(spec["config"]), spec["data"], own)
-
-
 # -- laying out, recording and training a request ---------------------------------------------------
 
 
 def plan(
     request: Request, devices: list[jax.Device], *, group_size: int | None = None, chunk_steps: int | None = None
-) -> tuple[driver.Layout, np.ndarray]:
+) -> tuple[seed_layout.Layout, np.ndarray]:
     """The layout of a new run on `devices`, and the population it learns."""
     config = request.source.config
     population = request.source.population
     population = np.asarray(population if population is not None else make_population(config.data))
-    layout = driver.plan_layout(
+    layout = seed_layout.plan_layout(
         config,
         request.members,
         devices,
-        driver.sample_shape(population),
+        seed_layout.sample_shape(population),
         group_size=group_size,
         chunk_steps=chunk_steps,
     )
     return layout, population
 
 
-def run_spec(request: Request, layout: driver.Layout, devices: list[jax.Device]) -> dict[str, Any]:
+def run_spec(request: Request, layout: seed_layout.Layout, devices: list[jax.Device]) -> dict[str, Any]:
     """What config.json records about a new run."""
     platform = devices[0].platform
     spec = {
@@ -314,10 +194,12 @@ def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = ""
     return found
 
 
-def describe(
-    request: Request, layout: driver.Layout, devices: list[jax.Device], root: Path | None, *, resumed: bool = False
-) -> list[str]:
-    """What a run is about to do, in a few lines: preset, data, seeds, layout (padding seeds named), where."""
+def describe(session: Session, shown_root: Path | None) -> list[str]:
+    """What a run is about to do, in a few lines: preset, data, seeds, layout (padding seeds named), where.
+
+    `shown_root`: the directory named as where results go; None for a temporary one.
+    """
+    request, layout, devices = session.request, session.layout, session.devices
     source, config = request.source, request.source.config
     platform = devices[0].platform
     padding = layout.groups * layout.group_size - request.members
@@ -325,7 +207,7 @@ def describe(
     groups = f"{layout.groups} group{'s' if layout.groups > 1 else ''} of {layout.group_size} {unit}"
     if padding:
         groups += f" ({padding} padding {unit[:-1]}{'s' if padding > 1 else ''}, discarded)"
-    where = f"results go to {root}/" if root is not None else "results go to a temporary directory"
+    where = f"results go to {shown_root}/" if shown_root is not None else "results go to a temporary directory"
     seeds = f"{request.seeds} seeds from seed {request.seed}"
     if request.grid:
         shape = " x ".join(map(str, request.grid.shape))
@@ -334,7 +216,7 @@ def describe(
             f"{request.members} members in one program"
         )
     return [
-        f"{'resuming' if resumed else 'running'} {source.preset or 'config'}: {source.summary}",
+        f"{'resuming' if session.resumed else 'running'} {source.preset or 'config'}: {source.summary}",
         f"data {source.data} ({config.data.size} samples); {seeds}; {config.steps} steps",
         f"devices: {len(devices)} of {len(jax.devices())} ({platform}); {groups}, {layout.width(platform)} "
         f"vmapped at a time per device; chunks of {layout.chunk_steps} steps",
@@ -342,30 +224,26 @@ def describe(
     ]
 
 
-def train(
-    root: Path,
-    request: Request,
-    layout: driver.Layout,
-    devices: list[jax.Device],
-    *,
-    progress: bool = True,
-    deadline: float | None = None,
-) -> bool:
-    """Train a request into its run directory (new or partly trained); True when complete, False at `deadline`.
+def train(session: Session, *, progress: bool = True, deadline: float | None = None) -> bool:
+    """Train a held run (new or partly trained) to its end; True when complete, False at `deadline`.
 
     `progress` draws the progress line on stderr; `deadline` is a `time.monotonic()` value after
-    which the run stops at its next checkpoint.
+    which the run stops at its next checkpoint. Ctrl-C stops it too, once the running chunk ends.
     """
+    request = session.request
     config = request.source.config
-    meter = driver.Progress(request.members * config.steps) if progress else None
+    own_data = request.source.population is not None
+    classifier = None if own_data else classifier_for(config.data)  # scores image runs on a labelled data set
+    meter = ProgressLine(request.members * config.steps) if progress else None
     try:
         return driver.train(
-            root,
+            session.root,
             config,
-            layout,
-            devices,
+            session.layout,
+            session.devices,
             seed=request.seed,
             population=request.source.population,
+            classifier=classifier,
             progress=meter,
             deadline=deadline,
             grid=request.grid,
@@ -373,6 +251,19 @@ def train(
     finally:
         if meter is not None:
             meter.close()
+
+
+def saved_progress(root: Path) -> str:
+    """What an interrupted run in `root` has saved, for the line that says how to continue it."""
+    spec = rundir.read_spec(root)
+    total, finished = seed_layout.Layout(**spec["layout"]).groups, rundir.finished_groups(root)
+    saved = [f"{finished} of {total} groups finished"] if finished else []
+    position = rundir.checkpoint_position(root)
+    if position is not None and position[0] == finished:
+        saved.append(f"a checkpoint at step {position[1] * spec['config']['log_every']} of group {finished + 1}")
+    if not saved:
+        return "nothing was saved yet (no chunk had ended), so continuing starts from step 0"
+    return "saved: " + " and ".join(saved)
 
 
 def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]]:
@@ -385,7 +276,7 @@ def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]
         spec = results.spec
         summary = {"preset": spec["preset"], "data": spec["data"], "steps": spec["config"]["steps"]}
         if sweep.read_grid(spec) is None:
-            summary |= rundir.summarize(results.history, results.steps, results.real)
+            summary |= finals.summarize(results.history, results.steps, results.real)
         else:
             summary |= sweep.summarize(results)
         summary["wall_seconds"] = seconds
@@ -393,46 +284,150 @@ def conclude(root: Path, seconds: float) -> tuple[rundir.Results, dict[str, Any]
     return results, rundir.read_summary(root)
 
 
-def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None], show: bool, *, keep: bool) -> Results:
-    resumed = rundir.is_run_dir(root)
-    if resumed:
-        spec = rundir.read_spec(root)
-        changes = run_changes(root, spec, request, layout_asked)
-        if changes:
-            raise ConfigError(
-                f"{root} holds a run with other settings ({'; '.join(changes)}); pass the same arguments to "
-                "continue it, or choose another out"
-            )
-        layout = driver.Layout(**spec["layout"])
-        devices = seed_devices(layout.devices)
+class LayoutAsked(NamedTuple):
+    """The layout a caller asks for; None leaves a value to `seed_layout.plan_layout` (or to the run continued)."""
+
+    devices: int | None = None
+    group_size: int | None = None
+    chunk_steps: int | None = None
+
+
+class Session(NamedTuple):
+    """A run directory this process holds, and what it trains there."""
+
+    root: Path
+    request: Request
+    layout: seed_layout.Layout
+    devices: list[jax.Device]
+    resumed: bool  # the directory held this run before: it continues
+    complete: bool  # ... and finished it: nothing is left to train
+
+
+Continue = Callable[[Source, dict[str, Any]], Request]  # the request of a continued run, from its saved source and spec
+
+
+@contextlib.contextmanager
+def open_run(
+    root: Path,
+    request: Request | Continue,
+    asked: LayoutAsked | None = None,
+    *,
+    command: str,
+    resume: bool | None = None,
+    overwrite: bool = False,
+) -> Iterator[Session]:
+    """Hold the run directory `root` for one invocation: a new run or a continued one, checked, locked, created.
+
+    `resume` True continues the run in `root`, False starts one there (`root` absent or empty, or
+    holding a run that `overwrite` replaces), None does whichever fits. A continued run keeps its
+    layout and refuses a `request` (or `asked` value) that differs from its own; `request` may be a
+    function of the saved run's Source and config.json that gives it (`continued`). Only one process
+    holds a directory at a time (`rundir.owned`, whose lock names `command`); another is refused.
+    Every check that needs no lock runs before anything is written.
+    """
+    root, asked = Path(root), asked or LayoutAsked()
+    resume = rundir.is_run_dir(root) if resume is None else resume
+    if resume:
+        rundir.read_spec(root)  # a run directory, before the lock is taken
     else:
-        if root.exists() and (not root.is_dir() or any(root.iterdir())):
-            raise ConfigError(f"{root} exists and is not a jaxbngan run directory; choose another out")
-        devices = seed_devices(layout_asked["devices"], seeds=request.members)
-        layout, population = plan(
-            request, devices, group_size=layout_asked["group_size"], chunk_steps=layout_asked["chunk_steps"]
-        )
-        spec = run_spec(request, layout, devices)
-        rundir.create(root, spec, population)
-    if show:
-        for line in describe(request, layout, devices, root if keep else None, resumed=resumed):
-            print(f"jaxbngan.run: {line}", file=sys.stderr)
-        _hint_cpu_devices(devices, request.members)
-    started = time.monotonic()
+        devices = seed_devices(asked.devices, seeds=request.members)
+        layout, population = plan(request, devices, group_size=asked.group_size, chunk_steps=asked.chunk_steps)
+    writer = writes_files()  # process 0 of a multi-process run; the others read what it writes
+    if writer and not resume:
+        _claim(root, overwrite)
+    with rundir.owned(root, command) if writer else contextlib.nullcontext():
+        if writer:
+            rundir.tidy(root)  # what a killed process left
+        if resume:
+            spec = rundir.read_spec(root)
+            request = _checked_continuation(root, spec, request, asked)
+            layout = seed_layout.Layout(**spec["layout"])
+            devices = seed_devices(layout.devices)
+        elif writer:
+            if _claim(root, overwrite):
+                rundir.clear(root)
+            rundir.create(root, run_spec(request, layout, devices), population)
+        yield Session(root, request, layout, devices, resume, resume and rundir.is_complete(root))
+
+
+def continued(
+    saved: Source,
+    spec: dict[str, Any],
+    *,
+    preset: str | None = None,
+    data: str | os.PathLike | np.ndarray | None = None,
+    overrides: dict[str, Any] | None = None,
+    seeds: int | None = None,
+    seed: int | None = None,
+    axes: list[str] | None = None,
+) -> Request:
+    """The request that continues the run of `spec` (`saved` its source): its settings, with those given.
+
+    None keeps a saved value; `open_run` then refuses any that differs from the run's. `axes` are
+    `--axis` texts; `preset` a name the run must have been started from.
+    """
+    if preset is not None:
+        saved = saved._replace(preset=get_preset(preset).name)
+    source = resolve(saved, data, overrides)
+    grid = sweep.read_grid(spec)
+    if grid is not None and axes:
+        grid = parse_axes(source.config, axes)
+    return make_request(source, spec["seeds"] if seeds is None else seeds, spec["seed"] if seed is None else seed, grid)
+
+
+def _checked_continuation(root: Path, spec: dict[str, Any], request: Request | Continue, asked: LayoutAsked) -> Request:
+    """The request continuing the run in `root`, refusing settings that differ and a damaged config.json."""
     try:
-        train(root, request, layout, devices, progress=show)
-    except KeyboardInterrupt:
-        if keep:
-            print(f"interrupted; the same call continues from the last checkpoint in {root}", file=sys.stderr)
-        raise
-    loaded, summary = conclude(root, time.monotonic() - started)
-    kept = root if keep else None
+        if callable(request):
+            request = request(saved_source(spec, rundir.read_population(root)), spec)
+        changes = run_changes(root, spec, request, asked._asdict())
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{root / rundir.SPEC} is damaged ({type(error).__name__}: {error})") from None
+    if changes:
+        raise ConfigError(
+            f"{root} holds a run with other settings ({'; '.join(changes)}); continue it with its own settings, "
+            "or choose another output directory"
+        )
+    return request
+
+
+def _claim(root: Path, overwrite: bool) -> bool:
+    """Make sure a new run may write to `root`; True if it holds a run that `overwrite` will clear."""
+    if not root.exists():
+        return False
+    if not root.is_dir():
+        raise ConfigError(f"{root} exists and is not a directory")
+    if not any(path.name != rundir.LOCK for path in root.iterdir()):
+        return False
+    if not rundir.is_run_dir(root):
+        raise ConfigError(f"{root} exists and is not a jaxbngan run directory (no {rundir.SPEC}); choose another")
+    if not overwrite:
+        raise ConfigError(f"{root} exists and holds a run; continue it (--resume) or replace it (--overwrite)")
+    return True
+
+
+def _run_into(root: Path, request: Request, asked: LayoutAsked, show: bool, *, keep: bool) -> Results:
+    command = f"jaxbngan.run({request.source.preset or 'config'!r}, seeds={request.seeds}) in pid {os.getpid()}"
+    with open_run(root, request, asked, command=command) as session:
+        if show:
+            for line in describe(session, root if keep else None):
+                print(f"jaxbngan.run: {line}", file=sys.stderr)
+            _hint_cpu_devices(session.devices, request.members)
+        started = time.monotonic()
+        try:
+            train(session, progress=show)
+        except KeyboardInterrupt:
+            if keep:
+                print(f"jaxbngan.run: interrupted; {saved_progress(root)}; the same call continues", file=sys.stderr)
+            raise
+        loaded, summary = conclude(root, time.monotonic() - started)
     history, fakes = loaded.history, loaded.fakes
     if request.grid is not None:  # members to (*grid.shape, seeds, ...)
         lead = (*request.grid.shape, request.seeds)
         history, fakes = jax.tree.map(lambda x: x.reshape(*lead, *x.shape[1:]), (history, fakes))
-    config = request.source.config
-    return Results(history, loaded.steps, fakes, loaded.real, config, summary, spec, kept, request.grid)
+    spec = rundir.read_spec(root)
+    kept = root if keep else None
+    return Results(history, loaded.steps, fakes, loaded.real, request.source.config, summary, spec, kept, request.grid)
 
 
 def _hint_cpu_devices(devices: list[jax.Device], seeds: int) -> None:

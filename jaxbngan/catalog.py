@@ -1,7 +1,7 @@
 """What jaxbngan names, one line each, readable without importing JAX: data sets (`jaxbngan list`)
 and the fields of a run's and a sweep's summary.json (`jaxbngan explain`).
 
-`jaxbngan.data.GENERATORS` holds the generators themselves, `rundir.summarize` writes the summary;
+`jaxbngan.data.GENERATORS` holds the generators themselves, `finals.summarize` computes the summary;
 tests/test_cli.py keeps these tables equal to the generators' names and first docstring lines and
 to a real summary's keys.
 """
@@ -19,6 +19,12 @@ DATA_SETS: dict[str, str] = {
 
 OFFSET_UNIT = "std"  # offsets in summaries: in standard deviations of the real data, per axis (images: channel)
 UNITS = {"offset_x": OFFSET_UNIT, "offset_norm": OFFSET_UNIT}  # final metrics that have a unit
+
+
+def with_unit(metric: str) -> str:
+    """A final metric's name with its unit, `offset_x (std)`, as tables and figures name it."""
+    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
+
 
 # summary.json, top level.
 SUMMARY_FIELDS: dict[str, str] = {

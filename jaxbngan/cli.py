@@ -2,19 +2,19 @@
 
 Every mistake a user can make on the command line ends as one line on stderr and exit code 2.
 JAX and matplotlib are imported only by the commands that need them: `--help`, `--version`,
-`list` and `explain` answer without either. `run` is a layer over `jaxbngan.api`: it turns flags
-into an `api.Request` (or reads the run to resume) and `_train` trains it.
+`list` and `explain` answer without either. `run` and `sweep` only parse flags and print:
+`jaxbngan.api` holds the run's life (new or continued, locked, trained, concluded), as it does for
+`jaxbngan.run`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import os
 import shlex
 import sys
 import time
-import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +30,12 @@ from jaxbngan.catalog import (
 )
 from jaxbngan.config import DATA_KINDS, KNOBS, ConfigError
 from jaxbngan.overrides import Setting, parse_overrides, split_setting
-from jaxbngan.presets import DEFAULT_DATA, DEFAULT_PRESET, PRESETS, get_preset
+from jaxbngan.presets import DEFAULT_PRESET, PRESETS
+from jaxbngan.usage import StrictParser, fail, os_error_text
 
 if TYPE_CHECKING:  # imported by the commands that use them: JAX comes with them
-    import jax
+    from jaxbngan import api
 
-    from jaxbngan.api import Request
-    from jaxbngan.driver import Layout
-
-EXIT_USAGE = 2
 EXIT_STOPPED = 75  # stopped at --time-limit with work left (EX_TEMPFAIL): continue with --resume
 EXIT_INTERRUPTED = 130
 DEFAULT_SEEDS = 8  # with the default preset, about a minute on a 2-core CPU
@@ -54,16 +51,9 @@ FLAGS: dict[str, tuple[tuple[str, ...], str]] = {
     "--label-smoothing": (("loss.label_smoothing",), "one-sided label smoothing of D's real targets"),
     "--g-loss": (("loss.g_loss",), "minimax (blog) or nonsaturating"),
     "--d-batch": (("strategy.d_batch",), "how D sees real and fake in its step: split or joint"),
-    "--g-view": (("strategy.g_view",), "how D normalizes fakes in G's step: fake, running or joint"),
+    "--g-view": (("strategy.g_view",), "how D normalizes fakes in G's step: fake, joint or running"),
     "--log-every": (("log_every",), "steps between logged metrics"),
 }
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are ConfigErrors, so they end as one line like every other user error."""
-
-    def error(self, message: str) -> typing.NoReturn:
-        raise ConfigError(f"{message} (see `{self.prog} --help`)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,14 +69,12 @@ def main(argv: list[str] | None = None) -> int:
             _start_jax()
         return args.handler(args)
     except ConfigError as error:
-        print(f"jaxbngan: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail("jaxbngan", error)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout again at exit
         return 0
     except OSError as error:  # a file or folder that cannot be read or written: the user's to fix
-        print(f"jaxbngan: error: {_os_error(error)}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail("jaxbngan", os_error_text(error))
 
 
 def _start_jax() -> None:
@@ -96,15 +84,6 @@ def _start_jax() -> None:
 
     use_tuned_xla_flags()  # before JAX starts its backend, or the flags do nothing
     initialize_distributed()  # joins a multi-process run when JAXBNGAN_DISTRIBUTED=1
-
-
-def _os_error(error: OSError) -> str:
-    """One line for a failed file operation, naming the final file rather than its temporary."""
-    from jaxbngan import rundir
-
-    if error.filename is None:
-        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return f"{rundir.final_name(error.filename)}: {error.strerror or type(error).__name__}"
 
 
 def _bench(argv: list[str]) -> int:
@@ -120,7 +99,7 @@ def _reproduce(argv: list[str]) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="jaxbngan", description="Batch normalization in GANs, many seeds at once, in JAX.")
+    parser = StrictParser(prog="jaxbngan", description="Batch normalization in GANs, many seeds at once, in JAX.")
     parser.add_argument("--version", action="version", version=f"jaxbngan {__version__}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
@@ -210,7 +189,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
     parser.add_argument(
         "preset",
         nargs="?",
-        help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET}, on {DEFAULT_DATA} unless --data says)",
+        help=f"a preset from `jaxbngan list` (default: {DEFAULT_PRESET})",
     )
     parser.add_argument(
         "--data",
@@ -259,7 +238,7 @@ def _list(args: argparse.Namespace) -> int:
         print(f"presets on {kind} (jaxbngan run PRESET):")
         for name, preset in PRESETS.items():
             if preset.kind == kind:
-                default = f" (default, on {DEFAULT_DATA})" if name == DEFAULT_PRESET else ""
+                default = f" (the default; on {preset.config.data.name})" if name == DEFAULT_PRESET else ""
                 print(f"  {name:<{width}}  {preset.summary}{default}")
     print("data sets (--data NAME, or --data FILE.npy|.npz[:ARRAY]|.csv: (n, d) points, (n, H, W[, C]) images):")
     width = max(map(len, DATA_SETS))
@@ -290,11 +269,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """`jaxbngan run` and `sweep`: resolve the flags into a request (or read the run to resume), then `_train` it."""
-    from jaxbngan import api, rundir
+    """`jaxbngan run` and `sweep`: the flags as a request (or as what a continued run keeps), held and trained."""
+    from jaxbngan import api
     from jaxbngan.grid import parse_axes
-    from jaxbngan.sharding import seed_devices, writes_files
-    from jaxbngan.sweep import read_grid
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
@@ -303,38 +280,44 @@ def _run(args: argparse.Namespace) -> int:
         if args.out is None:
             raise ConfigError("--resume needs --out DIR, the run to continue")
         root = args.out
-        is_sweep = read_grid(rundir.read_spec(root)) is not None  # a run directory, before anything is written
-        if is_sweep != (args.kind == "sweep"):
-            other = "sweep" if is_sweep else "run"
-            raise ConfigError(f"{root} holds a {other}; continue it with `jaxbngan {other} --resume --out {root}`")
+        request = functools.partial(_continued, args=args)
     else:
-        source = api.resolve(args.preset or DEFAULT_PRESET, _data_of(args), _overrides(args))
+        source = api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args))
         grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
         if grid is not None:
             results.metric(args.metric)
         request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
-        devices = seed_devices(args.devices, seeds=request.members)
-        layout, population = api.plan(request, devices, group_size=args.group_size, chunk_steps=args.chunk_steps)
         root = args.out or _default_out(("sweep-" if grid else "") + request.source.preset)
-        if writes_files():
-            _claim(root, args.overwrite)  # refuse before anything is written
-    # One process writes a run directory, from here to the end: a second run, --resume or --overwrite is refused.
-    with rundir.owned(root, args.command) if writes_files() else contextlib.nullcontext():
-        if writes_files():
-            rundir.tidy(root)
-        if args.resume:
-            spec = rundir.read_spec(root)
-            if rundir.is_complete(root):
-                print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-                results.conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
-                return 0
-            request, layout = _resumed(root, spec, args)
-            devices = seed_devices(layout.devices)
-        elif writes_files():
-            if _claim(root, args.overwrite):
-                rundir.clear(root)
-            rundir.create(root, api.run_spec(request, layout, devices), population)
-        return _train(root, request, layout, devices, args)
+    asked = api.LayoutAsked(args.devices, args.group_size, args.chunk_steps)
+    with api.open_run(
+        root, request, asked, command=args.command, resume=args.resume, overwrite=args.overwrite
+    ) as session:
+        if session.complete:
+            print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
+            results.conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
+            return 0
+        return _train(session, args)
+
+
+def _continued(saved: api.Source, spec: dict[str, Any], args: argparse.Namespace) -> api.Request:
+    """The request of `--resume`: the saved run's, with the flags given (`api.open_run` refuses changes)."""
+    from jaxbngan import api
+    from jaxbngan.sweep import read_grid
+
+    is_sweep = read_grid(spec) is not None
+    if is_sweep != (args.kind == "sweep"):
+        other = "sweep" if is_sweep else "run"
+        raise ConfigError(f"{args.out} holds a {other}; continue it with `jaxbngan {other} --resume --out {args.out}`")
+    return api.continued(
+        saved,
+        spec,
+        preset=args.preset,
+        data=args.data,
+        overrides=_overrides(args),
+        seeds=args.seeds,
+        seed=args.seed,
+        axes=args.axis,
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -350,81 +333,35 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return parse_overrides(settings)
 
 
-def _data_of(args: argparse.Namespace) -> str | None:
-    """The data a new run asks for: --data, or DEFAULT_DATA for the default job (no preset, no data set
-    named anywhere); None for the preset's own."""
-    named = args.data is not None or any(split_setting(text)[0] == "data.name" for text in args.set)
-    return DEFAULT_DATA if args.preset is None and not named else args.data
-
-
 def _check_time_limit(limit: float | None) -> None:
     if limit is not None and not limit >= 0:  # NaN too: it would never stop
         raise ConfigError(f"--time-limit must be a number of seconds, 0 or more, got {limit}")
 
 
-def _resumed(root: Path, spec: dict[str, Any], args: argparse.Namespace) -> tuple[Request, Layout]:
-    """The request and layout of the run in `root`, refusing changed settings and a damaged config.json."""
-    from jaxbngan import api, driver, rundir
-    from jaxbngan.grid import parse_axes
-    from jaxbngan.sweep import read_grid
-
-    try:
-        saved = api.saved_source(spec, rundir.read_population(root))
-        if args.preset is not None:  # a preset named with --resume must be the run's: run_changes says if not
-            saved = saved._replace(preset=get_preset(args.preset).name)
-        seeds = spec["seeds"] if args.seeds is None else args.seeds
-        source = api.resolve(saved, args.data, _overrides(args))
-        grid = read_grid(spec)
-        if grid is not None and args.axis:
-            grid = parse_axes(source.config, args.axis)  # run_changes says if they differ from the sweep's
-        request = api.make_request(source, seeds, spec["seed"] if args.seed is None else args.seed, grid)
-        asked = {"devices": args.devices, "group_size": args.group_size, "chunk_steps": args.chunk_steps}
-        changes = api.run_changes(root, spec, request, asked)
-        if changes:
-            raise ConfigError(f"--resume keeps the run's settings, but these differ: {'; '.join(changes)}")
-        return request, driver.Layout(**spec["layout"])
-    except (KeyError, TypeError, AttributeError) as error:
-        raise ConfigError(f"{root / rundir.SPEC} is damaged ({type(error).__name__}: {error})") from None
-
-
-def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Device], args: argparse.Namespace) -> int:
-    """Train a resolved request into the run directory `root`, then summarize it; the exit code."""
+def _train(session: api.Session, args: argparse.Namespace) -> int:
+    """Train a held run to its end (or to --time-limit, or Ctrl-C), then summarize it; the exit code."""
     from jaxbngan import api, config
 
-    for line in api.describe(request, layout, devices, root, resumed=args.resume):
+    root = session.root
+    for line in api.describe(session, root):
         print(line)
     print("config:")
-    for key, value in _flatten(config.to_dict(request.source.config)):
+    for key, value in _flatten(config.to_dict(session.request.source.config)):
         print(f"  {key} = {value}")
+    print(f"Ctrl-C stops when the running chunk of {session.layout.chunk_steps} steps ends; --resume continues")
     deadline = None if args.time_limit is None else time.monotonic() + args.time_limit
     started = time.monotonic()
+    again = f"jaxbngan {args.kind} --resume --out {root}"
     try:
-        complete = api.train(root, request, layout, devices, deadline=deadline)
+        complete = api.train(session, deadline=deadline)
     except KeyboardInterrupt:
-        print(f"interrupted; continue from the last checkpoint with: jaxbngan {args.kind} --resume --out {root}")
+        print(f"interrupted; {api.saved_progress(root)}; continue with: {again}")
         return EXIT_INTERRUPTED
     if not complete:
-        print(f"stopped at the time limit; continue with: jaxbngan {args.kind} --resume --out {root}")
+        print(f"stopped at the time limit; {api.saved_progress(root)}; continue with: {again}")
         return EXIT_STOPPED
     results.conclude(root, time.monotonic() - started, args)
     return 0
-
-
-def _claim(root: Path, overwrite: bool) -> bool:
-    """Make sure a new run may write to `root`; True if it holds a run that --overwrite will clear."""
-    from jaxbngan import rundir
-
-    if not root.exists():
-        return False
-    if not root.is_dir():
-        raise ConfigError(f"{root} exists and is not a directory")
-    if not any(path.name != rundir.LOCK for path in root.iterdir()):
-        return False
-    if not overwrite:
-        raise ConfigError(f"{root} exists; pass --resume to continue that run or --overwrite to replace it")
-    if not rundir.is_run_dir(root):
-        raise ConfigError(f"{root} is not a jaxbngan run directory (no {rundir.SPEC}); refusing to delete it")
-    return True
 
 
 def _default_out(preset: str) -> Path:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jaxbngan.catalog import FINAL_METRICS, OFFSET_UNIT, UNITS
+from jaxbngan.catalog import FINAL_METRICS, OFFSET_UNIT, with_unit
 from jaxbngan.config import ConfigError
 
 COMPARE_FIGURE = "compare.png"
@@ -35,7 +35,7 @@ def conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
     figures = plots.draw_run(root, results)
     print(f"final metrics over {summary['seeds']} seeds, median [interquartile range]:")
     for name, stats in summary["aggregate"].items():
-        print(f"  {_named(name):<20} {_cell(stats)}")
+        print(f"  {with_unit(name):<20} {_cell(stats)}")
     diverged = summary["diverged"]
     if diverged:
         shown = ", ".join(f"seed {d['seed']} at step {d['step']}" for d in diverged[:10])
@@ -44,22 +44,29 @@ def conclude(root: Path, seconds: float, args: argparse.Namespace) -> None:
     files = sorted(p.name for p in root.iterdir() if p.name != rundir.LOCK)
     print(f"done in {seconds:.0f} s; results in {root}/: {', '.join(files)}")
     print(f"figures: {', '.join(str(f) for f in figures)}")
-    for line in measured(summary["aggregate"], images=results.real.ndim == 4):
+    for line in measured(summary, images=results.real.ndim == 4):
         print(line)
 
 
-def measured(aggregate: dict[str, dict[str, float]], *, images: bool) -> list[str]:
-    """What the run measured, in two lines: the offset in std, D's loss against ln 2, how often both players win."""
+def measured(summary: dict[str, Any], *, images: bool) -> list[str]:
+    """What the run measured, in three lines: the offset in std; D's loss against ln 2, with how many
+    seeds end near it (the report's tolerance); how often both players win."""
+    from jaxbngan.verdicts import EQUILIBRIUM_TOLERANCE
+
+    aggregate = summary["aggregate"]
     offset, d_loss = aggregate["offset_x"], aggregate["d_loss"]
     both, share = aggregate["both_win"], aggregate["both_win_share"]
     if offset["seeds"] == 0 or d_loss["seeds"] == 0:
         return ["measured: no seed has a finite final offset and D loss"]
+    healthy = [seed["d_loss"] for seed in summary["per_seed"] if seed["diverged_at"] is None]
+    near = sum(abs(loss - LN2) < EQUILIBRIUM_TOLERANCE for loss in healthy if loss is not None)
     what = "brightness offset (channel 0)" if images else "x-offset"
-    side = "below" if d_loss["median"] < LN2 else "at or above"
     return [
         f"measured: median {what} {offset['median']:+.3g} {OFFSET_UNIT} [IQR {offset['q25']:+.3g}, "
-        f"{offset['q75']:+.3g}]; median D loss {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, "
-        f"{d_loss['q75']:.3g}], {side} ln 2 = {LN2:.3f} (a D that cannot tell real from fake)",
+        f"{offset['q75']:+.3g}]",
+        f"D's final loss: median {d_loss['median']:.3g} [IQR {d_loss['q25']:.3g}, {d_loss['q75']:.3g}]; "
+        f"near ln 2 = {LN2:.3f} (within {EQUILIBRIUM_TOLERANCE}: D cannot tell real from fake) in {near} of "
+        f"{d_loss['seeds']} seeds; further below, D tells them apart (0: it wins outright)",
         f"both players win (D loss < G loss / 2): at the end in {both['mean']:.0%} of {both['seeds']} seeds, "
         f"over the run at {share['mean']:.0%} of the logs (mean over seeds)",
     ]
@@ -95,23 +102,23 @@ def plot(args: argparse.Namespace) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from jaxbngan import plots, rundir
+    from jaxbngan import finals, plots, rundir
 
     out = args.out or args.run_dirs[0] / COMPARE_FIGURE
     if out.suffix.lower() != ".png":
         raise ConfigError(f"--out must name a .png file (the figure is a PNG), got {str(out)!r}")
-    finals, specs = {}, {}
+    by_run, specs = {}, {}
     for name, root in zip(_labels(args.run_dirs), args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
             raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
         for label, history in _entries(name, results):  # a sweep's points count as runs
-            label = label if label not in finals else f"{label} ({sum(k.startswith(label) for k in finals) + 1})"
-            healthy = rundir.divergence_steps(history, results.steps, results.real) < 0
-            metrics = rundir.final_metrics(history, results.real)
-            finals[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
+            label = label if label not in by_run else f"{label} ({sum(k.startswith(label) for k in by_run) + 1})"
+            healthy = finals.divergence_steps(history, results.steps, results.real) < 0
+            metrics = finals.final_metrics(history, results.real)
+            by_run[label] = {metric: metrics[metric][healthy] for metric in _chosen(args.metrics, metrics)}
             specs[label] = results.spec
-    labels = list(finals)
+    labels = list(by_run)
     if len(labels) < 2:
         raise ConfigError(
             "compare needs two or more runs (a sweep counts as its points); one run's numbers are in its summary.json"
@@ -119,15 +126,18 @@ def compare(args: argparse.Namespace) -> int:
     differences = _run_differences(specs)
     if differences:
         print(f"jaxbngan: warning: the runs differ in {differences}", file=sys.stderr)
-    width = max(22, *(len(label) + 2 for label in labels))
+    rows = {
+        with_unit(name): [_cell(finals.aggregate(by_run[label][name])) for label in labels]
+        for name in next(iter(by_run.values()))
+    }
+    rows["seeds"] = [str(len(next(iter(by_run[label].values())))) for label in labels]
+    first = max(map(len, rows)) + 2
+    width = 2 + max(len(text) for text in [*labels, *(cell for cells in rows.values() for cell in cells)])
     print("final metrics, median [interquartile range] over seeds (diverged seeds left out)")
-    print(f"{'':<20}" + "".join(f"{label:>{width}}" for label in labels))
-    for name in next(iter(finals.values())):
-        cells = [_cell(rundir.aggregate(finals[label][name])) for label in labels]
-        print(f"{_named(name):<20}" + "".join(f"{cell:>{width}}" for cell in cells))
-    seeds = [len(next(iter(finals[label].values()))) for label in labels]
-    print(f"{'seeds':<20}" + "".join(f"{count:>{width}}" for count in seeds))
-    plots.compare_runs({label: {_named(k): v for k, v in metrics.items()} for label, metrics in finals.items()}, out)
+    print(f"{'':<{first}}" + "".join(f"{label:>{width}}" for label in labels))
+    for name, cells in rows.items():
+        print(f"{name:<{first}}" + "".join(f"{cell:>{width}}" for cell in cells))
+    plots.compare_runs({label: {with_unit(k): v for k, v in metrics.items()} for label, metrics in by_run.items()}, out)
     print(f"figure: {out}")
     return 0
 
@@ -169,11 +179,6 @@ def extract(args: argparse.Namespace) -> int:
     return 0
 
 
-def _named(metric: str) -> str:
-    """A final metric's name with its unit, `offset_x (std)`."""
-    return f"{metric} ({UNITS[metric]})" if metric in UNITS else metric
-
-
 def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
     """The metrics `--metrics` names, in its order (all when not given); an unknown name is a one-line error."""
     for name in asked or []:
@@ -183,10 +188,10 @@ def _chosen(asked: list[str] | None, metrics: dict[str, Any]) -> list[str]:
 
 
 def _run_differences(specs: dict[str, dict[str, Any]]) -> str:
-    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side."""
+    """'steps (a: 20, b: 40); data (...)' for what differs between the runs that compare sets side by side,
+    other than what they are compared for (their presets and settings): the data and the run's length."""
     found = []
     for what, value in (
-        ("preset", lambda spec: spec.get("preset")),
         ("data", lambda spec: spec.get("data")),
         ("steps", lambda spec: spec["config"].get("steps")),
     ):

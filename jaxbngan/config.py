@@ -19,7 +19,7 @@ SAMPLE_STATS = ("batch", "running")
 PADDINGS = ("zeros", "reflect")
 DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
-G_VIEWS = ("fake", "running", "joint")
+G_VIEWS = ("fake", "joint", "running")  # the one order of the views, as metrics store them
 G_LOSSES = ("minimax", "nonsaturating")
 MAX_STEPS = 2**31 - 1
 # The continuous fields that change no array shape and no program structure. Every run takes them
@@ -265,7 +265,8 @@ def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
     for who, net in (("generator", config.generator), ("discriminator", config.discriminator)):
         _require(
             net.architecture == fitting,
-            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; use {fitting!r}",
+            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; "
+            f"use a preset for {kind} (`jaxbngan list`)",
         )
 
 

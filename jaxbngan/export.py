@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from jaxbngan import rundir, sweep
+from jaxbngan import finals, rundir, sweep
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 
@@ -74,7 +74,7 @@ def run_columns(root: Path) -> dict[str, np.ndarray]:
             f"{root} has not finished, so there is nothing final to export; "
             f"finish it with `jaxbngan run --resume --out {root}`"
         )
-    in_std = results.history._replace(offset=np.asarray(results.history.offset) / rundir.data_std(results.real))
+    in_std = results.history._replace(offset=np.asarray(results.history.offset) / finals.data_std(results.real))
     table = columns(in_std, results.steps, data_dim_of(results.real))  # offsets in std, as in summary.json
     grid = sweep.read_grid(results.spec)
     return table if grid is None else sweep.member_columns(table, grid, results.spec["seeds"])

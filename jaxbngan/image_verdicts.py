@@ -31,7 +31,7 @@ class ImageNumbers(NamedTuple):
     coverage: np.ndarray  # share of classes with at least a quarter of their fair share of fakes
     class_kl: np.ndarray  # KL of the fakes' predicted classes from the data's labels
     double_win: dict  # {reading of verdicts.DOUBLE_WIN_READINGS: (seeds,) bool}
-    diverged: np.ndarray  # bool: the seed left the sane range (`rundir.divergence_steps`)
+    diverged: np.ndarray  # bool: the seed left the sane range (`finals.divergence_steps`)
     mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
 
 

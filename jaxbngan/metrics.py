@@ -29,12 +29,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxbngan.classifier import Classifier
-from jaxbngan.config import Config, data_kind
+from jaxbngan.config import G_VIEWS, Config, data_kind
 from jaxbngan.data import Modes
 from jaxbngan.image_metrics import make_image_metrics
 from jaxbngan.strategies import StepLosses, Strategy, TrainState, bce, d_on_fakes
 
-VIEWS = ("fake", "joint", "running")  # order of `d_fake_loss_by_view`
+VIEWS = G_VIEWS  # order of `d_fake_loss_by_view`
 
 
 class Metrics(NamedTuple):

@@ -1,4 +1,4 @@
-"""Config overrides from text: `KEY=VALUE` settings parsed by the field's type into `api.apply_overrides`'s dict.
+"""Config overrides from text: `KEY=VALUE` settings parsed by the field's type into `request.apply_overrides`'s dict.
 
 A key is a top-level field (`steps`) or a section's field (`loss.shift_weight`), as in config.json.
 A key given twice is a conflict, not a silent last-word-wins: `--steps 200 --set steps=100` is refused.

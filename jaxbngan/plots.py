@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from jaxbngan import rundir
+from jaxbngan import finals, rundir
 from jaxbngan.catalog import OFFSET_UNIT
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
@@ -153,6 +153,14 @@ def loss_curves(
     return fig
 
 
+# What each normalization view of `metrics.VIEWS` means, as the diagnostic's legend says it.
+VIEW_LABELS = {
+    "fake": "fake view: fakes normalized by their own batch (D's split step)",
+    "joint": "joint view: by the fake+real batch (D's joint step)",
+    "running": "running view: by D's running averages (inference mode)",
+}
+
+
 def view_diagnostic(
     history: Metrics, steps: np.ndarray, path: str | os.PathLike, *, title: str = "", seed_ids: list[int] | None = None
 ) -> Figure:
@@ -161,7 +169,7 @@ def view_diagnostic(
     FigureCanvasAgg(fig)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     for i, view in enumerate(VIEWS):
-        _band(top, steps, history.d_fake_loss_by_view[..., i], f"{view} view", f"C{i}", seed_ids)
+        _band(top, steps, history.d_fake_loss_by_view[..., i], VIEW_LABELS[view], f"C{i}", seed_ids)
     top.axhline(LN2, color="0.3", linestyle="--", linewidth=1, label="ln 2")
     top.set_ylabel("D's BCE on fakes")
     top.legend(fontsize=8)
@@ -245,6 +253,7 @@ def compare_runs(
     """One panel per final metric, one box per run: `finals[run][metric]` holds a value per seed."""
     runs = list(finals)
     metrics = list(finals[runs[0]])
+    columns = min(columns, len(metrics))  # no empty panels when few metrics are asked for
     rows = math.ceil(len(metrics) / columns)
     fig = Figure(figsize=(4 * columns, 0.6 + 3 * rows + 0.15 * max(len(r) for r in runs)), layout="constrained")
     FigureCanvasAgg(fig)
@@ -361,7 +370,7 @@ def draw_run(root: Path, results: rundir.Results | None = None, seeds: list[int]
     if results.history is None:
         raise ConfigError(f"{root} has no results yet: not one chunk has finished")
     history, ids, fakes, fake_ids = _selected(root, results, seeds)
-    history = history._replace(offset=np.asarray(history.offset) / rundir.data_std(results.real))  # in std
+    history = history._replace(offset=np.asarray(history.offset) / finals.data_std(results.real))  # in std
     name = results.spec.get("preset") or "run"
     partial = "" if results.complete else ", partial"
     images = results.real.ndim == 4

@@ -1,19 +1,36 @@
 """The GAN train step: which BN statistics D uses in each step, and which state update is kept.
 
-A strategy is three choices from `StrategyConfig`, each one visible below:
+A strategy is four choices from `StrategyConfig`, each one visible below:
 
 * `d_batch`  - in D's own step: `split` (fake, then real, each normalized by its own batch moments,
   as Keras/PyTorch DCGAN code does) or `joint` (one call on fake+real);
 * `g_view`   - in G's step, how D normalizes the fakes: `fake` (their own batch moments),
-  `running` (the running averages) or `joint` (the moments of fake+real);
-* `keep_g_step_stats` - whether the running-average update D makes during G's step survives.
+  `joint` (the moments of fake+real) or `running` (the running averages);
+* `keep_g_step_stats` - whether the running-average update D makes during G's step survives;
+* `standing_stats` (beyond the blog) - D's running averages are set to the moments of the current
+  joint batch right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
+
+The presets (`jaxbngan list`) choose them so:
+
+    D batch  G's view  G-step update kept  standing  presets
+    split    fake      yes                 no        bn-split(-shift), no-bn(-shift), dcgan(-shift), layer-norm(-shift),
+                                                     group-norm, weight-norm, spectral-norm, reference-norm(-shift),
+                                                     dcgan-split(-shift), dcgan-bn-first(-shift, -shift-reflect),
+                                                     dcgan-no-d-norm(-shift), dcgan-layer, dcgan-instance(-shift),
+                                                     dcgan-spectral
+    joint    fake      yes                 no        joint(-shift), moment-matching-first, moment-matching-all,
+                                                     dcgan-joint
+    split    running   (no update)         no        running(-shift), dcgan-running
+    joint    running   (no update)         no        fix(-shift), dcgan-fix
+    joint    running   (no update)         yes       fix-standing, dcgan-standing
+    joint    joint     yes                 no        joint-g-step(-shift), dcgan-joint-g-step
+
+Which running-average updates each makes, in order, is `tests/test_strategies.py`'s table
+(split/fake/kept: fake, fake, real; joint/running: joint; ...); a D without BN makes none.
 
 The same code serves points (n, d), MLPs, and images (n, H, W, C), DCGAN conv nets: batch
 statistics are per feature over the batch, or per channel over (batch, H, W), and every call
 below concatenates or splits along the batch axis only.
-
-Beyond the blog, `standing_stats` refreshes D's running averages from the current joint batch
-right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
 
 One step is: G step, then D step on the fake batch made before G's update (as the blog does).
 
@@ -63,9 +80,12 @@ class Players(NamedTuple):
 
 
 class StepLosses(NamedTuple):
-    """The two numbers the blog reports per step."""
+    """The losses of one step: the two the blog reports, and D's own on the fakes (names as stored in every run's metrics)."""
 
-    g_loss: jax.Array  # BCE of D on the fakes with fake labels, in G's view (blog's "G loss")
+    # The blog's "G loss": D's BCE on the fakes with fake labels, in G's view. It is what the step
+    # computes as `d_fake_loss_g_view`, not G's objective (the minimax objective is its negative,
+    # less the shift term); the name stays because saved runs and exports read `g_loss`.
+    g_loss: jax.Array
     d_loss: jax.Array  # 0.5 * (BCE_real + BCE_fake), D's own objective
     # BCE_fake of D's own step: the same fakes as g_loss, in D's view. Where G's view is the
     # computation D's step makes (split calls and the fake view; joint batches in both steps), it
@@ -97,11 +117,11 @@ def d_on_fakes(
     """D's logits on `fake` under the normalization `view`, and D's batch_stats after the call."""
     if view == "fake":  # training mode on fakes alone: they are normalized by their own moments
         return d.apply(d_params, d_stats, fake, stats="batch")
-    if view == "running":  # inference mode: the running averages normalize; nothing is updated
-        return d.apply(d_params, d_stats, fake, stats="running")
     if view == "joint":  # training mode on fake+real, the mix D is trained on; loss on the fake half
         logits, d_stats = d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
         return logits[: fake.shape[0]], d_stats
+    if view == "running":  # inference mode: the running averages normalize; nothing is updated
+        return d.apply(d_params, d_stats, fake, stats="running")
     raise ValueError(f"unknown view {view!r}")
 
 
@@ -155,8 +175,16 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         k_g, k_d, key = jax.random.split(key, 3)
         g_params, g_stats = p.g.init(k_g, jnp.zeros((batch, config.noise_dim)))
         d_params, d_stats = p.d.init(k_d, jnp.zeros((batch, *data_shape)))
-        opt_g, opt_d = p.optimizer.init(g_params), p.optimizer.init(d_params)
-        return TrainState(g_params, g_stats, opt_g, d_params, d_stats, opt_d, key, knobs)
+        return TrainState(
+            g_params=g_params,
+            g_stats=g_stats,
+            g_opt_state=p.optimizer.init(g_params),
+            d_params=d_params,
+            d_stats=d_stats,
+            d_opt_state=p.optimizer.init(d_params),
+            key=key,
+            knobs=knobs,
+        )
 
     def generate(p: Players, g_params, g_stats, noise, stats):
         fake, g_stats = p.g.apply(g_params, g_stats, noise, stats=stats)
@@ -168,13 +196,14 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         return generate(players(state.knobs), state.g_params, state.g_stats, noise, strategy.sample_stats)[0]
 
     def g_objective(g_params, state, noise, real, p: Players):
+        """G's objective, which it minimizes; with what the step keeps, and D's loss on the fakes it reports."""
         fake, g_stats = generate(p, g_params, state.g_stats, noise, "batch")  # G trains in training mode
         logits, d_stats = d_on_fakes(p.d, state.d_params, state.d_stats, fake, real, strategy.g_view)
-        d_loss_on_fakes = bce(logits, 0.0)
+        d_fake_loss_g_view = bce(logits, 0.0)  # reported as the blog's "G loss" (`StepLosses.g_loss`)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
-        g_loss = -d_loss_on_fakes if config.loss.g_loss == "minimax" else bce(logits, 1.0)
-        g_loss = g_loss - p.loss.shift_weight * shift_reward(fake)  # shift experiment
-        return g_loss, (fake, g_stats, d_stats, d_loss_on_fakes)
+        objective = -d_fake_loss_g_view if config.loss.g_loss == "minimax" else bce(logits, 1.0)
+        objective = objective - p.loss.shift_weight * shift_reward(fake)  # shift experiment
+        return objective, (fake, g_stats, d_stats, d_fake_loss_g_view)
 
     def d_objective(d_params, d_stats, fake, real, p: Players):
         if strategy.d_batch == "split":
@@ -204,9 +233,8 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
             state = state._replace(d_stats=standing)
 
         # G step.
-        (_, (fake, g_stats, d_stats_after_g, g_loss)), g_grads = jax.value_and_grad(g_objective, has_aux=True)(
-            state.g_params, state, noise, real, p
-        )
+        (_, aux), g_grads = jax.value_and_grad(g_objective, has_aux=True)(state.g_params, state, noise, real, p)
+        fake, g_stats, d_stats_after_g, d_fake_loss_g_view = aux
         d_stats = d_stats_after_g if strategy.keep_g_step_stats else state.d_stats
         g_updates, g_opt_state = p.optimizer.update(g_grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
@@ -219,7 +247,15 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         d_updates, d_opt_state = p.optimizer.update(d_grads, state.d_opt_state, state.d_params)
         d_params = optax.apply_updates(state.d_params, d_updates)
 
-        new_state = TrainState(g_params, g_stats, g_opt_state, d_params, d_stats, d_opt_state, key, state.knobs)
-        return new_state, StepLosses(g_loss, d_loss, d_fake_loss)
+        new_state = state._replace(
+            g_params=g_params,
+            g_stats=g_stats,
+            g_opt_state=g_opt_state,
+            d_params=d_params,
+            d_stats=d_stats,
+            d_opt_state=d_opt_state,
+            key=key,
+        )
+        return new_state, StepLosses(g_loss=d_fake_loss_g_view, d_loss=d_loss, d_fake_loss=d_fake_loss)
 
     return Strategy(init, train_step, players, sample, sample_noise, sample_real)

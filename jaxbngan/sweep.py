@@ -23,7 +23,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxbngan import rundir
+from jaxbngan import finals, rundir
+from jaxbngan.catalog import with_unit
 from jaxbngan.config import ConfigError, from_dict, to_dict
 from jaxbngan.grid import Grid, describe_point, point_config
 
@@ -92,7 +93,7 @@ def summarize(results: rundir.Results) -> dict[str, Any]:
     points = []
     for index, point in enumerate(grid.points()):
         history = point_rows(results.history, index, seeds)
-        summary = rundir.summarize(history, results.steps, results.real)
+        summary = finals.summarize(history, results.steps, results.real)
         healthy = summary["aggregate"][BOTH_WIN]
         points.append(
             {
@@ -151,7 +152,7 @@ def draw(root: Path, summary: dict[str, Any], metric: str) -> list[Path]:
         axes,
         written[0],
         title=f"final {metric}: median over {seeds} seeds per point",
-        label=metric,
+        label=with_unit(metric),
         spread=spread,
     )
     plots.sweep_figure(

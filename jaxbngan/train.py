@@ -16,7 +16,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxbngan.classifier import classifier_for
+from jaxbngan.classifier import Classifier
 from jaxbngan.config import Config
 from jaxbngan.data import labelled_population, mixture_modes
 from jaxbngan.metrics import Metrics, make_evaluate, make_sample_fakes
@@ -40,20 +40,26 @@ class Run(NamedTuple):
     sample_fakes: Callable[[TrainState], jax.Array]
 
 
-def make_run(config: Config, population: jax.Array | None = None, *, unroll: int = 1) -> Run:
-    """Resolve the population and build the strategy and segment runner of `config`.
+def make_run(
+    config: Config,
+    population: jax.Array | None = None,
+    *,
+    classifier: Classifier | None = None,
+    unroll: int = 1,
+) -> Run:
+    """Resolve the population and build the strategy and segment runner of `config`; no disk I/O.
 
     `population` may be any (n, d) points or (n, H, W, C) images in [-1, 1]; by default it is made
-    from `config.data`, whose labels (if any) train the classifier that scores image runs.
-    `unroll` steps run per iteration of the step scan (`tuning.scan_unroll`); the results agree
-    up to floating-point rounding.
+    from `config.data`, with its modes or labels. `classifier` scores image runs (KID, Frechet
+    distance, class KL): the caller loads or trains it, `classifier.classifier_for(config.data)`
+    for a labelled named data set; without one those scores are NaN. `unroll` steps run per
+    iteration of the step scan (`tuning.scan_unroll`); the results agree up to floating-point rounding.
     """
     config.validate()
-    modes, labels, classifier = None, None, None
-    if population is None:  # a named data set: its modes, or its labels and the classifier that scores images
+    modes, labels = None, None
+    if population is None:  # a named data set: its modes, or its labels
         population, labels = labelled_population(config.data)
         modes = mixture_modes(config.data)
-        classifier = classifier_for(config.data) if labels is not None else None
     population = jnp.asarray(population, dtype=jnp.float32)
     strategy = make_strategy(config, population)
     evaluate = make_evaluate(config, population, strategy, modes, labels, classifier)
@@ -72,9 +78,11 @@ def make_run(config: Config, population: jax.Array | None = None, *, unroll: int
     return Run(strategy, population, segments, make_sample_fakes(strategy))
 
 
-def make_train(config: Config, population: jax.Array | None = None) -> Callable[[jax.Array], TrainResult]:
-    """Return the pure `train(key) -> TrainResult` of one seed; vmap it over keys for many."""
-    run = make_run(config, population)
+def make_train(
+    config: Config, population: jax.Array | None = None, *, classifier: Classifier | None = None
+) -> Callable[[jax.Array], TrainResult]:
+    """Return the pure `train(key) -> TrainResult` of one seed; vmap it over keys for many (`make_run`'s arguments)."""
+    run = make_run(config, population, classifier=classifier)
     logs = config.steps // config.log_every
 
     def train(key: jax.Array) -> TrainResult:

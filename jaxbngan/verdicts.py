@@ -24,7 +24,7 @@ whole claim holds in some seed.
 Conditions read the numbers of one or more cells of the same data set (the claim's variants, in
 order), paired by seed: every variant trains from the same seed keys. A condition's text names
 the variants as {0}, {1}, ...; the report fills in their names. A seed that diverged in any of
-the claim's variants (`rundir.divergence_steps`) is left out of its shares: the report counts
+the claim's variants (`finals.divergence_steps`) is left out of its shares: the report counts
 those seeds apart.
 
 Every threshold a condition reads is a field of `Thresholds`, so the report can judge each claim
@@ -111,7 +111,7 @@ class SeedNumbers(NamedTuple):
     gap: np.ndarray  # consistency gap at the end of training
     mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
     double_win: dict  # {reading of DOUBLE_WIN_READINGS: (seeds,) bool}
-    diverged: np.ndarray  # bool: the seed left the sane range (`rundir.divergence_steps`)
+    diverged: np.ndarray  # bool: the seed left the sane range (`finals.divergence_steps`)
     mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
 
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from helpers import tiny
 
-from jaxbngan import ConfigError, driver, make_run, rundir, seed_keys
+from jaxbngan import ConfigError, driver, make_run, rundir, seed_keys, seed_layout
 from jaxbngan.config import to_dict
 from jaxbngan.sharding import gather_seeds, initialize_distributed, per_device, seed_devices, shard_seeds
 from jaxbngan.tuning import map_seeds
@@ -116,7 +116,7 @@ def driver_layouts(out: Path, devices) -> None:
     for seeds, count, group_size in LAYOUTS:
         root = Path(tempfile.mkdtemp(dir=out))
         rundir.create(root, {"config": to_dict(config)}, np.zeros((2, 2), np.float32))
-        layout = driver.Layout(seeds=seeds, group_size=group_size, chunk_steps=6, devices=count)
+        layout = seed_layout.Layout(seeds=seeds, group_size=group_size, chunk_steps=6, devices=count)
         driver.train(root, config, layout, devices[:count], seed=0)
         for name, value in rundir.load(root).history._asdict().items():
             histories[f"{seeds}-{count}-{group_size}/{name}"] = np.asarray(value)[:2]

@@ -8,7 +8,7 @@ import pytest
 from helpers import tiny
 
 import jaxbngan
-from jaxbngan import api, driver, rundir
+from jaxbngan import api, rundir, seed_layout
 from jaxbngan.config import ConfigError
 
 SEEDS = 3
@@ -51,7 +51,7 @@ def test_the_same_call_continues_its_run_and_other_arguments_are_refused(kept):
 def test_a_run_on_an_array_continues_only_on_the_same_array(tmp_path):
     data = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
     request = api.make_request(api.resolve(CONFIG, data, {}), 1, 0)
-    layout = driver.Layout(seeds=1, group_size=1, chunk_steps=10, devices=1)
+    layout = seed_layout.Layout(seeds=1, group_size=1, chunk_steps=10, devices=1)
     rundir.create(tmp_path, api.run_spec(request, layout, jax.devices()[:1]), data)
     with pytest.raises(ConfigError, match="holds a run with other settings .data: the values in array changed"):
         jaxbngan.run(CONFIG, seeds=1, data=data[::-1], out=tmp_path, progress=False)
@@ -107,3 +107,12 @@ def test_an_out_that_is_not_a_run_directory_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="is not a jaxbngan run directory"):
         jaxbngan.run(CONFIG, seeds=1, out=tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    "preset, data, fitting",
+    [("bn-split", np.zeros((32, 8, 8, 1), np.float32), "dcgan-split"), ("dcgan-split", np.zeros((32, 2)), "bn-split")],
+)
+def test_own_data_of_the_other_kind_names_the_presets_that_fit_it(preset, data, fitting):
+    with pytest.raises(ConfigError, match=rf"array holds .* but {preset} is for .*; use a preset for .*\b{fitting}\b"):
+        api.resolve(preset, data)

@@ -4,6 +4,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import types
@@ -14,12 +15,12 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, api, cli, cli_results, driver, rundir
+from jaxbngan import Metrics, api, cli, cli_results, request, rundir, seed_layout
 from jaxbngan.catalog import DATA_SETS, FINAL_METRICS, SUMMARY_FIELDS, SWEEP_POINT_FIELDS, SWEEP_SUMMARY_FIELDS
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import GENERATORS
 from jaxbngan.overrides import Setting, parse_overrides
-from jaxbngan.presets import PRESETS
+from jaxbngan.presets import DEFAULT_PRESET, PRESETS, get_preset
 
 REPO = Path(__file__).resolve().parents[1]
 # 3 seeds in groups of 2 (the second padded), two chunks of 10 steps each.
@@ -195,11 +196,14 @@ def test_summaries_give_offsets_in_std_of_the_data_and_name_the_unit(tmp_path):
 def test_the_end_of_run_message_says_what_was_measured(tmp_path):
     root = fabricated(tmp_path / "run")
     _, summary = api.conclude(root, seconds=1.0)
-    first, second = cli_results.measured(summary["aggregate"], images=False)
-    assert "median x-offset +2 std [IQR +1.5, +2.5]" in first
-    assert "median D loss 0.2 [IQR 0.15, 0.25], below ln 2 = 0.693" in first
+    offset, d_loss, both = cli_results.measured(summary, images=False)
+    assert "median x-offset +2 std [IQR +1.5, +2.5]" in offset
+    assert "median 0.2 [IQR 0.15, 0.25]; near ln 2 = 0.693 (within 0.1: D cannot tell" in d_loss
+    assert "in 0 of 3 seeds; further below, D tells them apart" in d_loss  # 0.1, 0.2, 0.3: D wins
+    summary["per_seed"][2]["d_loss"] = 0.65  # within the report's tolerance of ln 2
+    assert "in 1 of 3 seeds" in cli_results.measured(summary, images=False)[1]
     # both win at the end for seeds 0 and 1; at 2, 1 and 0 of their 2 logs
-    assert second.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
+    assert both.endswith("at the end in 67% of 3 seeds, over the run at 50% of the logs (mean over seeds)")
 
 
 def test_explain_defines_every_field_of_a_real_summary(tmp_path):
@@ -221,6 +225,14 @@ def test_compare_writes_into_the_first_run_and_warns_when_runs_differ(tmp_path, 
     assert code == 0 and (first / "compare.png").is_file() and not (tmp_path / "compare.png").exists()
     assert err.strip() == "jaxbngan: warning: the runs differ in data (a: ring8, b: moons); steps (a: 20, b: 40)"
     assert in_process("compare", first, fabricated(tmp_path / "c"))[2] == ""  # alike: no warning
+    assert in_process("compare", first, fabricated(tmp_path / "fix", preset="fix"))[2] == ""  # what is compared
+
+
+def test_compare_keeps_columns_apart_whatever_the_names(tmp_path):
+    runs = fabricated(tmp_path / "a"), fabricated(tmp_path / "b")
+    out = in_process("compare", *runs, "--out", tmp_path / "x.png")[1]
+    for line in out.splitlines()[2:-1]:  # the metrics and seeds; the figure's path last
+        assert len(re.split(r"\s{2,}", line.strip())) == 3, line  # name, a, b: two spaces at least between
 
 
 def test_compare_shows_the_chosen_metrics_only(tmp_path):
@@ -337,8 +349,9 @@ def test_data_settings_do_not_apply_to_a_data_file(tmp_path):
 )
 def test_the_description_counts_padding_seeds(seeds, group_size, devices, groups):
     request = api.make_request(api.resolve("bn-split"), seeds, 0)
-    layout = driver.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
-    lines = api.describe(request, layout, [jax.devices()[0]] * devices, Path("runs/x"))
+    layout = seed_layout.Layout(seeds=seeds, group_size=group_size, chunk_steps=10, devices=devices)
+    session = api.Session(Path("runs/x"), request, layout, [jax.devices()[0]] * devices, resumed=False, complete=False)
+    lines = api.describe(session, session.root)
     assert groups in lines[2], lines[2]
 
 
@@ -353,7 +366,7 @@ def parsed(*pairs: tuple[str, str]) -> dict:
 
 
 def test_overrides_parse_by_field_type():
-    config = api.apply_overrides(
+    config = request.apply_overrides(
         PRESETS["bn-split"].config,
         parsed(
             ("discriminator.hidden", "32,16"),
@@ -421,9 +434,13 @@ def test_own_data_from_a_csv_file_runs_end_to_end(tmp_path):
     assert load_arrays(root)["fakes"].shape == (2, 48, 3)
 
 
-@pytest.mark.parametrize(
-    "args, data",
-    [([], "moons"), (["bn-split-shift"], None), (["--data", "ring8"], "ring8"), (["--set", "data.name=grid25"], None)],
-)
-def test_the_default_job_runs_on_the_data_where_the_report_measures_its_effect(args, data):
-    assert cli._data_of(cli._parser().parse_args(["run", *args])) == data
+def test_a_preset_name_means_one_data_set_wherever_it_is_run(tmp_path, monkeypatch):
+    # `jaxbngan run`, `jaxbngan run bn-split-shift`, `sweep bn-split-shift` and jaxbngan.run alike
+    assert get_preset(DEFAULT_PRESET).config.data.name == "moons"  # where the report measures its effect
+    monkeypatch.setattr(api, "train", lambda session, **kwargs: False)  # as if stopped at once: nothing compiles
+    for command in (["run"], ["run", DEFAULT_PRESET], ["sweep", DEFAULT_PRESET, "--axis", "loss.shift_weight=0,1"]):
+        args = [*command, "--steps", "20", "--log-every", "10", "--seeds", "1", "--set", "data.size=64"]
+        root = tmp_path / "-".join(command)
+        assert in_process(*args, "--time-limit", "0", "--out", root)[0] == cli.EXIT_STOPPED
+        assert json.loads((root / "config.json").read_text())["data"] == "moons"
+    assert api.resolve(DEFAULT_PRESET).data == "moons"

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from helpers import tiny, tiny_images
 
-from jaxbngan import Metrics, driver, make_run, rundir, seed_keys, tuning
+from jaxbngan import Metrics, driver, finals, make_run, rundir, seed_keys, seed_layout, tuning
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.data import make_population
-from jaxbngan.driver import BLOCKS_PER_GROUP, Layout, Progress, SeedMemory, group_per_device, seed_memory
+from jaxbngan.memory import SeedMemory, seed_memory
+from jaxbngan.progress import ProgressLine
+from jaxbngan.seed_layout import BLOCKS_PER_GROUP, Layout, group_per_device
 from jaxbngan.tuning import vmap_width
 
 CONFIG = tiny("joint", size=256, steps=6, log_every=3)  # joint: D's largest batches
@@ -71,26 +73,27 @@ def test_groups_fit_the_budget_and_are_balanced():
 def test_layout_checks_counts_and_device_multiples():
     config = tiny("bn-split", steps=40, log_every=10)
     device = jax.devices()[0]
-    layout = driver.plan_layout(config, 5, [device, device], 2)
+    layout = seed_layout.plan_layout(config, 5, [device, device], 2)
     assert layout.group_size % 2 == 0 and layout.groups * layout.group_size >= 5
-    assert driver.plan_layout(config, 5, [device], 2, chunk_steps=20).chunk_steps == 20
+    assert seed_layout.plan_layout(config, 5, [device], 2, chunk_steps=20).chunk_steps == 20
     with pytest.raises(ConfigError, match="--seeds must be positive"):
-        driver.plan_layout(config, 0, [device], 2)
+        seed_layout.plan_layout(config, 0, [device], 2)
     with pytest.raises(ConfigError, match="positive multiple of the device count"):
-        driver.plan_layout(config, 5, [device, device], 2, group_size=3)
+        seed_layout.plan_layout(config, 5, [device, device], 2, group_size=3)
     with pytest.raises(ConfigError, match="--chunk-steps"):
-        driver.plan_layout(config, 5, [device], 2, chunk_steps=30)
+        seed_layout.plan_layout(config, 5, [device], 2, chunk_steps=30)
 
 
 @pytest.mark.parametrize("logs, chunk", [(40, 4), (100, 10), (37, 1), (12, 1), (1, 1), (30, 3)])
 def test_default_chunks_divide_the_run(logs, chunk):
-    assert driver.default_chunk_logs(logs) == chunk
+    assert seed_layout.default_chunk_logs(logs) == chunk
 
 
-@pytest.mark.parametrize("rules", ["cpu", "gpu"])
+# The GPU's rules (a vmap per device) run the same loop as the CPU's: `-m slow` checks them too.
+@pytest.mark.parametrize("rules", ["cpu", pytest.param("gpu", marks=pytest.mark.slow)])
 def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(tmp_path, monkeypatch, vmapped, rules):
     # With the GPU's rules on this CPU: each device vmaps its whole share, one step per scan iteration.
-    monkeypatch.setattr(driver, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
+    monkeypatch.setattr(seed_layout, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
     monkeypatch.setattr(driver, "scan_unroll", lambda backend: tuning.scan_unroll(rules))
     per_device = driver.per_device
     monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
@@ -100,7 +103,7 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     assert not driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, deadline=0.0)  # stops after a chunk
     chex.clear_trace_counter()  # a new process would start counting afresh
     # Group 0 from its checkpoint, then group 1 from fresh keys: one program for both.
-    progress = Progress(SEEDS * CONFIG.steps, io.StringIO())
+    progress = ProgressLine(SEEDS * CONFIG.steps, io.StringIO())
     assert driver.train(tmp_path, CONFIG, layout, jax.devices(), seed=0, progress=progress)
     assert progress.origin[1] == 2 * 3  # timed from where it continued: group 0's two seeds, 3 of 6 steps each
     assert progress.done == SEEDS * CONFIG.steps
@@ -114,7 +117,7 @@ def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
     for seed in (0, 2):
         chex.assert_trees_all_equal(*(jax.tree.map(lambda x, i=seed: x[i], h) for h in (clean, dirty)))
 
-    summary = rundir.summarize(dirty, np.array([3, 6]), make_population(CONFIG.data))
+    summary = finals.summarize(dirty, np.array([3, 6]), make_population(CONFIG.data))
     assert summary["diverged"] == [{"seed": 1, "step": 3}]
     assert summary["per_seed"][1]["diverged_at"] == 3 and summary["per_seed"][0]["diverged_at"] is None
     assert summary["aggregate"]["g_loss"]["seeds"] == 2
@@ -143,7 +146,7 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
     history.d_fake_loss_by_view[2, 3, 0] = np.nan
     steps = np.array([50, 100, 150, 200])
     real = np.random.default_rng(0).normal(size=(64, 2))
-    np.testing.assert_array_equal(rundir.divergence_steps(history, steps, real), [150, -1, 200])
+    np.testing.assert_array_equal(finals.divergence_steps(history, steps, real), [150, -1, 200])
 
 
 class Terminal(io.StringIO):
@@ -158,7 +161,7 @@ def clock(*times: float):
 
 def test_progress_reports_rate_and_eta_and_prints_sparsely_off_a_terminal():
     stream = io.StringIO()
-    progress = Progress(1000, stream, interval=15, clock=clock(0.0, 10.0, 12.0, 30.0, 40.0, 50.0))
+    progress = ProgressLine(1000, stream, interval=15, clock=clock(0.0, 10.0, 12.0, 30.0, 40.0, 50.0))
     for done in (100, 200, 600, 1000):
         progress.update(done, f"step {done // 10}/100")
     progress.close()
@@ -175,7 +178,7 @@ def test_progress_reports_rate_and_eta_and_prints_sparsely_off_a_terminal():
 
 def test_a_one_chunk_run_gets_an_eta_and_a_final_line():
     stream = io.StringIO()
-    progress = Progress(1000, stream, clock=clock(0.0, 8.0, 8.0))
+    progress = ProgressLine(1000, stream, clock=clock(0.0, 8.0, 8.0))
     progress.update(1000, "step 100/100")
     progress.close()
     first, last = stream.getvalue().splitlines()
@@ -185,7 +188,7 @@ def test_a_one_chunk_run_gets_an_eta_and_a_final_line():
 
 def test_a_resumed_run_is_timed_from_where_it_continues():
     stream = io.StringIO()
-    progress = Progress(1000, stream, clock=clock(0.0, 5.0, 15.0, 25.0))
+    progress = ProgressLine(1000, stream, clock=clock(0.0, 5.0, 15.0, 25.0))
     progress.begin(400)  # at 5 s
     progress.update(500, "step 50/100")  # 100 seed-steps in 10 s: 500 left take 50 s
     progress.close()
@@ -196,7 +199,7 @@ def test_a_resumed_run_is_timed_from_where_it_continues():
 
 def test_progress_prints_where_it_stopped_when_closed_early():
     stream = io.StringIO()
-    progress = Progress(1000, stream, interval=15, clock=clock(0.0, 1.0, 2.0, 3.0))
+    progress = ProgressLine(1000, stream, interval=15, clock=clock(0.0, 1.0, 2.0, 3.0))
     progress.update(100, "step 10/100")
     progress.update(200, "step 20/100")
     progress.close()
@@ -206,7 +209,7 @@ def test_progress_prints_where_it_stopped_when_closed_early():
 
 def test_progress_redraws_one_line_on_a_terminal():
     stream = Terminal()
-    progress = Progress(100, stream, clock=clock(0.0, 1.0, 2.0, 3.0))
+    progress = ProgressLine(100, stream, clock=clock(0.0, 1.0, 2.0, 3.0))
     progress.update(50, "a")
     progress.update(100, "b")
     progress.close()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, cli, export, rundir
+from jaxbngan import Metrics, cli, export, finals, rundir
 from jaxbngan.config import ConfigError, to_dict
 
 SEEDS, LOGS = 3, 4
@@ -54,7 +54,7 @@ def finished_run(root, dims: int = 2):
 
 def offsets_in_std(root, saved) -> np.ndarray:
     """The saved offsets in the unit of summary.json and the exports: std of the real data per axis."""
-    return saved["offset"] / rundir.data_std(rundir.read_population(root))
+    return saved["offset"] / finals.data_std(rundir.read_population(root))
 
 
 COLUMNS_2D = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import driver, rundir
+from jaxbngan import driver, rundir, seed_layout
 from jaxbngan.config import KNOBS, ConfigError, from_dict, replace_field, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, member_inputs, parse_axes, point_config
@@ -20,7 +20,7 @@ SEEDS = 2
 def train(root, config, seeds, grid=None, group_size=None, deadline=None):
     """Train into `root`, creating it first; one chunk per log."""
     members = seeds * (grid.size if grid else 1)
-    layout = driver.Layout(seeds=members, group_size=group_size or members, chunk_steps=3, devices=1)
+    layout = seed_layout.Layout(seeds=members, group_size=group_size or members, chunk_steps=3, devices=1)
     if not rundir.is_run_dir(root):
         rundir.create(root, {"config": to_dict(config), "seeds": members}, np.zeros((2, 2), np.float32))
     return driver.train(root, config, layout, jax.devices()[:1], seed=0, grid=grid, deadline=deadline)

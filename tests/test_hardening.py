@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import Metrics, cli, driver, rundir
+import jaxbngan
+from jaxbngan import Metrics, api, cli, driver, finals, memory, rundir, seed_layout
 from jaxbngan.config import ConfigError, to_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ class Killed(BaseException):
 
 def test_a_kill_inside_finish_leaves_a_resumable_run(tmp_path, monkeypatch):
     config = tiny("bn-split", steps=6, log_every=3)
-    layout = driver.Layout(seeds=2, group_size=2, chunk_steps=3, devices=1)
+    layout = seed_layout.Layout(seeds=2, group_size=2, chunk_steps=3, devices=1)
     rundir.create(tmp_path, {"config": to_dict(config), "seeds": 2}, np.zeros((2, 2), np.float32))
     write_npz = rundir.write_npz
 
@@ -114,6 +115,55 @@ def test_a_run_directory_has_one_writer(runs, tmp_path, second):
     assert f"is in use by pid {os.getpid()}" in err and "jaxbngan run --out elsewhere" in err
     assert sorted(p.name for p in root.iterdir()) == files  # nothing deleted, nothing written
     assert in_process("run", "--resume", "--out", root)[0] == 0  # once the holder is gone
+
+
+@pytest.mark.parametrize("holder", ["command line", "jaxbngan.run"])
+def test_the_api_and_the_command_line_refuse_a_directory_the_other_holds(tmp_path, monkeypatch, holder):
+    root, config = tmp_path / "run", tiny("bn-split")
+    train, refusals = api.train, []
+
+    def train_while_the_other_asks(session, **kwargs):
+        if holder == "command line":
+            with pytest.raises(ConfigError) as refused:
+                jaxbngan.run(config, seeds=2, out=root, progress=False)
+            refusals.append(str(refused.value))
+        else:
+            code, _, err = in_process("run", "--resume", "--out", root)
+            refusals.append(err if code == 2 else f"exit code {code}")
+        return train(session, **kwargs)
+
+    monkeypatch.setattr(api, "train", train_while_the_other_asks)
+    if holder == "command line":
+        assert in_process("run", *TINY, "--out", root)[0] == 0
+    else:
+        assert jaxbngan.run(config, seeds=2, out=root, progress=False).summary["seeds"] == 2
+    (refusal,) = refusals
+    assert f"is in use by pid {os.getpid()}" in refusal, refusal
+    assert ("(jaxbngan run " if holder == "command line" else "(jaxbngan.run(") in refusal, refusal
+
+
+def test_ctrl_c_says_how_long_stopping_takes_and_what_was_saved(tmp_path, monkeypatch):
+    root, chunks = tmp_path / "run", []
+
+    def interrupted_after(chunks_done):
+        def train(root, config, layout, devices, **kwargs):
+            if chunks_done:  # a checkpoint after the first chunk, as the driver writes it
+                state = {"params": np.zeros(2)}
+                rundir.save_checkpoint(root, 0, 1, state, Metrics(*([np.zeros((2, 1))] * len(Metrics._fields))))
+            chunks.append(layout.chunk_steps)
+            raise KeyboardInterrupt
+
+        return train
+
+    monkeypatch.setattr(driver, "train", interrupted_after(0))
+    code, out, _ = in_process("run", *TINY, "--out", root)
+    assert code == cli.EXIT_INTERRUPTED
+    assert f"Ctrl-C stops when the running chunk of {chunks[0]} steps ends" in out
+    assert "interrupted; nothing was saved yet (no chunk had ended), so continuing starts from step 0" in out
+    monkeypatch.setattr(driver, "train", interrupted_after(1))
+    code, out, err = in_process("run", "--resume", "--out", root)
+    assert code == cli.EXIT_INTERRUPTED and "saved: a checkpoint at step 10 of group 1" in out, err
+    assert f"continue with: jaxbngan run --resume --out {root}" in out
 
 
 def test_a_fresh_directory_taken_by_another_run_is_refused(tmp_path):
@@ -230,19 +280,19 @@ def test_bad_input_ends_in_one_line(places, args, fragment):
 
 def test_a_run_that_cannot_fit_is_refused_with_the_estimate(monkeypatch):
     config = tiny("bn-split")
-    monkeypatch.setattr(driver, "_available_host_memory", lambda: 10**9)
-    need = driver.results_bytes(config, 10**6, 2)
+    monkeypatch.setattr(memory, "_available_host_memory", lambda: 10**9)
+    need = memory.results_bytes(config, 10**6, 2)
     assert need > 10**9
     with pytest.raises(ConfigError, match=r"need about [\d.]+ GB of host memory at the end, more than the 1 GB avail"):
-        driver.plan_layout(config, 10**6, jax.devices()[:1], 2)
-    monkeypatch.setattr(driver, "memory_budget", lambda devices, whole=False: 1000)
+        seed_layout.plan_layout(config, 10**6, jax.devices()[:1], 2)
+    monkeypatch.setattr(memory, "memory_budget", lambda devices, whole=False: 1000)
     with pytest.raises(ConfigError, match="one seed needs about .* more than the 1 KB free per device"):
-        driver.plan_layout(config, 1, jax.devices()[:1], 2)
+        seed_layout.plan_layout(config, 1, jax.devices()[:1], 2)
 
 
 def test_chunk_planning_is_quick_for_any_step_count():
-    assert driver.default_chunk_logs(10**12) == 10**11
-    assert driver.default_chunk_logs(2**31 - 1) == 1  # a prime
+    assert seed_layout.default_chunk_logs(10**12) == 10**11
+    assert seed_layout.default_chunk_logs(2**31 - 1) == 1  # a prime
 
 
 # -- divergence beyond NaN --------------------------------------------------------------------------
@@ -274,10 +324,10 @@ def test_a_seed_whose_fakes_leave_a_sane_range_is_flagged():
     offsets[0, 1] = [1e18, 0.0]  # finite, and far outside
     offsets[1, :] = [20.0, 20.0]  # a few spreads away: a bad seed, not a diverged one
     steps = np.array([10, 20])
-    np.testing.assert_array_equal(rundir.divergence_steps(history_of(offsets), steps, real), [20, -1, -1])
-    summary = rundir.summarize(history_of(offsets), steps, real)
+    np.testing.assert_array_equal(finals.divergence_steps(history_of(offsets), steps, real), [20, -1, -1])
+    summary = finals.summarize(history_of(offsets), steps, real)
     assert summary["diverged"] == [{"seed": 0, "step": 20}] and summary["aggregate"]["offset_x"]["seeds"] == 2
     # Fakes a thousand times wider than the data have diverged too; the same data scaled keeps the verdict.
-    wide = rundir.divergence_steps(history_of(np.zeros((1, 2, 2)), std_ratio=1e3), steps, real)
+    wide = finals.divergence_steps(history_of(np.zeros((1, 2, 2)), std_ratio=1e3), steps, real)
     np.testing.assert_array_equal(wide, [10])
-    np.testing.assert_array_equal(rundir.divergence_steps(history_of(offsets * 1e6), steps, real * 1e6), [20, -1, -1])
+    np.testing.assert_array_equal(finals.divergence_steps(history_of(offsets * 1e6), steps, real * 1e6), [20, -1, -1])

@@ -9,6 +9,7 @@ import pytest
 from helpers import tiny_images
 
 from jaxbngan import make_train, rundir, seed_keys
+from jaxbngan.classifier import classifier_for
 from jaxbngan.config import to_dict
 from jaxbngan.data import make_population
 from jaxbngan.sharding import seed_devices
@@ -23,7 +24,8 @@ IMAGE_SCORES = ("kid", "frechet_distance", "pixel_kid", "class_kl", "mode_covera
     ["dcgan-split", pytest.param("dcgan-standing", marks=pytest.mark.slow)],  # dcgan-fix: the driver test
 )
 def test_image_runs_are_finite_and_scored_by_the_classifier(preset):
-    result = jax.jit(make_train(tiny_images(preset)))(jax.random.key(0))
+    config = tiny_images(preset)
+    result = jax.jit(make_train(config, classifier=classifier_for(config.data)))(jax.random.key(0))
     history = result.history
     for name in ("g_loss", "d_loss", "offset", "std_ratio", "d_fake_loss_by_view", *IMAGE_SCORES):
         chex.assert_tree_all_finite(getattr(history, name))
@@ -49,11 +51,11 @@ def test_vmapped_image_seeds_match_separate_runs():
 
 
 def test_the_driver_runs_image_seeds_in_chunks_and_writes_image_results(tmp_path, monkeypatch):
-    from jaxbngan import driver, plots, train
+    from jaxbngan import driver, plots, seed_layout, train
 
     config = dataclasses.replace(tiny_images("dcgan-fix"), log_every=1)
     devices = seed_devices(seeds=2)
-    layout = driver.plan_layout(config, 2, devices, (8, 8, 1), chunk_steps=2)
+    layout = seed_layout.plan_layout(config, 2, devices, (8, 8, 1), chunk_steps=2)
     population = np.asarray(make_population(config.data))
     rundir.create(tmp_path, {"preset": "dcgan-fix", "seeds": 2, "seed": 0, "config": to_dict(config)}, population)
     real_make_run = train.make_run

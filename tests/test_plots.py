@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_hex
 
-from jaxbngan import Metrics, plots, rundir
+from jaxbngan import VIEWS, Metrics, plots, rundir
 from jaxbngan.config import ConfigError
 
 
@@ -51,11 +51,19 @@ def test_every_figure_is_drawn_for_any_data_dimension(tmp_path, dims):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png", "l.png", "s.png", "v.png"]
 
 
-def test_compare_draws_one_box_per_run(tmp_path):
+def test_compare_draws_one_box_per_run_and_one_panel_per_metric(tmp_path):
     rng = np.random.default_rng(2)
     finals = {run: {"g_loss": rng.random(5), "d_loss": rng.random(5)} for run in ("a", "b", "c")}
-    plots.compare_runs(finals, tmp_path / "c.png")
-    assert (tmp_path / "c.png").stat().st_size > 0
+    finals["b"]["d_loss"][0] = np.nan  # a diverged seed: left out of its box
+    fig = plots.compare_runs(finals, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+    assert [ax.get_title() for ax in fig.axes] == ["g_loss", "d_loss"]
+    assert fig.axes[0].get_subplotspec().get_gridspec().ncols == 2  # no empty third column
+    for ax in fig.axes:
+        assert [label.get_text() for label in ax.get_xticklabels()] == ["a", "b", "c"]
+        medians = [line.get_ydata()[0] for line in ax.get_lines() if line.get_color() == "C1"]
+        expected = [np.nanmedian(finals[run][ax.get_title()]) for run in ("a", "b", "c")]
+        np.testing.assert_array_equal(medians, expected)
 
 
 def test_a_failed_drawing_leaves_no_file(tmp_path, monkeypatch):
@@ -74,8 +82,12 @@ def test_image_grid_draws_real_then_one_row_per_seed(tmp_path, channels):
     rng = np.random.default_rng(2)
     fakes = rng.uniform(-1, 1, size=(10, 20, 8, 8, channels))
     fakes[2] = np.nan  # a diverged seed draws as black, not as an error
-    plots.image_grid(fakes, rng.uniform(-1, 1, size=(30, 8, 8, channels)), tmp_path / "grid.png", max_seeds=4)
-    assert (tmp_path / "grid.png").stat().st_size > 0
+    fig = plots.image_grid(fakes, rng.uniform(-1, 1, size=(30, 8, 8, channels)), tmp_path / "grid.png", max_seeds=4)
+    assert (tmp_path / "grid.png").read_bytes().startswith(b"\x89PNG")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["real data", "seed 0", "seed 1", "seed 2", "seed 3"]
+    assert "first 4 of 10 seeds" in fig.get_suptitle()
+    diverged = fig.axes[3].get_images()[0].get_array()
+    assert np.all(diverged[:, :8] == 0.0)  # its first image, black
 
 
 def test_mosaic_places_each_image_in_its_own_tile():
@@ -184,3 +196,10 @@ def test_plot_seeds_flag_errors_are_one_line(tmp_path):
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             code = cli.main(["plot", str(root), *args])
         assert code == 2 and err.getvalue().count("\n") == 1 and message in err.getvalue(), err.getvalue()
+
+
+def test_the_diagnostic_says_what_each_view_normalizes_the_fakes_by(tmp_path):
+    fig = plots.view_diagnostic(history(), 10 * np.arange(1, 6), tmp_path / "v.png")
+    labels = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert [label for label in labels if "view" in label] == [plots.VIEW_LABELS[view] for view in VIEWS]
+    assert "own batch" in labels[0] and "fake+real" in labels[1] and "running averages" in labels[2]

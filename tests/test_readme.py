@@ -1,4 +1,4 @@
-"""Every code block of README.md runs as written, or at least parses.
+"""Every code block of README.md and of the docs/ pages runs as written, or at least parses.
 
 The rule, block by block:
 - ```python blocks run, each in a fresh `python` subprocess from an empty directory (so README
@@ -36,12 +36,17 @@ CHEAP = {"list", "explain", "--version", "--help"}
 SETUP = {("python3", "-m", "venv"), (".",), ("pytest",)}
 
 
-def blocks(language: str) -> list[tuple[int, str]]:
-    """(line number, text) of each fenced block of `language` in README.md."""
-    text = (REPO / "README.md").read_text()
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def blocks(language: str) -> list[tuple[str, str]]:
+    """('FILE line N', text) of each fenced block of `language` in README.md and the docs/ pages."""
     found = []
-    for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, flags=re.S | re.M):
-        found.append((text[: match.start()].count("\n") + 1, match.group(1)))
+    for page in PAGES:
+        text = page.read_text()
+        for match in re.finditer(rf"^```{language}\n(.*?)^```$", text, flags=re.S | re.M):
+            where = f"{page.relative_to(REPO)} line {text[: match.start()].count(chr(10)) + 1}"
+            found.append((where, match.group(1)))
     return found
 
 
@@ -67,21 +72,24 @@ PYTHON_BLOCKS = blocks("python")
 BASH_COMMANDS = [(line, command) for line, block in blocks("bash") for command in commands(block)]
 
 
-def test_the_readme_has_blocks_of_both_kinds():
+def test_the_readme_has_blocks_of_both_kinds_and_links_every_docs_page():
     assert len(PYTHON_BLOCKS) >= 3 and len(BASH_COMMANDS) >= 10
+    readme = (REPO / "README.md").read_text()
+    for page in PAGES[1:]:
+        assert f"(docs/{page.name})" in readme, f"README.md does not link docs/{page.name}"
 
 
-@pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[f"line {line}" for line, _ in PYTHON_BLOCKS])
+@pytest.mark.parametrize(("line", "code"), PYTHON_BLOCKS, ids=[line for line, _ in PYTHON_BLOCKS])
 def test_python_block_runs(tmp_path, line, code):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
-    assert done.returncode == 0, f"README.md block at line {line} failed:\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"the block at {line} failed:\n{done.stderr[-3000:]}"
 
 
 @pytest.mark.parametrize(
-    ("line", "command"), BASH_COMMANDS, ids=[f"line {line}: {shlex.join(c)[:60]}" for line, c in BASH_COMMANDS]
+    ("line", "command"), BASH_COMMANDS, ids=[f"{line}: {shlex.join(c)[:60]}" for line, c in BASH_COMMANDS]
 )
 def test_bash_command_runs_or_parses(line, command):
     program, args = command[0], command[1:]
@@ -94,7 +102,7 @@ def test_bash_command_runs_or_parses(line, command):
     elif command[:2] == ["pip", "install"]:
         check_extras(args[1:])
     else:
-        pytest.fail(f"README.md line {line}: no rule for {shlex.join(command)!r}; add one to {__name__}")
+        pytest.fail(f"{line}: no rule for {shlex.join(command)!r}; add one to {__name__}")
 
 
 def check_jaxbngan(args: list[str]) -> None:
@@ -127,9 +135,23 @@ def check_script(args: list[str]) -> None:
 
 def check_extras(targets: list[str]) -> None:
     known = set(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"])
-    for target in targets:
+    for target in [t for t in targets if t != "-e"]:  # -e: an editable install of the same targets
         match = re.fullmatch(r"\.\[(.*)\]", target)
         if match:
             assert set(match.group(1).split(",")) <= known, f"{target}: pyproject.toml has extras {sorted(known)}"
         else:
             assert target == ".", f"pip install {target}: the README installs only this project and its extras"
+
+
+# The distribution that provides each module a test imports with pytest.importorskip.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "pandas": "pandas", "pyarrow": "pyarrow", "tensorboard": "tensorboard"}
+
+
+def test_the_dev_extra_installs_what_the_default_suite_skips_without():
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    skipped = set()
+    for test in (REPO / "tests").glob("test_*.py"):
+        skipped |= {name.split(".")[0] for name in re.findall(r"importorskip\(\s*\"([\w.]+)\"", test.read_text())}
+    skipped -= {"torch"}  # the peers' tests: `pip install ".[peers]"`, as their skip reason says
+    assert skipped <= set(DISTRIBUTIONS), f"name the distribution of {sorted(skipped - set(DISTRIBUTIONS))}"
+    assert {DISTRIBUTIONS[name] for name in skipped} <= set(extras["dev"])

@@ -1,6 +1,7 @@
-"""The train step: Keras order of the split D updates, kept or dropped G-step stats, losses."""
+"""The train step: which running-average updates each strategy makes and in what order, Keras order, losses."""
 
 import dataclasses
+import math
 
 import chex
 import jax
@@ -9,8 +10,125 @@ import numpy as np
 import pytest
 from helpers import tiny
 
-from jaxbngan import ConfigError, StrategyConfig, make_population, make_strategy
+from jaxbngan import PRESETS, ConfigError, StrategyConfig, get_preset, make_population, make_strategy, strategies
 from jaxbngan.strategies import bce, d_on_fakes, match_moments
+
+# Every preset, and two choices no preset makes: the running-average updates of D in one train
+# step, in order. fake/real: a training-mode call on that batch alone; joint: on fake+real;
+# standing: the refresh before G's step. A D without batch norm makes none.
+SPLIT_FAKE = ("fake", "fake", "real")  # G's step in the fake view (kept), then D's split step: fake, then real
+NO_BN = ()
+UPDATES = {
+    "no-bn": NO_BN,
+    "no-bn-shift": NO_BN,
+    "bn-split": SPLIT_FAKE,
+    "bn-split-shift": SPLIT_FAKE,
+    "joint": ("fake", "joint"),
+    "joint-shift": ("fake", "joint"),
+    "running": ("fake", "real"),
+    "running-shift": ("fake", "real"),
+    "fix": ("joint",),
+    "fix-shift": ("joint",),
+    "fix-standing": ("standing", "joint"),
+    "joint-g-step": ("joint", "joint"),
+    "joint-g-step-shift": ("joint", "joint"),
+    "dcgan": SPLIT_FAKE,
+    "dcgan-shift": SPLIT_FAKE,
+    "moment-matching-first": ("fake", "joint"),
+    "moment-matching-all": ("fake", "joint"),
+    "layer-norm": NO_BN,
+    "layer-norm-shift": NO_BN,
+    "group-norm": NO_BN,
+    "weight-norm": NO_BN,
+    "spectral-norm": NO_BN,
+    "reference-norm": NO_BN,
+    "reference-norm-shift": NO_BN,
+    "dcgan-split": SPLIT_FAKE,
+    "dcgan-joint": ("fake", "joint"),
+    "dcgan-running": ("fake", "real"),
+    "dcgan-fix": ("joint",),
+    "dcgan-joint-g-step": ("joint", "joint"),
+    "dcgan-standing": ("standing", "joint"),
+    "dcgan-bn-first": SPLIT_FAKE,
+    "dcgan-no-d-norm": NO_BN,
+    "dcgan-layer": NO_BN,
+    "dcgan-instance": NO_BN,
+    "dcgan-spectral": NO_BN,
+    "dcgan-split-shift": SPLIT_FAKE,
+    "dcgan-bn-first-shift": SPLIT_FAKE,
+    "dcgan-bn-first-shift-reflect": SPLIT_FAKE,
+    "dcgan-instance-shift": NO_BN,
+    "dcgan-no-d-norm-shift": NO_BN,
+}
+BEYOND_PRESETS = {  # (preset, strategy choices replaced) -> updates
+    ("bn-split", (("keep_g_step_stats", False),)): ("fake", "real"),
+    ("joint-g-step", (("keep_g_step_stats", False),)): ("joint",),
+}
+UPDATE_NAMES = (None, "fake", "real", "joint", "standing")  # the codes the recording D logs
+
+
+def recording_network(config, out_shape, reference_batch=None):
+    """A stand-in for `models.make_network`: G is linear; D's batch_stats log every running-average
+    update a batch-norm D would make: which batch, in order. The real batch is told apart by its
+    integer values (fakes, moment-matched or not, are not integers); the joint one by its rows."""
+    if out_shape != 1:  # G: noise -> one sample of `out_shape`
+        shape = (out_shape,) if isinstance(out_shape, int) else tuple(out_shape)
+
+        def init_g(key, noise):
+            return {"w": jax.random.normal(key, (noise.shape[1], math.prod(shape)))}, {}
+
+        def apply_g(params, batch_stats, noise, stats):
+            return (noise @ params["w"]).reshape(-1, *shape), batch_stats
+
+        return strategies.Network(init_g, apply_g)
+
+    def init_d(key, sample):
+        return {"w": jnp.ones(())}, {"log": jnp.zeros(8, jnp.int32), "count": jnp.zeros((), jnp.int32)}
+
+    def apply_d(params, batch_stats, x, stats):
+        logits = params["w"] * jnp.mean(x.reshape(x.shape[0], -1), axis=1, keepdims=True)
+        if stats == "running" or "batch" not in config.norms:
+            return logits, batch_stats
+        if isinstance(config.momentum, float) and config.momentum == 0.0:  # `Players.d_momentum_0` (D's is traced)
+            code = UPDATE_NAMES.index("standing")
+        elif x.shape[0] == 2 * BATCH:
+            code = UPDATE_NAMES.index("joint")
+        else:
+            code = jnp.where(jnp.all(x == jnp.round(x)), UPDATE_NAMES.index("real"), UPDATE_NAMES.index("fake"))
+        log = batch_stats["log"].at[batch_stats["count"]].set(code)
+        return logits, {"log": log, "count": batch_stats["count"] + 1}
+
+    return strategies.Network(init_d, apply_d)
+
+
+BATCH = 16
+
+
+@pytest.mark.parametrize(
+    "preset, choices, updates",
+    [(name, (), updates) for name, updates in UPDATES.items()]
+    + [(name, choices, updates) for (name, choices), updates in BEYOND_PRESETS.items()],
+)
+def test_each_strategy_makes_its_running_average_updates_in_order(monkeypatch, preset, choices, updates):
+    config = get_preset(preset).config
+    config = dataclasses.replace(
+        config,
+        batch_size=BATCH,
+        noise_dim=4,
+        strategy=dataclasses.replace(config.strategy, **dict(choices)),
+        reference_size=min(config.reference_size, BATCH),
+    )
+    sample = (2,) if PRESETS[preset].kind == "points" else (8, 8, 1)
+    population = np.random.default_rng(0).integers(-3, 4, (4 * BATCH, *sample)).astype(np.float32)
+    monkeypatch.setattr(strategies, "make_network", recording_network)
+    s = make_strategy(config, jnp.asarray(population))
+    state, _ = s.train_step(s.init(jax.random.key(0)))  # eager: a few small ops, no compilation
+    made = state.d_stats["log"][: int(state.d_stats["count"])]
+    assert tuple(UPDATE_NAMES[int(code)] for code in made) == updates
+
+
+def test_every_preset_has_a_row_of_updates():
+    assert set(UPDATES) == set(PRESETS)
 
 
 def first_layer_mean(d_params, x):
@@ -71,15 +189,21 @@ def test_dropping_the_g_step_update_leaves_d_stats_to_the_d_step_alone(g_view):
 def test_running_view_makes_no_g_step_update_even_when_kept():
     _, s_keep, state, _, _ = setup(g_view="running", keep_g_step_stats=True)
     _, s_drop, _, _, _ = setup(g_view="running", keep_g_step_stats=False)
-    chex.assert_trees_all_close(s_keep.train_step(state)[0].d_stats, s_drop.train_step(state)[0].d_stats)
+    chex.assert_trees_all_equal(s_keep.train_step(state)[0].d_stats, s_drop.train_step(state)[0].d_stats)
 
 
 def test_consistent_strategy_reports_g_loss_as_d_loss_on_the_same_fakes():
-    # Split D step and fake-only G view normalize the fakes identically: D's loss on fakes in its
-    # own step equals the reported G loss, so D's loss is at least half of G's (zero-sum game).
+    # Split D step and fake-only G view normalize the fakes identically: the reported G loss is D's
+    # loss on those fakes in its own step (D's parameters before its update), so they are equal.
     _, s, state, _, _ = setup(d_batch="split", g_view="fake")
     _, losses = s.train_step(state)
-    assert float(losses.d_loss) >= 0.5 * float(losses.g_loss)
+    _, k_noise, _ = jax.random.split(state.key, 3)
+    d = s.players(state.knobs).d
+    fake, _ = s.players(state.knobs).g.apply(state.g_params, state.g_stats, s.sample_noise(k_noise), stats="batch")
+    logits_in_d_step, _ = d.apply(state.d_params, state.d_stats, fake, stats="batch")
+    np.testing.assert_array_equal(losses.g_loss, bce(logits_in_d_step, 0.0))
+    _, s_joint, _, _, _ = setup(d_batch="split", g_view="joint")
+    assert float(s_joint.train_step(state)[1].g_loss) != float(losses.g_loss)  # another view, another number
 
 
 def test_minimax_and_shift_gradients_push_generator_to_the_right():

@@ -41,6 +41,17 @@ def test_a_sweep_writes_its_directory_and_says_what_each_point_measured(finished
     assert (root / "sweep-d_loss.png").stat().st_size > 0 and (root / "sweep-both-win.png").stat().st_size > 0
 
 
+def test_the_sweep_figure_names_the_unit_of_its_metric(finished, monkeypatch):
+    from jaxbngan import plots, sweep
+
+    labels, draw = [], plots.sweep_figure
+    monkeypatch.setattr(
+        plots, "sweep_figure", lambda *args, **kwargs: labels.append(kwargs["label"]) or draw(*args, **kwargs)
+    )
+    sweep.draw(finished[0], rundir.read_summary(finished[0]), "offset_x")
+    assert labels == ["offset_x (std)", "both-win share"]
+
+
 @pytest.mark.slow  # test_grid checks a stopped sweep's numbers in the default suite
 def test_a_stopped_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(finished, tmp_path):
     root = tmp_path / "stopped"

@@ -23,12 +23,11 @@ from jaxbngan.bench.plan import (
 from jaxbngan.bench.workers import work
 from jaxbngan.config import ConfigError
 from jaxbngan.presets import get_preset
+from jaxbngan.usage import StrictParser, fail
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    from jaxbngan.cli import OneLineParser  # errors as one line, as every command's
-
-    parser = OneLineParser(
+    parser = StrictParser(
         prog="jaxbngan bench",
         description="Time the full train step (G step + D step) over seed counts, execution variants and peers.",
     )
@@ -110,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parse(argv)
         settings = None if args.worker else _settings(args)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail("jaxbngan bench", error)
     if args.worker:
         work(json.loads(args.worker))
         return 0

@@ -16,6 +16,7 @@ from typing import Any
 import jax
 
 from jaxbngan.bench.timing import compile_timed, driver_layout, naive_loop
+from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config, ConfigError
 from jaxbngan.presets import get_preset, with_overrides
 from jaxbngan.train import make_run
@@ -42,7 +43,7 @@ def cells(preset: str, data: str, params: dict[str, Any]) -> Iterator[dict[str, 
     case = {"preset": preset, "data": data}
     try:
         config = image_config(preset, data)
-        run = make_run(config)
+        run = make_run(config, classifier=classifier_for(config.data))
     except ConfigError as error:
         yield {**case, "skipped": str(error)}
         return

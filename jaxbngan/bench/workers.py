@@ -13,7 +13,7 @@ from typing import Any
 
 import jax
 
-from jaxbngan import driver, tuning
+from jaxbngan import driver, seed_layout, tuning
 from jaxbngan.bench import dcgan, roofline
 from jaxbngan.bench.plan import FOCUS, FULL_VMAP_MAX_SEEDS, preset_config
 from jaxbngan.bench.timing import (
@@ -66,7 +66,7 @@ def _end_to_end_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[st
     for _ in range(params["reps"]):
         with tempfile.TemporaryDirectory() as root:
             start = time.perf_counter()
-            layout = driver.plan_layout(config, seeds, devices, 2)
+            layout = seed_layout.plan_layout(config, seeds, devices, 2)
             driver.train(Path(root), config, layout, devices, seed=0)
             times.append(time.perf_counter() - start)
     median = statistics.median(times)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from jaxbngan import driver, rundir
+from jaxbngan.classifier import classifier_for
 from jaxbngan.config import KNOBS, Config, ConfigError, DataConfig, from_dict, get_field, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, point_config
@@ -20,6 +21,7 @@ from jaxbngan.metrics import MOMENTS, Metrics
 from jaxbngan.reproduce.provenance import device_text, git_revision
 from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
 from jaxbngan.rundir import atomic_path
+from jaxbngan.seed_layout import Layout, plan_layout, sample_shape
 from jaxbngan.sharding import seed_devices
 from jaxbngan.sweep import point_rows, sweep_spec
 
@@ -121,13 +123,14 @@ def _train_cells(cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int
         if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
             rundir.remove(work)  # left by another profile, seed or device count: start the cell afresh
     if rundir.is_run_dir(work):
-        layout = driver.Layout(**rundir.read_spec(work)["layout"])
+        layout = Layout(**rundir.read_spec(work)["layout"])
     else:
-        layout = driver.plan_layout(config, members, devices, driver.sample_shape(population))
+        layout = plan_layout(config, members, devices, sample_shape(population))
         rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
     steps = config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
-    driver.train(work, config, layout, devices, seed=seed, progress=progress, grid=grid)
+    classifier = classifier_for(config.data)
+    driver.train(work, config, layout, devices, seed=seed, classifier=classifier, progress=progress, grid=grid)
     results = rundir.load(work)
     wall_s = time.perf_counter() - start
     kept = []
@@ -147,6 +150,9 @@ class _CellProgress:
 
     def __init__(self, report: Callable[[int], None]):
         self.report = report
+
+    def begin(self, seed_steps: int) -> None:
+        """Nothing to show: `update` reports every chunk's count."""
 
     def update(self, seed_steps: int, note: str) -> None:
         self.report(seed_steps)

@@ -8,7 +8,6 @@ import os
 import shlex
 import sys
 import time
-import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from jaxbngan.reproduce.cells import (
 from jaxbngan.reproduce.report import Invocation, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
 from jaxbngan.tuning import use_tuned_xla_flags
+from jaxbngan.usage import StrictParser, fail
 
 
 def load_experiments(directory: Path, names: Sequence[str]) -> list[Experiment]:
@@ -43,13 +43,6 @@ def load_experiments(directory: Path, names: Sequence[str]) -> list[Experiment]:
         spec.loader.exec_module(module)
         experiments.append(module.EXPERIMENT)
     return experiments
-
-
-class StrictParser(argparse.ArgumentParser):
-    """argparse whose errors are ConfigErrors: one line on stderr and exit code 2, like every user error."""
-
-    def error(self, message: str) -> typing.NoReturn:
-        raise ConfigError(f"{message} (see `{self.prog} --help`)")
 
 
 def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:
@@ -126,8 +119,7 @@ def run_command(
         args = parse(argv, prog, default_out, str(experiments_dir))
         return study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
     except ConfigError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return 2
+        return fail(prog, error)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; finished cells are saved, the same command resumes", file=sys.stderr)
         return 130

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.command import StrictParser, add_report_only, run_command, select_experiments, train_cells
+from jaxbngan.reproduce.command import add_report_only, run_command, select_experiments, train_cells
 from jaxbngan.reproduce.image_report import write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
+from jaxbngan.usage import StrictParser
 
 
 def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir: str) -> argparse.Namespace:

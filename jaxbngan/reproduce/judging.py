@@ -2,7 +2,7 @@
 
 * Checks: statements that hold by an identity of the step code (G's view of D is the computation
   D's own step makes), verified on every seed and log and kept out of the verdict counts.
-* Divergence: seeds that ran away (`rundir.divergence_steps`), counted per cell and left out of
+* Divergence: seeds that ran away (`finals.divergence_steps`), counted per cell and left out of
   the shares of every claim that reads the cell.
 * Sensitivity: every verdict judged again at the neighbouring thresholds (`verdicts.NEIGHBOURS`);
   one that changes is fragile.
@@ -278,7 +278,7 @@ def divergence_lines(numbers: dict, cell_keys: Sequence[str]) -> list[str]:
         "",
         "A seed has diverged when a loss or score is not finite, or its fakes' mean lies more than 100 spreads of"
         " the data from the data's mean, or their spread along some axis is more than 100 times the data's"
-        " (`rundir.divergence_steps`). Such a seed is left out of every share, median and paired difference of the"
+        " (`finals.divergence_steps`). Such a seed is left out of every share, median and paired difference of the"
         " claims that read its cell; how often a variant runs away is a finding of its own, shown here.",
         "",
     ]

@@ -13,7 +13,7 @@ from jaxbngan.data import make_population
 from jaxbngan.metrics import MOMENTS, VIEWS, Metrics, energy_distance
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.spec import Claim
-from jaxbngan.rundir import divergence_steps
+from jaxbngan.finals import divergence_steps
 from jaxbngan.verdicts import (
     CLOSE_SHIFTS,
     LN2,
@@ -94,7 +94,7 @@ def seed_numbers(result: CellResult, config: Config, stats: DataStats) -> SeedNu
 
 
 def diverged_seeds(result: CellResult, config: Config, population: np.ndarray) -> np.ndarray:
-    """(seeds,) bool: the seed diverged at some log, by the run directory's rule (`rundir.divergence_steps`)."""
+    """(seeds,) bool: the seed diverged at some log, by the run directory's rule (`finals.divergence_steps`)."""
     return divergence_steps(result.history, log_steps(config), population) >= 0
 
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxbngan.finals import aggregate
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
 from jaxbngan.reproduce.judging import (
@@ -93,7 +94,7 @@ def numbers_table(experiment: Experiment, datasets: Sequence[str], numbers: dict
 
 
 NUMBERS_LEGEND = (
-    "<sub>Diverged: seeds whose fakes left the data's range (`rundir.divergence_steps`); every other column is"
+    "<sub>Diverged: seeds whose fakes left the data's range (`finals.divergence_steps`); every other column is"
     " over the remaining seeds. Both win: at the last log, by D < G/2 (the blog's footnote 4) and by D < ln 2"
     " with G > ln 2, each share with its 95% interval.</sub>"
 )

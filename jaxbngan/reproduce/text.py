@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jaxbngan.rundir import aggregate
+from jaxbngan.finals import aggregate
 from jaxbngan.verdicts import UNDECIDED, Judgement, wilson_interval
 
 FRAGILE_MARK = "‡"  # the verdict changes at a neighbouring threshold
