@@ -80,7 +80,7 @@ class Players(NamedTuple):
 
 
 class StepLosses(NamedTuple):
-    """The losses of one step: the two the blog reports, and D's own on the fakes (names as stored in every run's metrics)."""
+    """One step's losses: the blog's two, and D's own on the fakes (names as stored in every run's metrics)."""
 
     # The blog's "G loss": D's BCE on the fakes with fake labels, in G's view. It is what the step
     # computes as `d_fake_loss_g_view`, not G's objective (the minimax objective is its negative,

@@ -10,10 +10,10 @@ import numpy as np
 
 from jaxbngan.config import Config, DataConfig
 from jaxbngan.data import make_population
+from jaxbngan.finals import divergence_steps
 from jaxbngan.metrics import MOMENTS, VIEWS, Metrics, energy_distance
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.spec import Claim
-from jaxbngan.finals import divergence_steps
 from jaxbngan.verdicts import (
     CLOSE_SHIFTS,
     LN2,

@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxbngan.finals import aggregate
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
 from jaxbngan.reproduce.judging import (
