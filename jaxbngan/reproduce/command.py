@@ -25,6 +25,7 @@ from jaxbngan.reproduce.cells import (
     run_sweep_cells,
     save_cell,
 )
+from jaxbngan.reproduce.provenance import git_revision
 from jaxbngan.reproduce.report import Invocation, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
 from jaxbngan.tuning import use_tuned_xla_flags
@@ -115,6 +116,7 @@ def run_command(
     if experiments and len(experiments) == 1:
         default_out = f"runs/{experiments[0].name}"
     use_tuned_xla_flags()
+    git_revision()  # the code this process imported, before anything trains (it is read once)
     try:
         args = parse(argv, prog, default_out, str(experiments_dir))
         return study(args, shlex.join([*shlex.split(prog), *argv]), experiments)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import platform
@@ -28,8 +29,13 @@ def versions_text() -> str:
     return ", ".join(parts + [f"jaxbngan {git_revision()}"])
 
 
+@functools.cache
 def git_revision() -> str:
     """The commit of the checkout this module lives in (with '+ local changes' if dirty), or 'unknown'.
+
+    Read once per process: the code a process runs is what it imported when it started, so the
+    commands call this before they train (`command.run_command`), and a commit made while they
+    train does not relabel the cells they save.
 
     Results being written into the checkout's report folders (`experiments/results*`) are not
     changes of the code: a cell trained into a clean checkout names its commit alone.
@@ -57,7 +63,10 @@ def cells_commit_text(results: dict) -> str:
     for result in results.values():
         commit = result.meta.get("commit", unrecorded)
         counts[commit] = counts.get(commit, 0) + 1
-    parts = [f"{commit} ({count} cells)" for commit, count in sorted(counts.items(), key=lambda item: -item[1])]
+    parts = [
+        f"{commit} ({count} cell{'s' if count > 1 else ''})"
+        for commit, count in sorted(counts.items(), key=lambda item: -item[1])
+    ]
     note = (
         f" ({unrecorded}: trained before cells recorded it; `git log` on a cell's file names the commit that added it)"
         if unrecorded in counts
