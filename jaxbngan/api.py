@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan import driver, export, provenance, rundir, sweep
+from jaxbngan import compile_cache, driver, export, provenance, rundir, sweep
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
 from jaxbngan.grid import Grid, parse_axes
@@ -122,6 +122,7 @@ def run(
     """
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
+    compile_cache.enable()  # $JAXBNGAN_COMPILE_CACHE moves it or turns it off
     source = resolve(config_or_preset, data, overrides)
     grid = (
         None if axes is None else parse_axes(source.config, [_axis_text(path, values) for path, values in axes.items()])

@@ -12,7 +12,7 @@ import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jaxbngan import rundir
+from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
 from jaxbngan.reproduce.cells import (
@@ -67,6 +67,7 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -113,6 +114,7 @@ def run_command(
     use_tuned_xla_flags()
     try:
         args = parse(argv, prog, default_out, str(experiments_dir))
+        compile_cache.enable(args.compile_cache)
         return study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
     except ConfigError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
