@@ -72,6 +72,8 @@ def orchestrate(settings: Settings, argv: list[str]) -> int:
     if FOCUS in settings.presets and "end_to_end" in settings.sections:
         seeds = settings.end_to_end_seeds or (probe["cores"] if backend == "cpu" else END_TO_END_ACCELERATOR_SEEDS)
         jobs.append(jax_job(f"end to end ({FOCUS})", "end_to_end", {**params, "end_to_end_seeds": seeds}, flags))
+        title = f"`jaxbngan run {FOCUS}`, first and second run, by phase"
+        jobs.append(jax_job(title, "startup", {**params, "end_to_end_seeds": seeds}, flags))
     configs = {p: to_dict(preset_config(p, params)) for p in settings.presets}
     jobs += [peer_job(peer, params, configs, backend) for peer in settings.peers]
     if "dcgan" in settings.sections:
