@@ -96,7 +96,13 @@ def orchestrate(settings: Settings, argv: list[str]) -> int:
         print(f"[{index}/{len(jobs)}] {job.title}", flush=True)
         guess = {r["preset"]: r["seed_steps_per_s"] for r in results.get("naive_loop", [])}
         start, others = time.perf_counter(), _other_pythons()
-        error = run_job(job, collect, guess)
+        try:
+            error = run_job(job, collect, guess)
+        except KeyboardInterrupt:  # Ctrl-C, or a deadline (benchmarks/accelerator.sh): keep every record so far
+            results["notes"].append(f"interrupted during {job.title}")
+            rundir.write_json(partial_path, results)
+            print(f"interrupted; the records so far are in {partial_path}", file=sys.stderr)
+            return 130
         # Other work on the machine slows a worker down: keep who else ran, to judge its figures by.
         results.setdefault("jobs", []).append(
             {
