@@ -1,7 +1,8 @@
 """The image step's levers, each as a ratio to today's step in one run: `python benchmarks/image_step_levers.py`.
 
-Each lever replaces `jaxbngan.conv.conv` and/or `conv_transpose` (the functions the DCGAN layers call)
-for the time of its measurement; the same `--steps` train steps of one seed (the driver's scan unroll
+A lever replaces `jaxbngan.conv.conv` and/or `conv_transpose` (the functions the DCGAN layers call)
+for the time of its measurement, or compiles with other XLA:CPU options, or runs 4 seeds in one program
+(a loop as the driver's CPU layout, or a vmap); the same `--steps` train steps of one seed (the driver's scan unroll
 and tuned XLA_FLAGS) are compiled per lever and timed in rounds, the levers in turn within a round, so
 a busy machine slows all of them alike. Prints, per lever and data set: the median ratio of seed-steps/s
 to today's, and whether the state after the steps is bit-identical to today's.
@@ -10,20 +11,23 @@ to today's, and whether the state after the steps is bit-identical to today's.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
 
 from jaxbngan import tuning  # noqa: E402
 
+YNN_ALL = ("LIBRARY_FUSION_TYPE_DOT", "LIBRARY_FUSION_TYPE_REDUCE", "LIBRARY_FUSION_TYPE_ELTWISE")
 
-def levers() -> dict[str, dict[str, Callable]]:
-    """Lever name -> replacements of `conv.conv` / `conv.conv_transpose`."""
+
+def levers() -> dict[str, dict]:
+    """Lever name -> replacements of `conv.conv` / `conv.conv_transpose`, or per-program XLA options
+    ("options"), or several seeds per program ("seeds": (count, "map" as the driver's CPU layout, or "vmap"))."""
     import jax.numpy as jnp
     from jax import lax
 
@@ -97,13 +101,11 @@ def levers() -> dict[str, dict[str, Callable]]:
     return {
         "today": {},
         "space-to-depth-conv": {"conv": space_to_depth_conv},
-        "ynn-all-fusions": {"options": {"xla_cpu_experimental_ynn_fusion_type": "dot,reduce,eltwise"}},
-        "ynn-off": {"options": {"xla_cpu_experimental_ynn_fusion_type": "-dot,-reduce,-eltwise"}},
-        "xnn-dot": {"options": {"xla_cpu_experimental_ynn_fusion_type": "-dot,-reduce,-eltwise",
-                                "xla_cpu_experimental_xnn_fusion_type": "dot"}},
-        "onednn-dot": {"options": {"xla_cpu_experimental_ynn_fusion_type": "-dot,-reduce,-eltwise",
-                                   "xla_cpu_experimental_onednn_fusion_type": "dot"}},
+        "ynn-all-fusions": {"options": {"xla_cpu_experimental_ynn_fusion_type": ",".join(YNN_ALL)}},
+        "ynn-off-eigen-dots": {"options": {"xla_cpu_experimental_ynn_fusion_type": ""}},
         "concurrency-scheduler": {"options": {"xla_cpu_enable_concurrency_optimized_scheduler": True}},
+        "map-4-seeds": {"seeds": (4, "map")},
+        "vmap-4-seeds": {"seeds": (4, "vmap")},
         "one-product-transpose": {"conv_transpose": one_product_transpose},
         "native-conv": {"conv": native_conv},
         "native-both": {"conv": native_conv, "conv_transpose": native_transpose},
@@ -116,8 +118,10 @@ def _leaves(state) -> list:
     import jax
     import numpy as np
 
-    return [np.asarray(jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
-            for x in jax.tree.leaves(state)]
+    return [
+        np.asarray(jax.random.key_data(x) if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key) else x)
+        for x in jax.tree.leaves(state)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     from jaxbngan import conv
     from jaxbngan.bench.dcgan import image_config
     from jaxbngan.bench.timing import advance
-    from jaxbngan.train import make_run
+    from jaxbngan.train import make_run, seed_keys
 
     chosen = levers()
     if args.levers:
@@ -144,41 +148,54 @@ def main(argv: list[str] | None = None) -> int:
     for data in args.data.split(","):
         run = make_run(image_config("dcgan-split", data))
         state = run.strategy.init(jax.random.key(0))
-        programs, finals = {}, {}
+        programs, finals, inputs, seeds = {}, {}, {}, {}
         for name, replaced in chosen.items():
             replaced = dict(replaced)
             options = replaced.pop("options", None)
+            count, how = replaced.pop("seeds", (1, None))
             saved = {k: getattr(conv, k) for k in replaced}
             for k, fn in replaced.items():
                 setattr(conv, k, fn)
             try:
                 start = time.perf_counter()
-                lowered = jax.jit(advance(run, args.steps, tuning.scan_unroll("cpu"))).lower(state)
+                step_scan = advance(run, args.steps, tuning.scan_unroll("cpu"))
+                if how is None:
+                    inputs[name] = state
+                    lowered = jax.jit(step_scan).lower(state)
+                else:
+                    inputs[name] = jax.vmap(run.strategy.init)(seed_keys(0, count))
+                    several = jax.vmap(step_scan) if how == "vmap" else functools.partial(jax.lax.map, step_scan)
+                    lowered = jax.jit(several).lower(inputs[name])
+                seeds[name] = count
                 programs[name] = lowered.compile(compiler_options=options)
                 compile_s = time.perf_counter() - start
             finally:
                 for k, fn in saved.items():
                     setattr(conv, k, fn)
-            finals[name] = jax.block_until_ready(programs[name](state))
+            finals[name] = jax.block_until_ready(programs[name](inputs[name]))
             print(f"{data} {name}: compiled in {compile_s:.1f} s", flush=True)
         times: dict[str, list[float]] = {name: [] for name in programs}
         for _ in range(args.rounds):
             for name, program in programs.items():
                 start = time.perf_counter()
-                jax.block_until_ready(program(state))
+                jax.block_until_ready(program(inputs[name]))
                 times[name].append(time.perf_counter() - start)
         base = _leaves(finals["today"])
         rows = {}
         for name in programs:
-            ratios = [t0 / t for t0, t in zip(times["today"], times[name], strict=True)]
-            same = all(np.array_equal(a, b) for a, b in zip(base, _leaves(finals[name]), strict=True))
+            ratios = [seeds[name] * t0 / t for t0, t in zip(times["today"], times[name], strict=True)]
+            final = finals[name] if seeds[name] == 1 else jax.tree.map(lambda x: x[0], finals[name])  # seed 0
+            same = all(np.array_equal(a, b) for a, b in zip(base, _leaves(final), strict=True))
             rows[name] = {
                 "ratio_to_today": statistics.median(ratios),
-                "seed_steps_per_s": args.steps / statistics.median(times[name]),
+                "seed_steps_per_s": seeds[name] * args.steps / statistics.median(times[name]),
                 "bit_identical": same,
             }
-            print(f"{data} {name}: x{rows[name]['ratio_to_today']:.2f} ({rows[name]['seed_steps_per_s']:.1f} "
-                  f"seed-steps/s), bit-identical {same}", flush=True)
+            print(
+                f"{data} {name}: x{rows[name]['ratio_to_today']:.2f} ({rows[name]['seed_steps_per_s']:.1f} "
+                f"seed-steps/s), bit-identical {same}",
+                flush=True,
+            )
         figures["data"][data] = rows
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -117,11 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         "categories_ms_per_step": {k: 1e3 * by_kind[k] / steps for k in CATEGORIES},
         "top_ops_ms_per_step": {f"{n} ({kinds[n]})": 1e3 * s / steps for n, s in per_op.most_common(args.top)},
     }
-    print(f"{args.preset} on {args.data}: {figures['wall_ms_per_step']:.1f} ms/step wall, ops {figures['op_ms_per_step']:.1f} ms")
+    wall_ms, op_ms = figures["wall_ms_per_step"], figures["op_ms_per_step"]
+    print(f"{args.preset} on {args.data}: {wall_ms:.1f} ms/step wall, ops {op_ms:.1f} ms")
     print("| category | ms/step | share |\n|---|---:|---:|")
     for kind in CATEGORIES:
         print(f"| {kind} | {1e3 * by_kind[kind] / steps:.2f} | {by_kind[kind] / total:.0%} |")
-    print(f"\n| top op | ms/step |\n|---|---:|")
+    print("\n| top op | ms/step |\n|---|---:|")
     for name, ms in figures["top_ops_ms_per_step"].items():
         print(f"| {name} | {ms:.2f} |")
     if args.json:
