@@ -16,6 +16,7 @@
 # (ok, stopped at its budget or the deadline, skipped for want of time, failed) and seconds.
 # A step stopped at its budget gets SIGINT: the benchmark keeps its records so far (*.partial.json)
 # and the study its finished cells, so nothing measured is lost. Exit code 0 unless a step failed.
+# --cpu-smoke uses the interpreter $PYTHON (default python3), which needs jaxbngan's dependencies.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ while [ $# -gt 0 ]; do
         --cpu-smoke) smoke=1 ;;
         --deadline) deadline_s="$2"; shift ;;
         --out) out="$2"; shift ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,19p' "$0" | cut -c3-; exit 0 ;;
         *) echo "accelerator.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
