@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from jaxbngan import driver, export, finals, provenance, rundir, seed_layout, sweep
+from jaxbngan import compile_cache, driver, export, finals, provenance, rundir, seed_layout, sweep
 from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config, ConfigError, to_dict
 from jaxbngan.data import make_population
@@ -101,6 +101,7 @@ def run(
     """
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
+    compile_cache.enable()  # $JAXBNGAN_COMPILE_CACHE moves it or turns it off
     source = resolve(config_or_preset, data, overrides)
     grid = (
         None if axes is None else parse_axes(source.config, [_axis_text(path, values) for path, values in axes.items()])

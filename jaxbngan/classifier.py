@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxbngan.compile_cache import cache_root
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.conv import Conv
 from jaxbngan.data import labelled_population
@@ -177,10 +178,7 @@ def _predict(params: Any, images: jax.Array, config: ClassifierConfig, num_class
 
 def default_cache_dir() -> Path:
     """Where classifiers are cached when no directory is given (see the module docstring)."""
-    if os.environ.get("JAXBNGAN_CACHE"):
-        return Path(os.environ["JAXBNGAN_CACHE"]) / "classifiers"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "jaxbngan" / "classifiers"
+    return cache_root() / "classifiers"
 
 
 def cache_key(images: np.ndarray, labels: np.ndarray, config: ClassifierConfig, key_seed: int) -> str:

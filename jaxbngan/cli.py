@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jaxbngan import __version__
+from jaxbngan import __version__, compile_cache
 from jaxbngan import cli_results as results
 from jaxbngan.catalog import (
     DATA_SETS,
@@ -65,9 +65,12 @@ def main(argv: list[str] | None = None) -> int:
             return (_bench if argv[0] == "bench" else _reproduce)(argv[1:])
         args = _parser().parse_args(argv)  # --help and --version end here, before JAX is imported
         args.command = shlex.join(["jaxbngan", *argv])
-        if args.handler not in (_list, _explain):  # they answer without JAX
-            _start_jax()
-        return args.handler(args)
+        if args.handler in (_list, _explain):  # they answer without JAX
+            return args.handler(args)
+        _start_jax()
+        args.compile_cache = compile_cache.enable(getattr(args, "compile_cache", None))
+        with compile_cache.CompileLog() as args.compilations:
+            return args.handler(args)
     except ConfigError as error:
         return fail("jaxbngan", error)
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
@@ -227,6 +230,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser, out_help: str) -> None:
         metavar="SECONDS",
         help=f"stop at the first checkpoint after SECONDS (exit code {EXIT_STOPPED}); continue with --resume",
     )
+    compile_cache.add_argument(parser)
 
 
 # -- list -------------------------------------------------------------------------------------------
@@ -357,6 +361,7 @@ def _train(session: api.Session, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; {api.saved_progress(root)}; continue with: {again}")
         return EXIT_INTERRUPTED
+    print(args.compilations.counts().describe(args.compile_cache))
     if not complete:
         print(f"stopped at the time limit; {api.saved_progress(root)}; continue with: {again}")
         return EXIT_STOPPED

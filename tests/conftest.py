@@ -36,8 +36,10 @@ def _classifier_cache(tmp_path_factory):
 def _shared_compile_cache(tmp_path_factory):
     """Commands run in subprocesses compile the same programs again and again: JAX's persistent cache,
     one per test session, lets the later ones load them."""
+    directory = str(tmp_path_factory.mktemp("xla-cache"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("xla-cache")))
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", directory)
+        patch.setenv("JAXBNGAN_COMPILE_CACHE", directory)  # never the user's cache, in process or not
         yield
 
 

@@ -1,18 +1,22 @@
 """The throughput benchmark: a toy-size run of the real script and its output, the hand FLOP count, bad input."""
 
+import dataclasses
 import importlib.util
 import json
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jax
+import numpy as np
 import pytest
 from helpers import tiny
 
 from jaxbngan import make_run, tuning
-from jaxbngan.bench import dcgan, main, plan, report, roofline
+from jaxbngan.bench import dcgan, main, plan, report, roofline, startup
+from jaxbngan.presets import get_preset, with_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "throughput.py"
@@ -57,6 +61,13 @@ def test_quick_sweep_writes_results_and_summary(tmp_path):
     assert whole["median_s"] == statistics.median(whole["times_s"])
     assert whole["seed_steps_per_s"] == 2 * 5 / whole["median_s"]
     assert results["summary"]["end_to_end"] == whole
+    # `jaxbngan run` itself, a first run filling a compilation cache and a second loading from it, by phase
+    assert [r["run"] for r in results["startup"]] == ["first", "second"] * 3
+    for record in results["startup"]:
+        assert record["exit"] == 0 and record["missing"] == []
+        assert sum(record["phases"].values()) == pytest.approx(record["wall_s"])
+        assert 0 < record["outside_training_share"] < 1
+    assert set(results["summary"]["startup"]) == {"first", "second"}
 
     entry = results["summary"]["presets"]["bn-split"]
     assert set(entry["seed_steps_per_s"]) == {"1", "2"}  # JSON keys
@@ -89,10 +100,21 @@ def test_hand_flop_count_is_xla_count_without_elementwise_work(preset):
     state = run.strategy.init(jax.random.key(0))
     xla = jax.jit(run.strategy.train_step).lower(state).compile().cost_analysis()
     xla = xla[0] if isinstance(xla, list) else xla
-    by_hand = roofline.matmul_flops(config, *run.population.shape)
+    by_hand = roofline.matmul_flops(config, run.population.shape[0], run.population.shape[1:])
     # XLA also counts BN, activations, losses and Adam, but turns the products with one or two
     # terms per sum into elementwise work that it counts at half the hand count's 2 FLOPs per term.
     assert 0.8 < by_hand / xla["flops"] < 1.1
+
+
+@pytest.mark.parametrize("side", [8, 16])  # a stride-2 layer then a stride-1 one; two stride-2 layers
+def test_hand_flop_count_of_conv_nets_is_xla_count_without_elementwise_work(side):
+    """The DCGAN step's products by hand from the layer shapes (strides from the image size) against XLA's count."""
+    config = dataclasses.replace(with_overrides(get_preset("dcgan-split").config, data={"size": 32}), batch_size=16)
+    run = make_run(config, np.zeros((32, side, side, 1), np.float32))  # own images: no classifier to train
+    state = run.strategy.init(jax.random.key(0))
+    xla = jax.jit(run.strategy.train_step).lower(state).compile().cost_analysis()
+    xla = xla[0] if isinstance(xla, list) else xla
+    assert 0.85 < roofline.matmul_flops(config, 16, (side, side, 1)) / xla["flops"] < 1.15
 
 
 @pytest.mark.parametrize(
@@ -202,3 +224,22 @@ def test_sharding_benchmark_times_the_drivers_layout(tmp_path):
         assert row["vmap_width"] == width
         assert row["scan_unroll"] == tuning.scan_unroll("cpu")
         assert row["seed_steps_per_s"] > 0 and row["compile_s"] > 0
+
+
+def test_phase_clock_takes_nested_phases_and_compilations_out_of_the_enclosing_one():
+    clock = startup._Clock()
+    inner = clock.wrap("writing", lambda: time.sleep(0.02))
+
+    def outer():
+        time.sleep(0.02)
+        inner()
+        clock.compiled("/jax/core/compile/backend_compile_duration", 0.005)
+        clock.compiled("/jax/some/other/event", 1.0)
+
+    start = time.perf_counter()
+    clock.wrap("training", outer)()
+    wall = time.perf_counter() - start
+    assert set(clock.seconds) == {"training", "writing", "compile"}
+    assert clock.seconds["compile"] == 0.005
+    assert clock.seconds["writing"] >= 0.02 and clock.seconds["training"] >= 0.02 - 0.005
+    assert 0.04 <= sum(clock.seconds.values()) <= wall  # the outermost phase's time, split without a gap

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 
+from jaxbngan.bench import roofline
 from jaxbngan.bench.timing import compile_timed, driver_layout, naive_loop
 from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config, ConfigError
@@ -50,6 +51,8 @@ def cells(preset: str, data: str, params: dict[str, Any]) -> Iterator[dict[str, 
     case["batch"] = config.batch_size
     state = run.strategy.init(jax.random.key(0))
     step, compile_s = compile_timed(run.strategy.train_step, state)
+    cost = roofline.step_cost(preset, config, run, state, step)
+    case |= {key: cost[key] for key in ("flops_matmul_by_hand", "flops_xla", "bytes_accessed_xla")}
     loop = naive_loop(run, step, compile_s, params)
     yield {**case, "layout": "naive-loop", **loop}
     for seeds in params["dcgan_seeds"]:

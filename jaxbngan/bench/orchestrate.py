@@ -72,6 +72,8 @@ def orchestrate(settings: Settings, argv: list[str]) -> int:
     if FOCUS in settings.presets and "end_to_end" in settings.sections:
         seeds = settings.end_to_end_seeds or (probe["cores"] if backend == "cpu" else END_TO_END_ACCELERATOR_SEEDS)
         jobs.append(jax_job(f"end to end ({FOCUS})", "end_to_end", {**params, "end_to_end_seeds": seeds}, flags))
+        title = f"`jaxbngan run {FOCUS}`, first and second run, by phase"
+        jobs.append(jax_job(title, "startup", {**params, "end_to_end_seeds": seeds}, flags))
     configs = {p: to_dict(preset_config(p, params)) for p in settings.presets}
     jobs += [peer_job(peer, params, configs, backend) for peer in settings.peers]
     if "dcgan" in settings.sections:
@@ -94,7 +96,13 @@ def orchestrate(settings: Settings, argv: list[str]) -> int:
         print(f"[{index}/{len(jobs)}] {job.title}", flush=True)
         guess = {r["preset"]: r["seed_steps_per_s"] for r in results.get("naive_loop", [])}
         start, others = time.perf_counter(), _other_pythons()
-        error = run_job(job, collect, guess)
+        try:
+            error = run_job(job, collect, guess)
+        except KeyboardInterrupt:  # Ctrl-C, or a deadline (benchmarks/accelerator.sh): keep every record so far
+            results["notes"].append(f"interrupted during {job.title}")
+            rundir.write_json(partial_path, results)
+            print(f"interrupted; the records so far are in {partial_path}", file=sys.stderr)
+            return 130
         # Other work on the machine slows a worker down: keep who else ran, to judge its figures by.
         results.setdefault("jobs", []).append(
             {

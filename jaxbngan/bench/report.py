@@ -24,6 +24,12 @@ def describe(record: dict[str, Any]) -> str:
         )
     if section == "cost":
         return f"{record['preset']}: {record['flops_matmul_by_hand'] / 1e6:.0f} MFLOP/step (matmuls, by hand)"
+    if section == "startup":
+        phases = record["phases"]
+        return (
+            f"{record['run']} run: {record['wall_s']:.1f} s, {record['outside_training_share']:.0%} outside training "
+            f"(compile {phases.get('compile', 0):.1f} s, training {phases.get('training', 0):.1f} s)"
+        )
     if "skipped" in record:
         return f"{record.get('preset', record.get('peer'))}: skipped, {record['skipped']}"
     what = [record.get("peer") or record.get("variant") or record.get("layout") or "", record.get("preset", "")]
@@ -77,7 +83,9 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     if end_to_end:
         summary["end_to_end"] = end_to_end[0]
     if results.get("dcgan"):
-        summary["dcgan"] = _dcgan_summary(results["dcgan"])
+        summary["dcgan"] = _dcgan_summary(results["dcgan"], peak)
+    if results.get("startup"):
+        summary["startup"] = _startup_summary(results["startup"])
     focus = summary["presets"].get(FOCUS)
     if focus and focus["seed_steps_per_s"]:
         on_cpu = results.get("probe", {}).get("backend", "cpu") == "cpu"
@@ -85,14 +93,18 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _dcgan_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """By DCGAN case: seed-steps/s by seed count, the naive loop's, and the ratios to the torch peer on its data."""
+def _dcgan_summary(records: list[dict[str, Any]], peak: float | None) -> dict[str, Any]:
+    """By DCGAN case: seed-steps/s by seed count, the naive loop's, the ratios to the torch peer on its data,
+    the FLOPs of a step (by hand from the layer shapes, and XLA's) and the share of the matmul rate reached."""
     peer = {r["data"]: r["seed_steps_per_s"] for r in records if r.get("peer") and "seed_steps_per_s" in r}
     cases: dict[str, Any] = {}
     for record in records:
         if "layout" not in record or "seed_steps_per_s" not in record:
             continue
         entry = cases.setdefault(f"{record['preset']} on {record['data']}", {"seed_steps_per_s": {}})
+        for field in ("flops_matmul_by_hand", "flops_xla"):
+            if field in record:
+                entry[field] = record[field]
         if record["layout"] == "naive-loop":
             entry["naive_loop_seed_steps_per_s"] = record["seed_steps_per_s"]
         else:
@@ -101,7 +113,30 @@ def _dcgan_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         entry["torch_dcgan_seed_steps_per_s"] = torch_rate
         if torch_rate:
             entry["ratio_to_torch_dcgan"] = {s: rate / torch_rate for s, rate in entry["seed_steps_per_s"].items()}
+    for entry in cases.values():
+        if peak and "flops_matmul_by_hand" in entry:
+            flops = entry["flops_matmul_by_hand"]
+            entry["matmul_rate_fraction"] = {s: rate * flops / peak for s, rate in entry["seed_steps_per_s"].items()}
+            if entry.get("torch_dcgan_seed_steps_per_s"):
+                entry["torch_dcgan_matmul_rate_fraction"] = entry["torch_dcgan_seed_steps_per_s"] * flops / peak
     return {"cases": cases, "torch_dcgan_seed_steps_per_s": peer}
+
+
+def _startup_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """By run (first, second): median wall time, median seconds per phase, and the share spent outside training."""
+    summary: dict[str, Any] = {}
+    for run in ("first", "second"):
+        timed = [r for r in records if r.get("run") == run and "wall_s" in r]
+        if not timed:
+            continue
+        phases = sorted({p for r in timed for p in r["phases"]})
+        summary[run] = {
+            "wall_s": float(np.median([r["wall_s"] for r in timed])),
+            "phases_s": {p: float(np.median([r["phases"].get(p, 0.0) for r in timed])) for p in phases},
+            "outside_training_share": float(np.median([r["outside_training_share"] for r in timed])),
+            "runs": len(timed),
+        }
+    return summary
 
 
 def _cpu_targets(summary: dict[str, Any], focus: dict[str, Any]) -> dict[str, Any]:
@@ -187,10 +222,26 @@ def table(results: dict[str, Any]) -> str:
     if dcgan:
         lines += ["", f"DCGAN image step, batch {DCGAN_BATCH}: seed-steps/s"]
         for case, entry in dcgan["cases"].items():
-            rates = ", ".join(f"{s} seeds {r:.0f}" for s, r in entry["seed_steps_per_s"].items())
-            lines.append(f"  {case}: naive loop {entry.get('naive_loop_seed_steps_per_s', 0):.0f}; {rates}")
+            rates = ", ".join(f"{s} seeds {r:.1f}" for s, r in entry["seed_steps_per_s"].items())
+            lines.append(f"  {case}: naive loop {entry.get('naive_loop_seed_steps_per_s', 0):.1f}; {rates}")
+            if "flops_matmul_by_hand" in entry:
+                shares = ", ".join(f"{s}: {f:.0%}" for s, f in entry.get("matmul_rate_fraction", {}).items())
+                lines.append(
+                    f"    {entry['flops_matmul_by_hand'] / 1e9:.2f} GFLOP/step by hand, {entry['flops_xla'] / 1e9:.2f} "
+                    f"by XLA; of the matmul rate by seeds: {shares}"
+                )
+            ratios = ", ".join(f"{s}: x{r:.2f}" for s, r in entry.get("ratio_to_torch_dcgan", {}).items())
+            if ratios:
+                lines.append(f"    to torch-dcgan eager by seeds: {ratios}")
         for data, rate in dcgan["torch_dcgan_seed_steps_per_s"].items():
             lines.append(f"  torch-dcgan (eager, one seed) on {data}: {rate:.1f}")
+    startup = results.get("summary", {}).get("startup")
+    for run, entry in (startup or {}).items():
+        phases = ", ".join(f"{p} {t:.2f}" for p, t in sorted(entry["phases_s"].items(), key=lambda x: -x[1]))
+        lines += [
+            f"{FOCUS} `jaxbngan run`, {run} run ({'empty' if run == 'first' else 'filled'} compilation cache): "
+            f"{entry['wall_s']:.1f} s, {entry['outside_training_share']:.0%} outside training; seconds: {phases}"
+        ]
     machine = results.get("machine")
     if machine:
         lines.append(

@@ -20,18 +20,52 @@ from jaxbngan.config import Config
 from jaxbngan.train import Run
 
 
-def matmul_flops(config: Config, batch: int, data_dim: int) -> int:
-    """FLOPs of one train step's matrix products, counted by hand from the layer sizes.
+def layer_macs(config: Config, sample_shape: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """Multiply-adds per example of each product layer of G and of D, input side first.
+
+    MLP: a dense layer's in x out. DCGAN (`convnets`): the dense projection, then per convolution
+    output pixels x taps x C x F, where a stride-s transposed convolution's taps are the (k / s)^2
+    that meet input pixels (`conv.conv_transpose` skips the products with inserted zeros).
+    """
+    if config.generator.architecture == "mlp":
+        g_sizes = (config.noise_dim, *config.generator.hidden, *sample_shape)
+        d_sizes = (*sample_shape, *config.discriminator.hidden, 1)
+        return _dense(g_sizes), _dense(d_sizes)
+    from jaxbngan.convnets import KERNEL, _strides
+
+    taps = KERNEL[0] * KERNEL[1]
+    height, width, colors = sample_shape
+    g_channels = config.generator.channels
+    g_strides = _strides(height, width, len(g_channels))
+    side_h, side_w = height // 2 ** g_strides.count(2), width // 2 ** g_strides.count(2)
+    g = [config.noise_dim * side_h * side_w * g_channels[0]]
+    for c_in, c_out, stride in zip(g_channels, (*g_channels[1:], colors), g_strides, strict=True):
+        side_h, side_w = side_h * stride, side_w * stride
+        g.append(side_h * side_w * (taps // stride**2) * c_in * c_out)
+    d_channels = config.discriminator.channels
+    d, side_h, side_w = [], height, width
+    d_strides = _strides(height, width, len(d_channels))
+    for c_in, c_out, stride in zip((colors, *d_channels[:-1]), d_channels, d_strides, strict=True):
+        side_h, side_w = -(-side_h // stride), -(-side_w // stride)
+        d.append(side_h * side_w * taps * c_in * c_out)
+    d.append(side_h * side_w * d_channels[-1])  # flatten -> Dense(1)
+    return g, d
+
+
+def _dense(sizes: tuple[int, ...]) -> list[int]:
+    return [a * b for a, b in zip(sizes, sizes[1:], strict=False)]
+
+
+def matmul_flops(config: Config, batch: int, sample_shape: tuple[int, ...]) -> int:
+    """FLOPs of one train step's products (dense layers and convolutions), counted by hand from the layer shapes.
 
     Forward 1x, weight gradients 1x, input gradients 1x each layer's multiply-adds (2 FLOPs each);
     D's weight gradients in G's step and the first layers' input gradients are not needed.
-    Elementwise work (BN, activations, Adam) is left out.
+    Elementwise work (BN, activations, Adam) and the patch gathers are left out.
     """
-    g_sizes = (config.noise_dim, *config.generator.hidden, data_dim)
-    d_sizes = (data_dim, *config.discriminator.hidden, 1)
-    g = sum(a * b for a, b in zip(g_sizes, g_sizes[1:], strict=False))
-    d = sum(a * b for a, b in zip(d_sizes, d_sizes[1:], strict=False))
-    g_first, d_first = g_sizes[0] * g_sizes[1], d_sizes[0] * d_sizes[1]
+    g_layers, d_layers = layer_macs(config, sample_shape)
+    g, d = sum(g_layers), sum(d_layers)
+    g_first, d_first = g_layers[0], d_layers[0]
     d_rows_in_g_step = 2 * batch if config.strategy.g_view == "joint" else batch
     g_step = batch * (g + g + (g - g_first)) + d_rows_in_g_step * (d + d)  # G fwd+bwd, D fwd + input grads
     d_step = 2 * batch * (d + d + (d - d_first))  # fake and real rows: fwd, weight and input grads
@@ -44,13 +78,13 @@ def step_cost(preset: str, config: Config, run: Run, state: Any, step: Any) -> d
     analysis = analysis[0] if isinstance(analysis, list) else analysis
     state_bytes = sum(leaf.nbytes for leaf in jax.tree.leaves(jax.random.key_data(state.key)))
     state_bytes += sum(leaf.nbytes for leaf in jax.tree.leaves(state._replace(key=None)))
-    batch, data_dim = run.population.shape
+    batch = config.batch_size or run.population.shape[0]
     return {
         "preset": preset,
         "batch": batch,
         "flops_xla": analysis.get("flops"),
         "bytes_accessed_xla": analysis.get("bytes accessed"),
-        "flops_matmul_by_hand": matmul_flops(config, batch, data_dim),
+        "flops_matmul_by_hand": matmul_flops(config, batch, run.population.shape[1:]),
         # The state is read and written once and the real batch read once; activations could stay in cache.
         "least_bytes": 2 * state_bytes + run.population.nbytes,
         "state_bytes": state_bytes,

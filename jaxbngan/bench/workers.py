@@ -14,7 +14,7 @@ from typing import Any
 import jax
 
 from jaxbngan import driver, seed_layout, tuning
-from jaxbngan.bench import dcgan, roofline
+from jaxbngan.bench import dcgan, roofline, startup
 from jaxbngan.bench.plan import FOCUS, FULL_VMAP_MAX_SEEDS, preset_config
 from jaxbngan.bench.timing import (
     advance,
@@ -86,6 +86,16 @@ def _end_to_end_cell(preset: str, seeds: int, params: dict[str, Any]) -> dict[st
     }
 
 
+def _startup_argv(params: dict[str, Any]) -> list[str]:
+    """`jaxbngan run FOCUS` with the end-to-end section's seeds, at the run's population size and steps."""
+    argv = ["run", FOCUS, "--seeds", str(params["end_to_end_seeds"])]
+    if params.get("size") is not None:
+        argv += ["--set", f"data.size={params['size']}"]
+    if params.get("log_every") is not None:
+        argv += ["--steps", str(params["log_every"]), "--set", f"log_every={params['log_every']}"]
+    return argv
+
+
 def _logging_cells(params: dict[str, Any]) -> list[dict[str, Any]]:
     """The driver layout with and without the metrics every `log_every` steps, same steps per call."""
     config = preset_config(FOCUS, params)
@@ -143,6 +153,9 @@ def work(spec: dict[str, Any]) -> None:
             emit("full_vmap", _full_vmap_cell(FOCUS, count, params))
     elif job == "end_to_end":
         emit("end_to_end", _end_to_end_cell(FOCUS, params["end_to_end_seeds"], params))
+    elif job == "startup":
+        for record in startup.first_and_second(_startup_argv(params), params["reps"]):
+            emit("startup", record)
     elif job == "variant":
         for seeds in params["variant_seeds"]:
             emit("variants", {"variant": params["variant"], **_driver_cell(FOCUS, seeds, params)})

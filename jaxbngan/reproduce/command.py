@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from jaxbngan import rundir
+from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
 from jaxbngan.reproduce.cells import (
@@ -62,6 +62,7 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
     add_report_only(parser)
+    compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
 
@@ -119,6 +120,7 @@ def run_command(
     git_revision()  # the code this process imported, before anything trains (it is read once)
     try:
         args = parse(argv, prog, default_out, str(experiments_dir))
+        compile_cache.enable(args.compile_cache)
         return study(args, shlex.join([*shlex.split(prog), *argv]), experiments)
     except ConfigError as error:
         return fail(prog, error)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from jaxbngan import rundir
+from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError
 from jaxbngan.reproduce.command import add_report_only, run_command, select_experiments, train_cells
 from jaxbngan.reproduce.image_report import write_image_report
@@ -37,6 +37,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
     add_report_only(parser)
+    compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
 
