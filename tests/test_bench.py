@@ -227,7 +227,7 @@ def test_sharding_benchmark_times_the_drivers_layout(tmp_path):
 
 
 def test_phase_clock_takes_nested_phases_and_compilations_out_of_the_enclosing_one():
-    clock = startup._Clock()
+    clock = startup_child._Clock()
     inner = clock.wrap("writing", lambda: time.sleep(0.02))
 
     def outer():
