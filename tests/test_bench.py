@@ -15,7 +15,7 @@ import pytest
 from helpers import tiny
 
 from jaxbngan import make_run, tuning
-from jaxbngan.bench import dcgan, main, plan, report, roofline, startup
+from jaxbngan.bench import dcgan, main, plan, report, roofline, startup_child
 from jaxbngan.presets import get_preset, with_overrides
 
 REPO = Path(__file__).resolve().parents[1]
