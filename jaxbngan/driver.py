@@ -13,8 +13,9 @@ same shape, so the chunk function is traced once per run.
 
 A seed's numbers do not depend on the layout: on a CPU every seed runs the same one-device program
 (each device its own copy, `tuning.separate_programs`; one seed at a time; the step scan unrolled
-by `tuning.scan_unroll`, which depends on the backend alone), whatever the devices, seeds and group size. On a GPU the vmap width is each device's share of a
-group, which can change rounding; the run records it in config.json.
+by `tuning.scan_unroll`, which depends on the backend alone), whatever the devices, seeds and group
+size. On a GPU the vmap width is each device's share of a group, which can change rounding; the
+run records it in config.json.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from jaxbngan.grid import Grid, member_inputs
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.sharding import gather_seeds, per_device, seed_sharding, shard_seeds, writes_files
 from jaxbngan.train import make_run, seed_keys
-from jaxbngan.tuning import map_seeds, scan_unroll, separate_programs, vmap_width
+from jaxbngan.tuning import map_seeds, scan_unroll, vmap_width
 
 FLOAT_BYTES = 4
 MEMORY_SAFETY = 2  # estimate / XLA's own count: 2-4x on CPU (tests/test_driver.py measures it)
@@ -386,11 +387,10 @@ def train(
 
     # Restored states are committed to the seeds' sharding like fresh ones: the chunk's input types
     # include their sharding, and a resumed run must not compile the chunk a second time.
-    separate = separate_programs(platform)
     seeds_split = seed_sharding(devices)
-    init = per_device(init_seeds, devices, separate=separate)
-    advance = per_device(advance_seeds, devices, separate=separate, donate=True)
-    sample = per_device(sample_seeds, devices, separate=separate)
+    init = per_device(init_seeds, devices)
+    advance = per_device(advance_seeds, devices, donate=True)
+    sample = per_device(sample_seeds, devices)
     slots = layout.groups * layout.group_size
     seed_index, knobs = member_inputs(config, grid, layout.seeds // (grid.size if grid else 1), slots)
     members = (seed_keys(seed, slots)[seed_index], jax.tree.map(jax.numpy.asarray, knobs))

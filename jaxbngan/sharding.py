@@ -7,9 +7,8 @@ program holds no collective. One process or many, the code is the same:
     initialize_distributed()  # first thing; joins a multi-process run if JAXBNGAN_DISTRIBUTED=1
     devices = seed_devices()  # every device of every process, process by process
     keys = shard_seeds(seed_keys(0, 64), devices)  # device i holds seeds [i * 64 // n, (i + 1) * 64 // n)
-    separate = tuning.separate_programs(devices[0].platform)
-    states = per_device(jax.vmap(run.strategy.init), devices, separate=separate)(keys)
-    chunk = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, k), s, width), devices, separate=separate)
+    states = per_device(jax.vmap(run.strategy.init), devices)(keys)
+    chunk = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, k), s, width), devices)
     states, history = chunk(states)
     history = gather_seeds(history)  # numpy, all seeds, on every process; process 0 writes
 
@@ -29,6 +28,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxbngan.config import ConfigError
+from jaxbngan.tuning import separate_programs
 
 SEED_AXIS = "seeds"
 DISTRIBUTED_ENV = "JAXBNGAN_DISTRIBUTED"
@@ -124,18 +124,23 @@ def seed_sharding(devices: list[jax.Device]) -> NamedSharding:
     return NamedSharding(seed_mesh(devices), _SEEDS_FIRST)
 
 
-def per_device(fn: Callable, devices: list[jax.Device], *, separate: bool, donate: bool = False) -> Callable:
+def per_device(
+    fn: Callable, devices: list[jax.Device], *, separate: bool | None = None, donate: bool = False
+) -> Callable:
     """`fn` run on each device's own block of seeds (leading axis of every argument and output).
 
     `fn` sees only its device's seeds, never names the `seeds` axis, and nothing crosses devices.
-    `separate`: each device runs its own copy of the one-device program, the very program a
-    `--devices 1` run compiles, so a seed's numbers do not depend on how many devices share the run
-    (`tuning.separate_programs`). Otherwise one program partitioned over the mesh, compiled once:
+    `separate` (default: `tuning.separate_programs` of the devices' backend): each device runs its own
+    copy of the one-device program, the very program a `--devices 1` run compiles, so a seed's
+    numbers do not depend on how many devices share the run. Otherwise one jitted program
+    partitioned over the mesh, compiled once (what `jax.jit(...).lower` needs):
     XLA optimizes a partitioned program through other passes than a one-device program, and on a
     CPU the two round the train step differently (README, Many devices). `donate`: the first
     argument's buffers are reused for the outputs.
     """
     donated = (0,) if donate else ()
+    if separate is None:
+        separate = separate_programs(devices[0].platform)
     if not separate:
         mapped = jax.shard_map(fn, mesh=seed_mesh(devices), in_specs=_SEEDS_FIRST, out_specs=_SEEDS_FIRST)
         return jax.jit(mapped, donate_argnums=donated)

@@ -139,7 +139,7 @@ def real_sizes(out: Path, kind: str) -> None:
     """`driver_layouts` at the sizes of real presets: the blog's MLPs on 2048 points, or a DCGAN on digits."""
     devices = seed_devices()
     if kind == "points":
-        config = dataclasses.replace(get_preset("bn-split").config, steps=4, log_every=2)
+        config = dataclasses.replace(get_preset("bn-split").config, steps=20, log_every=10)
         driver_layouts(out, devices, config, REAL_LAYOUTS, kind)
     else:
         config = dataclasses.replace(get_preset("dcgan-split").config, steps=2, log_every=1)
