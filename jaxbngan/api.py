@@ -37,6 +37,7 @@ import jax
 import numpy as np
 
 from jaxbngan import driver, export, provenance, rundir, sweep
+from jaxbngan.arguments import check_run_arguments
 from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
 from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
 from jaxbngan.grid import Grid, parse_axes
@@ -114,12 +115,27 @@ def run(
     `axes` makes it a sweep, as `jaxbngan sweep`: {config path: values} for fields of `config.KNOBS`;
     every point of the grid trains the same seeds in one program, and the results' arrays lead with
     the grid's axes (`Results.grid`), then the seeds.
-    `data`: a data set name, an (n, d) array, or a .npy/.npz/.csv file (default: the config's).
+    `data`: a data set name, an (n, d) array, or a .npy/.npz/.csv file (default: the config's), or a
+    dict of data fields to override, `data={"name": "moons", "size": 512}`.
     `devices`: use at most that many (default: all, no more than `seeds`). `overrides` replace
     config fields: `steps=500`, or a section's fields as a dict, `loss={"shift_weight": 0.01}`.
     `out`: keep the run directory there (default: a temporary one, removed after loading).
-    Bad input raises `ConfigError` before anything is traced.
+    Bad input raises `ConfigError` before anything is traced or written.
     """
+    check_run_arguments(
+        config_or_preset,
+        seeds,
+        out=out,
+        data=data,
+        devices=devices,
+        progress=progress,
+        seed=seed,
+        group_size=group_size,
+        chunk_steps=chunk_steps,
+        axes=axes,
+    )
+    if isinstance(data, dict):  # a data-section override, as `data.size=512` on the command line
+        data, overrides = None, {**overrides, "data": data}
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
     source = resolve(config_or_preset, data, overrides)

@@ -8,8 +8,14 @@ Adam(1e-3, 0.9, 0.999, 1e-7).
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 NORMS = ("none", "batch", "layer", "group", "instance", "weight", "spectral", "reference")
 NormKind = Literal["none", "batch", "layer", "group", "instance", "weight", "spectral", "reference"]
@@ -199,8 +205,64 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
         )
 
 
+def check_types(config: Any, prefix: str = "") -> None:
+    """Raise ConfigError naming the first field whose value is not of its declared type (`steps="100"`)."""
+    hints = typing.get_type_hints(type(config))
+    for item in dataclasses.fields(config):
+        value, path, expected = getattr(config, item.name), prefix + item.name, hints[item.name]
+        if dataclasses.is_dataclass(expected):
+            _require(
+                isinstance(value, expected),
+                f"{path} must be a {expected.__name__} (a dict of its fields), got {value!r}",
+            )
+            check_types(value, f"{path}.")
+        else:
+            _require(_has_type(value, expected), f"{path} must be {_type_name(expected)}, got {value!r}")
+
+
+def _has_type(value: Any, expected: Any) -> bool:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, option) for option in args)
+    if origin is Literal:
+        return isinstance(value, str)  # which strings: `validate` names the choices
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_has_type(v, a) for v, a in zip(value, args, strict=True))
+    if isinstance(value, (bool, np.bool_)):
+        return expected is bool
+    if expected is int:
+        return isinstance(value, numbers.Integral)
+    if expected is float:
+        return isinstance(value, numbers.Real) and math.isfinite(value)
+    return isinstance(value, expected)
+
+
+def _type_name(expected: Any) -> str:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is type(None):
+        return "None"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(option) for option in args)
+    if origin is Literal or expected is str:
+        return "a string"
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis and typing.get_origin(args[0]) is tuple:
+            return f"a tuple of ({', '.join(_type_name(a) for a in typing.get_args(args[0]))}) pairs"
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a tuple of {_type_name(args[0]).removeprefix('a ').removeprefix('an ')}s"
+        return f"a tuple ({', '.join(_type_name(a) for a in args)})"
+    return {bool: "True or False", int: "an integer", float: "a finite number"}.get(expected, expected.__name__)
+
+
 def validate(config: Config) -> None:
     """Check a config before anything is traced, so mistakes read as one line, not a JAX trace."""
+    check_types(config)
     _require(config.data.size >= 2, f"data.size must be at least 2, got {config.data.size}")
     _require(config.steps > 0, f"steps must be positive, got {config.steps}")
     _require(
