@@ -38,8 +38,15 @@ import numpy as np
 
 from jaxbngan import driver, export, provenance, rundir, sweep
 from jaxbngan.arguments import check_run_arguments
-from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict
-from jaxbngan.data import GENERATORS, checked_array, is_data_file, load_data_file, make_population
+from jaxbngan.config import Config, ConfigError, DataConfig, from_dict, to_dict, validate_for_data, validate_for_kind
+from jaxbngan.data import (
+    GENERATORS,
+    checked_array,
+    data_set_kind,
+    is_data_file,
+    load_data_file,
+    make_population,
+)
 from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
 from jaxbngan.presets import PRESETS, get_preset, with_overrides
@@ -264,7 +271,10 @@ def plan(
     """The layout of a new run on `devices`, and the population it learns."""
     config = request.source.config
     population = request.source.population
+    if population is None:  # the mismatch first: the data set's own limits (digits' size) would hide it
+        validate_for_kind(config, data_set_kind(config.data.name), f"data set {config.data.name!r}")
     population = np.asarray(population if population is not None else make_population(config.data))
+    validate_for_data(config, population.shape, request.source.data)
     layout = driver.plan_layout(
         config,
         request.members,

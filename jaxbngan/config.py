@@ -320,14 +320,20 @@ def data_kind(shape: tuple[int, ...]) -> str:
     return DATA_KINDS[0] if len(shape) == 2 else DATA_KINDS[1]
 
 
-def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
-    """Check that both networks fit a population of `shape`: MLPs for points, DCGAN conv nets for images."""
+def validate_for_data(config: Config, shape: tuple[int, ...], name: str | None = None) -> None:
+    """Check that both networks fit a population of `shape` (of data set `name`): MLPs for points, DCGANs for images."""
     kind = data_kind(shape)
+    validate_for_kind(config, kind, name or f"{kind} of shape {tuple(shape[1:])}")
+
+
+def validate_for_kind(config: Config, kind: str, what: str) -> None:
+    """Check that both networks fit data of `kind` ("points" or "images"), `what` naming the data in the message."""
     fitting = "mlp" if kind == "points" else "dcgan"
     for who, net in (("generator", config.generator), ("discriminator", config.discriminator)):
         _require(
             net.architecture == fitting,
-            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; use {fitting!r}",
+            f"{who}.architecture={net.architecture!r} cannot model {kind} ({what}): use a preset made for {kind} "
+            f"(`jaxbngan list`), or architecture {fitting!r}",
         )
 
 
