@@ -432,6 +432,8 @@ def _run_into(root: Path, request: Request, layout_asked: dict[str, int | None],
         layout = driver.Layout(**spec["layout"])
         devices = seed_devices(layout.devices)
     else:
+        if rundir.is_half_created(root):  # killed while created: nothing was trained, so start afresh
+            rundir.clear(root)
         if root.exists() and (not root.is_dir() or any(root.iterdir())):
             raise ConfigError(f"{root} exists and is not a jaxbngan run directory; choose another out")
         devices = seed_devices(layout_asked["devices"], seeds=request.members)

@@ -420,9 +420,11 @@ def _claim(root: Path, overwrite: bool) -> bool:
         raise ConfigError(f"{root} exists and is not a directory")
     if not any(path.name != rundir.LOCK for path in root.iterdir()):
         return False
+    if not overwrite and rundir.is_half_created(root):
+        raise rundir.half_created_error(root)
     if not overwrite:
         raise ConfigError(f"{root} exists; pass --resume to continue that run or --overwrite to replace it")
-    if not rundir.is_run_dir(root):
+    if not rundir.is_run_dir(root) and not rundir.is_half_created(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {rundir.SPEC}); refusing to delete it")
     return True
 

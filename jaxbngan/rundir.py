@@ -184,9 +184,25 @@ def remove(root: Path) -> None:
     shutil.rmtree(root)
 
 
+def is_half_created(root: Path) -> bool:
+    """Whether `root` holds what `create` writes before config.json and nothing else: a run killed while created."""
+    if not root.is_dir() or is_run_dir(root):
+        return False
+    names = {path.name for path in root.iterdir()} - {LOCK}
+    return POPULATION in names and all(name == POPULATION or TEMPORARY.match(name) for name in names)
+
+
+def half_created_error(root: Path) -> ConfigError:
+    """What to do with a directory that `is_half_created`: start the run again."""
+    return ConfigError(
+        f"{root} holds a run killed while it was created ({POPULATION}, no {SPEC}): nothing was trained; "
+        "start it again with --overwrite"
+    )
+
+
 def clear(root: Path) -> None:
     """Empty a run directory this process `owned`, keeping its lock; refuse anything that is not a run."""
-    if not is_run_dir(root):
+    if not is_run_dir(root) and not is_half_created(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC}); refusing to delete it")
     for path in root.iterdir():
         if path.name != LOCK:
@@ -195,6 +211,8 @@ def clear(root: Path) -> None:
 
 def read_spec(root: Path) -> dict[str, Any]:
     """The spec saved in config.json."""
+    if is_half_created(root):
+        raise half_created_error(root)
     if not is_run_dir(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC})")
     try:
