@@ -140,6 +140,7 @@ def run(
         group_size=group_size,
         chunk_steps=chunk_steps,
         axes=axes,
+        overrides=overrides,
     )
     if isinstance(data, dict):  # a data-section override, as `data.size=512` on the command line
         data, overrides = None, {**overrides, "data": data}

@@ -27,8 +27,12 @@ def check_run_arguments(
     group_size: Any,
     chunk_steps: Any,
     axes: Any,
+    overrides: dict[str, Any],
 ) -> None:
-    """Raise ConfigError for the first argument of `jaxbngan.run` of the wrong type or out of range."""
+    """Raise ConfigError for the first argument of `jaxbngan.run` of the wrong type or out of range.
+
+    `overrides` are the config fields given (`steps=`, `loss={...}`): none may also be swept in `axes`.
+    """
     if not isinstance(config_or_preset, (str, Config)):
         raise ConfigError(f"the first argument must be a preset name or a Config, got {config_or_preset!r}")
     _positive_integer("seeds", seeds)
@@ -47,6 +51,11 @@ def check_run_arguments(
         )
     if axes is not None:
         _check_axes(axes)
+        sections = {**overrides, "data": data} if isinstance(data, dict) else overrides
+        given = {f"{name}.{field}" for name, value in sections.items() if isinstance(value, dict) for field in value}
+        for path in axes:
+            if path in given or path in sections:
+                raise ConfigError(f"{path} is both given and swept in axes: a swept field takes its values from axes")
 
 
 def _integer(name: str, value: Any) -> None:

@@ -311,6 +311,7 @@ def _run(args: argparse.Namespace) -> int:
         source = api.resolve(args.preset or DEFAULT_PRESET, _data_of(args), _overrides(args))
         grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
         if grid is not None:
+            _refuse_set_and_swept(args, [path for path, _ in grid.axes])
             results.metric(args.metric)
         request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
         devices = seed_devices(args.devices, seeds=request.members)
@@ -339,6 +340,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The typed config overrides of the named flags and --set; a field set twice is an error."""
+    return parse_overrides(_settings(args))
+
+
+def _settings(args: argparse.Namespace) -> list[Setting]:
     settings = []
     for flag, (keys, _) in FLAGS.items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
@@ -347,7 +352,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.set:
         key, value = split_setting(text)
         settings.append(Setting(key, value, f"--set {text}"))
-    return parse_overrides(settings)
+    return settings
+
+
+def _refuse_set_and_swept(args: argparse.Namespace, swept: list[str]) -> None:
+    """A field both set (--set, --lr, ...) and swept (--axis) would silently take the axis's values: refuse it."""
+    for setting in _settings(args):
+        if setting.key in swept:
+            raise ConfigError(
+                f"{setting.given_as} conflicts with --axis {setting.key}: a swept field takes its values from "
+                "--axis alone; drop one of them"
+            )
 
 
 def _data_of(args: argparse.Namespace) -> str | None:
