@@ -341,6 +341,16 @@ def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = ""
     return found
 
 
+def grid_size_line(request: Request) -> str:
+    """A sweep's size, said before it is planned: points, seeds, members and the seed-steps they train."""
+    grid, steps = request.grid, request.source.config.steps
+    shape = " x ".join(map(str, grid.shape))
+    return (
+        f"sweep: a grid of {shape} = {grid.size:,} points x {request.seeds} seeds = {request.members:,} members, "
+        f"{request.members * steps:,} seed-steps (the progress line gives the time left after the first chunk)"
+    )
+
+
 def describe(
     request: Request, layout: driver.Layout, devices: list[jax.Device], root: Path | None, *, resumed: bool = False
 ) -> list[str]:

@@ -314,6 +314,8 @@ def _run(args: argparse.Namespace) -> int:
             _refuse_set_and_swept(args, [path for path, _ in grid.axes])
             results.metric(args.metric)
         request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
+        if grid is not None:  # its size first: planning a large grid takes a while, and may refuse it
+            print(api.grid_size_line(request), flush=True)
         devices = seed_devices(args.devices, seeds=request.members)
         layout, population = api.plan(request, devices, group_size=args.group_size, chunk_steps=args.chunk_steps)
         root = args.out or _default_out(("sweep-" if grid else "") + request.source.preset)

@@ -8,6 +8,7 @@ Adam(1e-3, 0.9, 0.999, 1e-7).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import types
@@ -207,7 +208,7 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
 
 def check_types(config: Any, prefix: str = "") -> None:
     """Raise ConfigError naming the first field whose value is not of its declared type (`steps="100"`)."""
-    hints = typing.get_type_hints(type(config))
+    hints = _type_hints(type(config))
     for item in dataclasses.fields(config):
         value, path, expected = getattr(config, item.name), prefix + item.name, hints[item.name]
         if dataclasses.is_dataclass(expected):
@@ -216,8 +217,13 @@ def check_types(config: Any, prefix: str = "") -> None:
                 f"{path} must be a {expected.__name__} (a dict of its fields), got {value!r}",
             )
             check_types(value, f"{path}.")
-        else:
-            _require(_has_type(value, expected), f"{path} must be {_type_name(expected)}, got {value!r}")
+        elif not _has_type(value, expected):  # the message only when needed: grids check thousands of configs
+            raise ConfigError(f"{path} must be {_type_name(expected)}, got {value!r}")
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # slow (string annotations), and asked for every config checked
 
 
 def _has_type(value: Any, expected: Any) -> bool:
