@@ -477,6 +477,12 @@ def summarize(history: Metrics, steps: np.ndarray, real: np.ndarray) -> dict[str
     }
 
 
+def resume_command(root: Path) -> str:
+    """The command that continues the run or sweep in `root`."""
+    kind = "sweep" if read_spec(root).get("grid") else "run"
+    return f"jaxbngan {kind} --resume --out {root}"
+
+
 def write_summary(root: Path, summary: dict[str, Any]) -> None:
     """Write summary.json, atomically."""
     write_json(root / SUMMARY, summary)
@@ -485,5 +491,5 @@ def write_summary(root: Path, summary: dict[str, Any]) -> None:
 def read_summary(root: Path) -> dict[str, Any]:
     """The summary of a finished run."""
     if not (root / SUMMARY).is_file():
-        raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `jaxbngan run --resume --out {root}`")
+        raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `{resume_command(root)}`")
     return json.loads((root / SUMMARY).read_text())
