@@ -12,7 +12,9 @@ import argparse
 import contextlib
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 import typing
 from pathlib import Path
@@ -77,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         args.command = shlex.join(["jaxbngan", *argv])
         if args.handler not in (_list, _explain):  # they answer without JAX
             _start_jax()
+        if args.handler is _run:  # SIGTERM interrupts a run as Ctrl-C does, and it says how to continue
+            with _sigterm_interrupts():
+                return args.handler(args)
         return args.handler(args)
     except ConfigError as error:
         print(f"jaxbngan: error: {error}", file=sys.stderr)
@@ -87,6 +92,23 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:  # a file or folder that cannot be read or written: the user's to fix
         print(f"jaxbngan: error: {_os_error(error)}", file=sys.stderr)
         return EXIT_USAGE
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> typing.Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt inside the block (in the main thread; elsewhere it cannot be caught)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _start_jax() -> None:
@@ -329,8 +351,7 @@ def _run(args: argparse.Namespace) -> int:
             spec = rundir.read_spec(root)
             if rundir.is_complete(root):
                 print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-                results.conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
-                return 0
+                return _conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
             request, layout = _resumed(root, spec, args)
             devices = seed_devices(layout.devices)
         elif writes_files():
@@ -423,7 +444,20 @@ def _train(root: Path, request: Request, layout: Layout, devices: list[jax.Devic
     if not complete:
         print(f"stopped at the time limit; continue with: jaxbngan {args.kind} --resume --out {root}")
         return EXIT_STOPPED
-    results.conclude(root, time.monotonic() - started, args)
+    return _conclude(root, time.monotonic() - started, args)
+
+
+def _conclude(root: Path, seconds: float, args: argparse.Namespace) -> int:
+    """The summary and figures of a trained run; an interrupt (Ctrl-C, SIGTERM) says what is saved and what is not."""
+    try:
+        results.conclude(root, seconds, args)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted while writing the summary and figures; the trained run is saved in {root}; "
+            f"write them with: jaxbngan {args.kind} --resume --out {root}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     return 0
 
 
