@@ -51,7 +51,7 @@ from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
 from jaxbngan.presets import PRESETS, get_preset, with_overrides
 from jaxbngan.sharding import seed_devices
-from jaxbngan.tuning import cpu_cores, scan_unroll
+from jaxbngan.tuning import cpu_cores, scan_unroll, separate_programs
 
 MAX_SEED = 2**32 - 1  # JAX keys take 32-bit seeds (without x64 a larger one wraps onto a smaller one)
 
@@ -297,8 +297,12 @@ def run_spec(request: Request, layout: driver.Layout, devices: list[jax.Device])
         "seeds": request.seeds,
         "seed": request.seed,
         "layout": dataclasses.asdict(layout),
-        # Choices that change a seed's rounding; on a CPU neither depends on the layout (README, Many devices).
-        "execution": {"vmap_width": layout.width(platform), "scan_unroll": scan_unroll(platform)},
+        # Choices that change a seed's rounding; on a CPU none depends on the layout (README, Many devices).
+        "execution": {
+            "vmap_width": layout.width(platform),
+            "scan_unroll": scan_unroll(platform),
+            "programs": "separate" if separate_programs(platform) else "partitioned",
+        },
         "config": to_dict(request.source.config),
         "versions": provenance.versions(),
         "git": provenance.git_state(),  # None outside a checkout
