@@ -2,8 +2,6 @@
 run directories and interrupts end in one line (ConfigError from Python, exit 2 from the command
 line), with nothing written before the checks pass."""
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -13,20 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import in_process
 
 import jaxbngan
 from jaxbngan import Config, cli, plots, rundir
 from jaxbngan.config import ConfigError
 
 TINY = ["--steps", "20", "--log-every", "10", "--seeds", "2", "--set", "data.size=64", "--devices", "1"]
-
-
-def in_process(*args) -> tuple[int, str, str]:
-    """`cli.main` in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(map(str, args)))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
