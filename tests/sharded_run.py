@@ -90,8 +90,8 @@ def single_process(out: Path, run, keys) -> None:
     final, history = train(chunk, states)
     save(out / "sharded.npz", *gather_seeds((final, history)))
 
-    chex.clear_trace_counter()  # another width is another program
-    blocks = chunk_runner(run, devices, BLOCK_WIDTH)
+    chex.clear_trace_counter()  # another width is another program, partitioned as on the accelerators that vmap
+    blocks = chunk_runner(run, devices, BLOCK_WIDTH, separate=False)
     save(out / "blocks.npz", *gather_seeds(train(blocks, states)))
     others = keys.at[1:].set(seed_keys(1, SEEDS)[1:])
     save(out / "others_replaced.npz", *gather_seeds(train(blocks, init_per_device(shard_seeds(others, devices)))))

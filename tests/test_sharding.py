@@ -30,6 +30,9 @@ def launch(out: Path, devices: int, *args: str, **env: str) -> subprocess.Popen:
     flags = " ".join([os.environ.get("XLA_FLAGS", ""), *tuning.xla_flags("cpu", devices)]).strip()
     path = os.pathsep.join(filter(None, [str(SCRIPT.parent.parent), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, "XLA_FLAGS": flags, "JAX_PLATFORMS": "cpu", "PYTHONPATH": path, **env}
+    # Each device compiles its own program: small ones too go to the session's cache, so the layouts
+    # that give a device the same block of seeds load it instead of compiling it again.
+    env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     return subprocess.Popen(
         [sys.executable, str(SCRIPT), str(out), *args],
         env=env,
