@@ -96,7 +96,7 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     monkeypatch.setattr(seed_layout, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
     monkeypatch.setattr(driver, "scan_unroll", lambda backend: tuning.scan_unroll(rules))
     per_device = driver.per_device
-    monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
+    monkeypatch.setattr(driver, "per_device", lambda fn, *a, **k: per_device(chex.assert_max_traces(fn, n=1), *a, **k))
     rundir.create(tmp_path, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
     layout = Layout(seeds=SEEDS, group_size=2, chunk_steps=3, devices=1)  # two groups (one padded), two chunks each
     assert layout.width("cpu") == (2 if rules == "gpu" else 1)
