@@ -305,6 +305,9 @@ def history_of(offsets: np.ndarray, std_ratio: float = 1.0) -> Metrics:
         frechet_distance=zeros,
         pixel_kid=zeros,
         class_kl=zeros,
+        d_fake_loss=zeros,
+        running_position=np.full((seeds, logs, 2, 2), np.nan),  # (seeds, logs, D layers, moments)
+        running_between=np.full((seeds, logs, 2, 2), np.nan),
     )
 
 
