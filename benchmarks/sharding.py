@@ -7,10 +7,13 @@ Each timing runs in its own worker subprocess: on a CPU, XLA makes that many hos
 (`--xla_force_host_platform_device_count`, which acts only before JAX starts); on a GPU or TPU the
 first N real devices are used and larger counts are skipped. A worker runs the driver's composition
 (`per_device` over `tuning.map_seeds` blocks of `tuning.vmap_width` seeds, the step scan unrolled by
-`tuning.scan_unroll`, state donated), compiles it (timed apart), makes a warm-up call and times one
-call of one logged segment. Each round runs every device count once, so load from other work on a
-shared machine falls on all counts alike; a figure is the median over `--rounds`. The JSON under
-benchmarks/results/ is rewritten after each worker, so an interrupted run keeps what it measured.
+`tuning.scan_unroll`, state donated) as one of two programs (`--programs`): each device its own copy
+of the one-device program (the driver's on a CPU, `tuning.separate_programs`) or one program
+partitioned over the devices. It times the first call (compilation included: the separate programs
+compile once per device, side by side) and then one call of one logged segment. Each round runs
+every device count and program once, so load from other work on a shared machine falls on all alike;
+a figure is the median over `--rounds`. The JSON under benchmarks/results/ is rewritten after each
+worker, so an interrupted run keeps what it measured.
 Workers get the project's XLA flags for their backend (`tuning.xla_flags`) on top of any XLA_FLAGS
 already set.
 
@@ -36,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runs from a chec
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
-    """Worker side: compile, warm up, then time one chunk of `steps` steps of `seeds` seeds on `devices` devices."""
+def measure(devices: int, preset: str, seeds: int, steps: int, program: str) -> dict:
+    """Worker side: time the first call (compilation included), then one chunk of `steps` steps of `seeds` seeds
+    on `devices` devices, as `program` ("separate" per-device programs or one "partitioned" program)."""
     import jax
 
     from jaxbngan import get_preset, make_run, seed_keys
@@ -50,6 +54,7 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
     width = vmap_width(platform, seeds // devices)
     unroll = scan_unroll(platform)  # as the driver chooses it
     run = make_run(config, unroll=unroll)
+    separate = program == "separate"
 
     def init_seeds(keys):
         return map_seeds(run.strategy.init, keys, width)
@@ -57,17 +62,17 @@ def measure(devices: int, preset: str, seeds: int, steps: int) -> dict:
     def advance_seeds(states):
         return map_seeds(lambda state: run.segments(state, 1), states, width)
 
-    states = per_device(init_seeds, chosen)(shard_seeds(seed_keys(0, seeds), chosen))
-    advance = jax.jit(per_device(advance_seeds, chosen), donate_argnums=0)
+    states = per_device(init_seeds, chosen, separate=separate)(shard_seeds(seed_keys(0, seeds), chosen))
+    advance = per_device(advance_seeds, chosen, separate=separate, donate=True)
     start = time.perf_counter()
-    compiled = advance.lower(states).compile()
-    compile_s = time.perf_counter() - start
-    states, _ = jax.block_until_ready(compiled(states))  # warm-up
+    states, _ = jax.block_until_ready(advance(states))  # compiles, and warms up
+    first_call_s = time.perf_counter() - start
     start = time.perf_counter()
-    jax.block_until_ready(compiled(states))
+    jax.block_until_ready(advance(states))
     return {
         "seconds": time.perf_counter() - start,
-        "compile_s": compile_s,
+        "first_call_s": first_call_s,
+        "program": program,
         "seeds_per_device": seeds // devices,
         "vmap_width": width,
         "scan_unroll": unroll,
@@ -123,13 +128,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timings per device count (one per round)")
     parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--platform", default="cpu", help="cpu (forced host devices), gpu or tpu")
+    parser.add_argument(
+        "--programs",
+        default="separate,partitioned",
+        help="comma-separated: each device its own one-device program (the CPU driver's), or one partitioned program",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-program", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    programs = args.programs.split(",")
+    if not programs or set(programs) - {"separate", "partitioned"}:
+        parser.error(f"--programs takes separate and/or partitioned, got {args.programs}")
     if min(args.seeds, args.steps, args.rounds, *args.devices) < 1 or any(args.seeds % n for n in args.devices):
         parser.error("counts must be positive and --seeds a multiple of every --devices count")
     if args.worker is not None:
-        print(json.dumps(measure(args.worker, args.preset, args.seeds, args.steps)))
+        print(json.dumps(measure(args.worker, args.preset, args.seeds, args.steps, args.worker_program)))
         return 0
 
     from jaxbngan.rundir import write_json
@@ -148,12 +162,13 @@ def main(argv: list[str]) -> int:
         "skipped": [f"{n} devices: only {available} visible" for n in args.devices if n > available],
         "results": [],
     }
-    timings: dict[int, list[dict]] = {n: [] for n in counts}
+    cells = [(n, program) for n in counts for program in programs]
+    timings: dict[tuple[int, str], list[dict]] = {cell: [] for cell in cells}
     args.out.mkdir(parents=True, exist_ok=True)
     path = None
     for round_ in range(args.rounds):
-        for devices in counts:
-            command = [sys.executable, __file__, *argv, "--worker", str(devices)]
+        for devices, program in cells:
+            command = [sys.executable, __file__, *argv, "--worker", str(devices), "--worker-program", program]
             load = os.getloadavg()[0]
             done = subprocess.run(command, env=worker_env(args.platform, devices), capture_output=True, text=True)
             if done.returncode:
@@ -162,40 +177,44 @@ def main(argv: list[str]) -> int:
                 return 1
             timing = json.loads(done.stdout.strip().splitlines()[-1])
             timing["load"] = load
-            timings[devices].append(timing)
+            timings[devices, program].append(timing)
             report["results"] = summarize(timings, args.seeds * args.steps)
             report["note"] = note(timing["backend"])
             path = args.out / results_name(timing)
             write_json(path, report)  # atomic: an interrupted run never leaves a half-written file
             print(
-                f"round {round_ + 1}/{args.rounds}, {devices} device(s): "
+                f"round {round_ + 1}/{args.rounds}, {devices} device(s), {program}: "
                 f"{args.seeds * args.steps / timing['seconds']:.0f} seed-steps/s",
                 flush=True,
             )
     for row in report["results"]:
-        print(f"{row['devices']} device(s): {row['seed_steps_per_s']:.0f} seed-steps/s (x{row['ratio_to_first']:.2f})")
+        print(
+            f"{row['devices']} device(s), {row['program']}: {row['seed_steps_per_s']:.0f} seed-steps/s "
+            f"(x{row['ratio_to_first']:.2f}), first call {row['first_call_s']:.1f} s"
+        )
     if path is not None:
         print(f"results: {path}")
     return 0
 
 
-def summarize(timings: dict[int, list[dict]], seed_steps: int) -> list[dict]:
-    """Per device count: median time over rounds, seed-steps/s and its ratio to the first count."""
+def summarize(timings: dict[tuple[int, str], list[dict]], seed_steps: int) -> list[dict]:
+    """Per device count and program: median time over rounds, seed-steps/s, its ratio to the first cell's."""
     rows = []
-    for devices, runs in timings.items():
+    for (devices, program), runs in timings.items():
         if not runs:
             continue
         median = statistics.median(run["seconds"] for run in runs)
         rows.append(
             {
                 "devices": devices,
+                "program": program,
                 "seeds_per_device": runs[0]["seeds_per_device"],
                 "vmap_width": runs[0]["vmap_width"],
                 "scan_unroll": runs[0]["scan_unroll"],
                 "times_s": [round(run["seconds"], 4) for run in runs],
                 "median_s": round(median, 4),
                 "seed_steps_per_s": round(seed_steps / median, 1),
-                "compile_s": round(statistics.median(run["compile_s"] for run in runs), 3),
+                "first_call_s": round(statistics.median(run["first_call_s"] for run in runs), 3),
                 # Other work on the machine skews timings: the 1-minute load average before each
                 # worker (it includes this benchmark's previous worker) shows when it did.
                 "load_before": [round(run["load"], 2) for run in runs],

@@ -39,16 +39,17 @@ import jax
 import numpy as np
 
 from jaxbngan import compile_cache, driver, export, finals, provenance, rundir, seed_layout, sweep
+from jaxbngan.arguments import check_run_arguments
 from jaxbngan.classifier import classifier_for
-from jaxbngan.config import Config, ConfigError, to_dict
-from jaxbngan.data import make_population
+from jaxbngan.config import Config, ConfigError, to_dict, validate_for_data, validate_for_kind
+from jaxbngan.data import data_set_kind, make_population
 from jaxbngan.grid import Grid, parse_axes
 from jaxbngan.metrics import Metrics
 from jaxbngan.presets import get_preset
 from jaxbngan.progress import ProgressLine
 from jaxbngan.request import Request, Source, make_request, resolve, saved_source
 from jaxbngan.sharding import seed_devices, writes_files
-from jaxbngan.tuning import cpu_cores, scan_unroll
+from jaxbngan.tuning import cpu_cores, scan_unroll, separate_programs
 
 
 class Results(NamedTuple):
@@ -79,7 +80,7 @@ def run(
     seeds: int = 64,
     *,
     out: str | os.PathLike | None = None,
-    data: str | os.PathLike | np.ndarray | None = None,
+    data: str | os.PathLike | np.ndarray | dict[str, Any] | None = None,
     devices: int | None = None,
     progress: bool = True,
     seed: int = 0,
@@ -93,12 +94,28 @@ def run(
     `axes` makes it a sweep, as `jaxbngan sweep`: {config path: values} for fields of `config.KNOBS`;
     every point of the grid trains the same seeds in one program, and the results' arrays lead with
     the grid's axes (`Results.grid`), then the seeds.
-    `data`: a data set name, an (n, d) array, or a .npy/.npz/.csv file (default: the config's).
+    `data`: a data set name, an (n, d) array, or a .npy/.npz/.csv file (default: the config's), or a
+    dict of data fields to override, `data={"name": "moons", "size": 512}`.
     `devices`: use at most that many (default: all, no more than `seeds`). `overrides` replace
     config fields: `steps=500`, or a section's fields as a dict, `loss={"shift_weight": 0.01}`.
     `out`: keep the run directory there (default: a temporary one, removed after loading).
-    Bad input raises `ConfigError` before anything is traced.
+    Bad input raises `ConfigError` before anything is traced or written.
     """
+    check_run_arguments(
+        config_or_preset,
+        seeds,
+        out=out,
+        data=data,
+        devices=devices,
+        progress=progress,
+        seed=seed,
+        group_size=group_size,
+        chunk_steps=chunk_steps,
+        axes=axes,
+        overrides=overrides,
+    )
+    if isinstance(data, dict):  # a data-section override, as `data.size=512` on the command line
+        data, overrides = None, {**overrides, "data": data}
     if jax.process_count() > 1:
         raise ConfigError("jaxbngan.run trains in one process; for a multi-process run use the `jaxbngan run` command")
     compile_cache.enable()  # $JAXBNGAN_COMPILE_CACHE moves it or turns it off
@@ -129,7 +146,10 @@ def plan(
     """The layout of a new run on `devices`, and the population it learns."""
     config = request.source.config
     population = request.source.population
+    if population is None:  # the mismatch first: the data set's own limits (digits' size) would hide it
+        validate_for_kind(config, data_set_kind(config.data.name), f"data set {config.data.name!r}")
     population = np.asarray(population if population is not None else make_population(config.data))
+    validate_for_data(config, population.shape, request.source.data)
     layout = seed_layout.plan_layout(
         config,
         request.members,
@@ -151,8 +171,12 @@ def run_spec(request: Request, layout: seed_layout.Layout, devices: list[jax.Dev
         "seeds": request.seeds,
         "seed": request.seed,
         "layout": dataclasses.asdict(layout),
-        # Choices that change a seed's rounding; on a CPU neither depends on the layout (README, Many devices).
-        "execution": {"vmap_width": layout.width(platform), "scan_unroll": scan_unroll(platform)},
+        # Choices that change a seed's rounding; on a CPU none depends on the layout (docs/devices.md).
+        "execution": {
+            "vmap_width": layout.width(platform),
+            "scan_unroll": scan_unroll(platform),
+            "programs": "separate" if separate_programs(platform) else "partitioned",
+        },
         "config": to_dict(request.source.config),
         "versions": provenance.versions(),
         "git": provenance.git_state(),  # None outside a checkout
@@ -193,6 +217,16 @@ def _differences(before: dict[str, Any], after: dict[str, Any], prefix: str = ""
         elif before[key] != after[key]:
             found.append((f"{prefix}{key}", before[key], after[key]))
     return found
+
+
+def grid_size_line(request: Request) -> str:
+    """A sweep's size, said before it is planned: points, seeds, members and the seed-steps they train."""
+    grid, steps = request.grid, request.source.config.steps
+    shape = " x ".join(map(str, grid.shape))
+    return (
+        f"sweep: a grid of {shape} = {grid.size:,} points x {request.seeds} seeds = {request.members:,} members, "
+        f"{request.members * steps:,} seed-steps (the progress line gives the time left after the first chunk)"
+    )
 
 
 def describe(session: Session, shown_root: Path | None) -> list[str]:
@@ -320,13 +354,15 @@ def open_run(
     """Hold the run directory `root` for one invocation: a new run or a continued one, checked, locked, created.
 
     `resume` True continues the run in `root`, False starts one there (`root` absent or empty, or
-    holding a run that `overwrite` replaces), None does whichever fits. A continued run keeps its
+    holding a run that `overwrite` replaces), None does whichever fits: a new run also replaces a
+    directory killed while it was created, where nothing was trained. A continued run keeps its
     layout and refuses a `request` (or `asked` value) that differs from its own; `request` may be a
     function of the saved run's Source and config.json that gives it (`continued`). Only one process
     holds a directory at a time (`rundir.owned`, whose lock names `command`); another is refused.
     Every check that needs no lock runs before anything is written.
     """
     root, asked = Path(root), asked or LayoutAsked()
+    restart = resume is None  # whichever fits: a half-created directory starts afresh
     resume = rundir.is_run_dir(root) if resume is None else resume
     if resume:
         rundir.read_spec(root)  # a run directory, before the lock is taken
@@ -335,7 +371,7 @@ def open_run(
         layout, population = plan(request, devices, group_size=asked.group_size, chunk_steps=asked.chunk_steps)
     writer = writes_files()  # process 0 of a multi-process run; the others read what it writes
     if writer and not resume:
-        _claim(root, overwrite)
+        _claim(root, overwrite, restart=restart)
     with rundir.owned(root, command) if writer else contextlib.nullcontext():
         if writer:
             rundir.tidy(root)  # what a killed process left
@@ -345,7 +381,7 @@ def open_run(
             layout = seed_layout.Layout(**spec["layout"])
             devices = seed_devices(layout.devices)
         elif writer:
-            if _claim(root, overwrite):
+            if _claim(root, overwrite, restart=restart):
                 rundir.clear(root)
             rundir.create(root, run_spec(request, layout, devices), population)
         yield Session(root, request, layout, devices, resume, resume and rundir.is_complete(root))
@@ -392,14 +428,22 @@ def _checked_continuation(root: Path, spec: dict[str, Any], request: Request | C
     return request
 
 
-def _claim(root: Path, overwrite: bool) -> bool:
-    """Make sure a new run may write to `root`; True if it holds a run that `overwrite` will clear."""
+def _claim(root: Path, overwrite: bool, *, restart: bool) -> bool:
+    """Make sure a new run may write to `root`; True if it holds a run that `overwrite` will clear.
+
+    A directory killed while it was created (`rundir.is_half_created`) is cleared with `overwrite` or
+    `restart`, and named as such otherwise.
+    """
     if not root.exists():
         return False
     if not root.is_dir():
         raise ConfigError(f"{root} exists and is not a directory")
     if not any(path.name != rundir.LOCK for path in root.iterdir()):
         return False
+    if rundir.is_half_created(root):
+        if overwrite or restart:
+            return True
+        raise rundir.half_created_error(root)
     if not rundir.is_run_dir(root):
         raise ConfigError(f"{root} exists and is not a jaxbngan run directory (no {rundir.SPEC}); choose another")
     if not overwrite:

@@ -10,11 +10,15 @@ JAX and matplotlib are imported only by the commands that need them: `--help`, `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
+import typing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         _start_jax()
         args.compile_cache = compile_cache.enable(getattr(args, "compile_cache", None))
         with compile_cache.CompileLog() as args.compilations:
+            if args.handler is _run:  # SIGTERM interrupts a run as Ctrl-C does, and it says how to continue
+                with _sigterm_interrupts():
+                    return args.handler(args)
             return args.handler(args)
     except ConfigError as error:
         return fail("jaxbngan", error)
@@ -78,6 +85,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as error:  # a file or folder that cannot be read or written: the user's to fix
         return fail("jaxbngan", os_error_text(error))
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> typing.Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt inside the block (in the main thread; elsewhere it cannot be caught)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _start_jax() -> None:
@@ -289,8 +313,11 @@ def _run(args: argparse.Namespace) -> int:
         source = api.resolve(args.preset or DEFAULT_PRESET, args.data, _overrides(args))
         grid = parse_axes(source.config, args.axis) if args.kind == "sweep" else None
         if grid is not None:
+            _refuse_set_and_swept(args, [path for path, _ in grid.axes])
             results.metric(args.metric)
         request = api.make_request(source, DEFAULT_SEEDS if args.seeds is None else args.seeds, args.seed or 0, grid)
+        if grid is not None:  # its size first: planning a large grid takes a while, and may refuse it
+            print(api.grid_size_line(request), flush=True)
         root = args.out or _default_out(("sweep-" if grid else "") + request.source.preset)
     asked = api.LayoutAsked(args.devices, args.group_size, args.chunk_steps)
     with api.open_run(
@@ -298,8 +325,7 @@ def _run(args: argparse.Namespace) -> int:
     ) as session:
         if session.complete:
             print(f"{root} is already complete; nothing to train, summary and figures brought up to date")
-            results.conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
-            return 0
+            return _conclude(root, 0.0, args)  # what a kill before the summary or the figures left out
         return _train(session, args)
 
 
@@ -326,6 +352,10 @@ def _continued(saved: api.Source, spec: dict[str, Any], args: argparse.Namespace
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The typed config overrides of the named flags and --set; a field set twice is an error."""
+    return parse_overrides(_settings(args))
+
+
+def _settings(args: argparse.Namespace) -> list[Setting]:
     settings = []
     for flag, (keys, _) in FLAGS.items():
         value = getattr(args, flag.lstrip("-").replace("-", "_"))
@@ -334,7 +364,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.set:
         key, value = split_setting(text)
         settings.append(Setting(key, value, f"--set {text}"))
-    return parse_overrides(settings)
+    return settings
+
+
+def _refuse_set_and_swept(args: argparse.Namespace, swept: list[str]) -> None:
+    """A field both set (--set, --lr, ...) and swept (--axis) would silently take the axis's values: refuse it."""
+    for setting in _settings(args):
+        if setting.key in swept:
+            raise ConfigError(
+                f"{setting.given_as} conflicts with --axis {setting.key}: a swept field takes its values from "
+                "--axis alone; drop one of them"
+            )
 
 
 def _check_time_limit(limit: float | None) -> None:
@@ -365,7 +405,20 @@ def _train(session: api.Session, args: argparse.Namespace) -> int:
     if not complete:
         print(f"stopped at the time limit; {api.saved_progress(root)}; continue with: {again}")
         return EXIT_STOPPED
-    results.conclude(root, time.monotonic() - started, args)
+    return _conclude(root, time.monotonic() - started, args)
+
+
+def _conclude(root: Path, seconds: float, args: argparse.Namespace) -> int:
+    """The summary and figures of a trained run; an interrupt (Ctrl-C, SIGTERM) says what is saved and what is not."""
+    try:
+        results.conclude(root, seconds, args)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted while writing the summary and figures; the trained run is saved in {root}; "
+            f"write them with: jaxbngan {args.kind} --resume --out {root}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     return 0
 
 

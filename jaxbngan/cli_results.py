@@ -111,7 +111,7 @@ def compare(args: argparse.Namespace) -> int:
     for name, root in zip(_labels(args.run_dirs), args.run_dirs, strict=True):
         results = rundir.load(root)
         if not results.complete:
-            raise ConfigError(f"{root} has not finished; continue it with --resume --out {root}")
+            raise ConfigError(f"{root} has not finished; continue it with `{rundir.resume_command(root)}`")
         for label, history in _entries(name, results):  # a sweep's points count as runs
             label = label if label not in by_run else f"{label} ({sum(k.startswith(label) for k in by_run) + 1})"
             healthy = finals.divergence_steps(history, results.steps, results.real) < 0

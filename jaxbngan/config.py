@@ -8,8 +8,15 @@ Adam(1e-3, 0.9, 0.999, 1e-7).
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+import numbers
+import types
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import numpy as np
 
 NORMS = ("none", "batch", "layer", "group", "instance", "weight", "spectral", "reference")
 NormKind = Literal["none", "batch", "layer", "group", "instance", "weight", "spectral", "reference"]
@@ -199,8 +206,69 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
         )
 
 
+def check_types(config: Any, prefix: str = "") -> None:
+    """Raise ConfigError naming the first field whose value is not of its declared type (`steps="100"`)."""
+    hints = _type_hints(type(config))
+    for item in dataclasses.fields(config):
+        value, path, expected = getattr(config, item.name), prefix + item.name, hints[item.name]
+        if dataclasses.is_dataclass(expected):
+            _require(
+                isinstance(value, expected),
+                f"{path} must be a {expected.__name__} (a dict of its fields), got {value!r}",
+            )
+            check_types(value, f"{path}.")
+        elif not _has_type(value, expected):  # the message only when needed: grids check thousands of configs
+            raise ConfigError(f"{path} must be {_type_name(expected)}, got {value!r}")
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # slow (string annotations), and asked for every config checked
+
+
+def _has_type(value: Any, expected: Any) -> bool:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, option) for option in args)
+    if origin is Literal:
+        return isinstance(value, str)  # which strings: `validate` names the choices
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_has_type(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_has_type(v, a) for v, a in zip(value, args, strict=True))
+    if isinstance(value, (bool, np.bool_)):
+        return expected is bool
+    if expected is int:
+        return isinstance(value, numbers.Integral)
+    if expected is float:
+        return isinstance(value, numbers.Real) and math.isfinite(value)
+    return isinstance(value, expected)
+
+
+def _type_name(expected: Any) -> str:
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is type(None):
+        return "None"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(option) for option in args)
+    if origin is Literal or expected is str:
+        return "a string"
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis and typing.get_origin(args[0]) is tuple:
+            return f"a tuple of ({', '.join(_type_name(a) for a in typing.get_args(args[0]))}) pairs"
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a tuple of {_type_name(args[0]).removeprefix('a ').removeprefix('an ')}s"
+        return f"a tuple ({', '.join(_type_name(a) for a in args)})"
+    return {bool: "True or False", int: "an integer", float: "a finite number"}.get(expected, expected.__name__)
+
+
 def validate(config: Config) -> None:
     """Check a config before anything is traced, so mistakes read as one line, not a JAX trace."""
+    check_types(config)
     _require(config.data.size >= 2, f"data.size must be at least 2, got {config.data.size}")
     _require(config.steps > 0, f"steps must be positive, got {config.steps}")
     _require(
@@ -258,15 +326,20 @@ def data_kind(shape: tuple[int, ...]) -> str:
     return DATA_KINDS[0] if len(shape) == 2 else DATA_KINDS[1]
 
 
-def validate_for_data(config: Config, shape: tuple[int, ...]) -> None:
-    """Check that both networks fit a population of `shape`: MLPs for points, DCGAN conv nets for images."""
+def validate_for_data(config: Config, shape: tuple[int, ...], name: str | None = None) -> None:
+    """Check that both networks fit a population of `shape` (of data set `name`): MLPs for points, DCGANs for images."""
     kind = data_kind(shape)
+    validate_for_kind(config, kind, name or f"{kind} of shape {tuple(shape[1:])}")
+
+
+def validate_for_kind(config: Config, kind: str, what: str) -> None:
+    """Check that both networks fit data of `kind` ("points" or "images"), `what` naming the data in the message."""
     fitting = "mlp" if kind == "points" else "dcgan"
     for who, net in (("generator", config.generator), ("discriminator", config.discriminator)):
         _require(
             net.architecture == fitting,
-            f"{who}.architecture={net.architecture!r} cannot model {kind} of shape {tuple(shape[1:])}; "
-            f"use a preset for {kind} (`jaxbngan list`)",
+            f"{who}.architecture={net.architecture!r} cannot model {kind} ({what}): use a preset made for {kind} "
+            f"(`jaxbngan list`), or architecture {fitting!r}",
         )
 
 

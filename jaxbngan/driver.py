@@ -7,10 +7,11 @@ one jitted call that advances every seed by `chunk_steps` steps; between chunks 
 and the group's state is checkpointed, so a stopped run resumes bit for bit. A finished group's
 histories and final samples go to the run directory, and the next group starts from fresh keys.
 
-A seed's numbers do not depend on the layout: on a CPU every seed runs the same program (one seed
-at a time, the step scan unrolled by `tuning.scan_unroll`, which depends on the backend alone),
-whatever the devices, seeds and group size. On a GPU the vmap width is each device's share of a
-group, which can change rounding; the run records it in config.json.
+A seed's numbers do not depend on the layout: on a CPU every seed runs the same one-device program
+(each device its own copy, `tuning.separate_programs`; one seed at a time; the step scan unrolled
+by `tuning.scan_unroll`, which depends on the backend alone), whatever the devices, seeds and group
+size. On a GPU the vmap width is each device's share of a group, which can change rounding; the
+run records it in config.json.
 """
 
 from __future__ import annotations
@@ -121,15 +122,15 @@ def make_chunk(
     def sample_seeds(states):
         return map_seeds(run.sample_fakes, states, width)
 
-    # Fixed shardings, and restored states committed to them like fresh ones: the chunk's input
-    # types include their sharding, and a resumed run must not compile the chunk a second time.
+    # Restored states are committed to the seeds' sharding like fresh ones: the chunk's input types
+    # include their sharding, and a resumed run must not compile the chunk a second time.
     split = seed_sharding(devices)
-    init = jax.jit(per_device(init_seeds, devices), in_shardings=split, out_shardings=split)
+    init = per_device(init_seeds, devices)
     return Chunk(
         init=lambda members: init(shard_seeds(members, devices)),
-        state_shape=lambda members: jax.eval_shape(init, members),
-        advance=jax.jit(per_device(advance_seeds, devices), in_shardings=split, out_shardings=split, donate_argnums=0),
-        sample=jax.jit(per_device(sample_seeds, devices), in_shardings=split, out_shardings=split),
+        state_shape=lambda members: jax.eval_shape(init_seeds, members),
+        advance=per_device(advance_seeds, devices, donate=True),
+        sample=per_device(sample_seeds, devices),
         restore=lambda state: jax.device_put(state, split),
     )
 

@@ -72,7 +72,7 @@ def run_columns(root: Path) -> dict[str, np.ndarray]:
     if not results.complete:
         raise ConfigError(
             f"{root} has not finished, so there is nothing final to export; "
-            f"finish it with `jaxbngan run --resume --out {root}`"
+            f"finish it with `{rundir.resume_command(root)}`"
         )
     in_std = results.history._replace(offset=np.asarray(results.history.offset) / finals.data_std(results.real))
     table = columns(in_std, results.steps, data_dim_of(results.real))  # offsets in std, as in summary.json
@@ -171,6 +171,11 @@ def export_run(root: Path, fmt: str, out: Path | None = None) -> Path:
     if fmt == "tensorboard" and sweep.is_sweep(root):
         raise ConfigError(
             f"{root} is a sweep; TensorBoard logs are per run: `jaxbngan extract` a point, then export it"
+        )
+    if out is not None and fmt != "tensorboard" and out.suffix.lower() != f".{fmt}":
+        raise ConfigError(
+            f"--out {out} does not end in .{fmt}, the format written (--format {fmt}); "
+            f"name it {out.with_suffix('.' + fmt)}, or pass the --format its suffix names"
         )
     table = run_columns(root)
     out = out if out is not None else root / DEFAULT_NAMES[fmt]

@@ -178,9 +178,25 @@ def remove(root: Path) -> None:
     shutil.rmtree(root)
 
 
+def is_half_created(root: Path) -> bool:
+    """Whether `root` holds what `create` writes before config.json and nothing else: a run killed while created."""
+    if not root.is_dir() or is_run_dir(root):
+        return False
+    names = {path.name for path in root.iterdir()} - {LOCK}
+    return POPULATION in names and all(name == POPULATION or TEMPORARY.match(name) for name in names)
+
+
+def half_created_error(root: Path) -> ConfigError:
+    """What to do with a directory that `is_half_created`: start the run again."""
+    return ConfigError(
+        f"{root} holds a run killed while it was created ({POPULATION}, no {SPEC}): nothing was trained; "
+        "start it again with --overwrite"
+    )
+
+
 def clear(root: Path) -> None:
     """Empty a run directory this process `owned`, keeping its lock; refuse anything that is not a run."""
-    if not is_run_dir(root):
+    if not is_run_dir(root) and not is_half_created(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC}); refusing to delete it")
     for path in root.iterdir():
         if path.name != LOCK:
@@ -189,6 +205,8 @@ def clear(root: Path) -> None:
 
 def read_spec(root: Path) -> dict[str, Any]:
     """The spec saved in config.json."""
+    if is_half_created(root):
+        raise half_created_error(root)
     if not is_run_dir(root):
         raise ConfigError(f"{root} is not a jaxbngan run directory (no {SPEC})")
     try:
@@ -377,6 +395,12 @@ def _padded(history: Metrics, logs: int) -> Metrics:
 # -- the summary ------------------------------------------------------------------------------------
 
 
+def resume_command(root: Path) -> str:
+    """The command that continues the run or sweep in `root`."""
+    kind = "sweep" if read_spec(root).get("grid") else "run"
+    return f"jaxbngan {kind} --resume --out {root}"
+
+
 def write_summary(root: Path, summary: dict[str, Any]) -> None:
     """Write summary.json, atomically."""
     write_json(root / SUMMARY, summary)
@@ -385,5 +409,5 @@ def write_summary(root: Path, summary: dict[str, Any]) -> None:
 def read_summary(root: Path) -> dict[str, Any]:
     """The summary of a finished run."""
     if not (root / SUMMARY).is_file():
-        raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `jaxbngan run --resume --out {root}`")
+        raise ConfigError(f"{root} has no {SUMMARY} yet; finish it with `{resume_command(root)}`")
     return json.loads((root / SUMMARY).read_text())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
@@ -27,6 +28,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxbngan.config import ConfigError
+from jaxbngan.tuning import separate_programs
 
 SEED_AXIS = "seeds"
 DISTRIBUTED_ENV = "JAXBNGAN_DISTRIBUTED"
@@ -122,13 +124,52 @@ def seed_sharding(devices: list[jax.Device]) -> NamedSharding:
     return NamedSharding(seed_mesh(devices), _SEEDS_FIRST)
 
 
-def per_device(fn: Callable, devices: list[jax.Device]) -> Callable:
-    """Jit `fn` to run on each device's own block of seeds (leading axis of every argument and output).
+def per_device(
+    fn: Callable, devices: list[jax.Device], *, separate: bool | None = None, donate: bool = False
+) -> Callable:
+    """`fn` run on each device's own block of seeds (leading axis of every argument and output).
 
-    `fn` sees only its device's seeds and is traced once for all devices; as it never names the
-    `seeds` axis, nothing crosses devices.
+    `fn` sees only its device's seeds, never names the `seeds` axis, and nothing crosses devices.
+    `separate` (default: `tuning.separate_programs` of the devices' backend): each device runs its own
+    copy of the one-device program, the very program a `--devices 1` run compiles, so a seed's
+    numbers do not depend on how many devices share the run. Otherwise one jitted program
+    partitioned over the mesh, compiled once (what `jax.jit(...).lower` needs):
+    XLA optimizes a partitioned program through other passes than a one-device program, and on a
+    CPU the two round the train step differently (docs/devices.md). `donate`: the first
+    argument's buffers are reused for the outputs.
     """
-    return jax.jit(jax.shard_map(fn, mesh=seed_mesh(devices), in_specs=_SEEDS_FIRST, out_specs=_SEEDS_FIRST))
+    donated = (0,) if donate else ()
+    if separate is None:
+        separate = separate_programs(devices[0].platform)
+    if not separate:
+        mapped = jax.shard_map(fn, mesh=seed_mesh(devices), in_specs=_SEEDS_FIRST, out_specs=_SEEDS_FIRST)
+        return jax.jit(mapped, donate_argnums=donated)
+    program = jax.jit(fn, donate_argnums=donated)
+    sharding = seed_sharding(devices)
+    local = [d for d in devices if d.process_index == jax.process_index()]
+
+    def run(*args: Any) -> Any:
+        args = shard_seeds(args, devices)
+        blocks = {d: [] for d in local}  # each device's block of every argument leaf
+        for leaf in jax.tree.leaves(args):
+            for shard in leaf.addressable_shards:
+                blocks[shard.device].append(shard.data)
+        treedef = jax.tree.structure(args)
+        calls = [lambda d=d: program(*jax.tree.unflatten(treedef, blocks[d])) for d in local]
+        if len(calls) == 1:
+            outputs = [calls[0]()]
+        else:  # one thread per device, so the first call's compilations run side by side
+            with ThreadPoolExecutor(len(calls)) as pool:
+                outputs = list(pool.map(lambda call: call(), calls))
+        return jax.tree.map(lambda *parts: _assemble(parts, len(devices), sharding), *outputs)
+
+    return run
+
+
+def _assemble(parts: tuple[jax.Array, ...], devices: int, sharding: NamedSharding) -> jax.Array:
+    """One global array, seeds first, from each local device's block of it."""
+    shape = (parts[0].shape[0] * devices, *parts[0].shape[1:])
+    return jax.make_array_from_single_device_arrays(shape, sharding, list(parts))
 
 
 def shard_seeds(tree: Any, devices: list[jax.Device]) -> Any:

@@ -25,15 +25,24 @@ import numpy as np
 
 from jaxbngan import finals, rundir
 from jaxbngan.catalog import with_unit
-from jaxbngan.config import ConfigError, from_dict, to_dict
+from jaxbngan.config import ConfigError, error_text, from_dict, to_dict
 from jaxbngan.grid import Grid, describe_point, point_config
 
 BOTH_WIN = "both_win"  # the final metric whose mean over seeds is the both-win share
 
 
 def read_grid(spec: dict[str, Any]) -> Grid | None:
-    """The grid of a sweep's spec; None for an ordinary run."""
-    return Grid.from_json(spec["grid"]) if spec.get("grid") else None
+    """The grid of a sweep's spec; None for an ordinary run. ConfigError if config.json's grid is damaged."""
+    if not spec.get("grid"):
+        return None
+    try:
+        grid = Grid.from_json(spec["grid"])
+    except (ValueError, TypeError) as error:  # a value that is no number, an axis that is no [path, values] pair
+        reason = error_text(error)
+        raise ConfigError(f"{rundir.SPEC} is damaged: its grid is not [[path, [numbers]], ...] ({reason})") from None
+    if not all(values and all(math.isfinite(v) for v in values) for _, values in grid.axes):
+        raise ConfigError(f"{rundir.SPEC} is damaged: its grid holds an empty axis or a value that is not finite")
+    return grid
 
 
 def is_sweep(root: Path) -> bool:

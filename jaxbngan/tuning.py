@@ -45,6 +45,19 @@ def scan_unroll(backend: str) -> int:
     return 2 if backend == "cpu" else 1
 
 
+def separate_programs(backend: str) -> bool:
+    """Whether each device runs its own one-device program (`sharding.per_device`) rather than its part of one
+    partitioned program.
+
+    On a CPU, yes: XLA rounds a partitioned train step differently from the one-device step, so a
+    seed's numbers would depend on `--devices`; with its own program every device computes a seed as
+    `--devices 1` does, at the cost of one compilation per device, run side by side
+    (docs/devices.md). On accelerators the vmap width changes with the layout anyway, and one compilation
+    serves every device.
+    """
+    return backend == "cpu"
+
+
 def map_seeds(fn: Callable[[Any], Any], seeds: Any, width: int) -> Any:
     """`fn` over the leading seed axis of the pytree `seeds`, `width` seeds vmapped at a time.
 

@@ -1,8 +1,18 @@
-"""Small configs shared by the tests."""
+"""Small configs, and the command line run in process, shared by the tests."""
 
+import contextlib
 import dataclasses
+import io
 
-from jaxbngan import Config, get_preset
+from jaxbngan import Config, cli, get_preset
+
+
+def in_process(*args) -> tuple[int, str, str]:
+    """`cli.main` in this process: exit code, stdout, stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(list(map(str, args)))
+    return code, out.getvalue(), err.getvalue()
 
 
 def tiny(preset: str = "bn-split", *, steps: int = 20, log_every: int = 10, size: int = 64, **fields) -> Config:

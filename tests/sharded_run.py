@@ -1,14 +1,17 @@
 """A tiny run with its seeds sharded over devices, for tests/test_sharding.py (run in a subprocess).
 
     XLA_FLAGS=--xla_force_host_platform_device_count=8 python tests/sharded_run.py OUT
+    XLA_FLAGS=--xla_force_host_platform_device_count=4 python tests/sharded_run.py OUT points|images
 
 One process: writes the run on all devices, the same run unsharded, the run with every seed but
-the first replaced, the compiled chunk's HLO, the errors of bad requests, and the CLI driver's
+the first replaced, the partitioned chunk's HLO, the errors of bad requests, and the CLI driver's
 histories of the same seeds under several layouts (devices, seeds, group sizes). Started once per
 process with JAXBNGAN_DISTRIBUTED=1 (and the coordinator settings), process 0 writes the run
-gathered from all processes, and each process the seeds it held.
+gathered from all processes, and each process the seeds it held. With `points` or `images`, only
+the driver's layouts, at the sizes of a real preset of that kind.
 """
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -20,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from helpers import tiny
 
-from jaxbngan import ConfigError, driver, make_run, rundir, seed_keys, seed_layout
+from jaxbngan import ConfigError, driver, get_preset, make_run, rundir, seed_keys, seed_layout
 from jaxbngan.config import to_dict
 from jaxbngan.sharding import gather_seeds, initialize_distributed, per_device, seed_devices, shard_seeds
 from jaxbngan.tuning import map_seeds
@@ -33,6 +36,8 @@ WIDTH, BLOCK_WIDTH = 1, 2
 CHUNKS = 2
 # (seeds, devices, group size) of the driver's layouts; the first two seeds are compared across them.
 LAYOUTS = ((4, 1, 4), (4, 4, 4), (4, 2, 2), (4, 1, 1), (2, 2, 2), (6, 2, 4))
+# The same at real sizes (`... OUT points|images`, 4 devices): few layouts, as each device compiles its program.
+REAL_LAYOUTS = ((2, 1, 2), (2, 2, 2), (4, 4, 4))
 
 
 def save(path: Path, states, history) -> None:
@@ -42,13 +47,18 @@ def save(path: Path, states, history) -> None:
     np.savez(path, **{jax.tree_util.keystr(p): np.asarray(leaf) for p, leaf in flat})
 
 
-def chunk_runner(run, devices, width=WIDTH):
-    """The driver's `tuning.map_seeds` over blocks of `width` seeds: per device (traced once) or unsharded."""
+def chunk_runner(run, devices, width=WIDTH, *, separate=True):
+    """The driver's `tuning.map_seeds` over blocks of `width` seeds: per device (traced once) or unsharded.
+
+    `separate`: each device runs its own one-device program (the driver's on a CPU), else one partitioned program.
+    """
 
     def chunk(states):
         return map_seeds(lambda state: run.segments(state, 1), states, width)
 
-    return per_device(chex.assert_max_traces(chunk, n=1), devices) if devices else jax.jit(chunk)
+    if not devices:
+        return jax.jit(chunk)
+    return per_device(chex.assert_max_traces(chunk, n=1), devices, separate=separate)
 
 
 def train(chunk, states):
@@ -74,19 +84,21 @@ def single_process(out: Path, run, keys) -> None:
     save(out / "reference.npz", *train(chunk_runner(run, None), init(keys)))
 
     placed = shard_seeds(keys, devices)
-    init_per_device = per_device(jax.vmap(run.strategy.init), devices)
+    init_per_device = per_device(jax.vmap(run.strategy.init), devices, separate=True)
     states = init_per_device(placed)
     chunk = chunk_runner(run, devices)
     final, history = train(chunk, states)
     save(out / "sharded.npz", *gather_seeds((final, history)))
 
-    chex.clear_trace_counter()  # another width is another program
-    blocks = chunk_runner(run, devices, BLOCK_WIDTH)
+    chex.clear_trace_counter()  # another width is another program, partitioned as on the accelerators that vmap
+    blocks = chunk_runner(run, devices, BLOCK_WIDTH, separate=False)
     save(out / "blocks.npz", *gather_seeds(train(blocks, states)))
     others = keys.at[1:].set(seed_keys(1, SEEDS)[1:])
     save(out / "others_replaced.npz", *gather_seeds(train(blocks, init_per_device(shard_seeds(others, devices)))))
 
-    (out / "chunk.hlo").write_text(chunk.lower(states).compile().as_text())
+    chex.clear_trace_counter()
+    partitioned = chunk_runner(run, devices, separate=False)
+    (out / "chunk.hlo").write_text(partitioned.lower(states).compile().as_text())
     # A program that does reduce over seeds, to show the collective check can fail.
     across = jax.jit(lambda s: jnp.mean(s.g_params["Dense_0"]["kernel"], axis=0))
     (out / "across_seeds.hlo").write_text(across.lower(states).compile().as_text())
@@ -106,21 +118,32 @@ def single_process(out: Path, run, keys) -> None:
         "ragged": error_of(lambda: shard_seeds((keys, keys[:8]), devices)),
     }
     (out / "single.json").write_text(json.dumps({"layout": layout, "errors": errors}))
-    driver_layouts(out, devices)
+    driver_layouts(out, devices, tiny("bn-split", steps=12, log_every=3), LAYOUTS)
 
 
-def driver_layouts(out: Path, devices) -> None:
-    """The CLI driver's histories of seeds 0 and 1 of one config under each of LAYOUTS."""
-    config = tiny("bn-split", steps=12, log_every=3)
+def driver_layouts(out: Path, devices, config, layouts, name: str = "layouts") -> None:
+    """The CLI driver's histories of seeds 0 and 1 of `config` under each (seeds, devices, group size) of `layouts`."""
     histories = {}
-    for seeds, count, group_size in LAYOUTS:
+    for seeds, count, group_size in layouts:
         root = Path(tempfile.mkdtemp(dir=out))
         rundir.create(root, {"config": to_dict(config)}, np.zeros((2, 2), np.float32))
-        layout = seed_layout.Layout(seeds=seeds, group_size=group_size, chunk_steps=6, devices=count)
+        chunk_steps = config.steps // 2
+        layout = seed_layout.Layout(seeds=seeds, group_size=group_size, chunk_steps=chunk_steps, devices=count)
         driver.train(root, config, layout, devices[:count], seed=0)
-        for name, value in rundir.load(root).history._asdict().items():
-            histories[f"{seeds}-{count}-{group_size}/{name}"] = np.asarray(value)[:2]
-    np.savez(out / "layouts.npz", **histories)
+        for field, value in rundir.load(root).history._asdict().items():
+            histories[f"{seeds}-{count}-{group_size}/{field}"] = np.asarray(value)[:2]
+    np.savez(out / f"{name}.npz", **histories)
+
+
+def real_sizes(out: Path, kind: str) -> None:
+    """`driver_layouts` at the sizes of real presets: the blog's MLPs on 2048 points, or a DCGAN on digits."""
+    devices = seed_devices()
+    if kind == "points":
+        config = dataclasses.replace(get_preset("bn-split").config, steps=20, log_every=10)
+        driver_layouts(out, devices, config, REAL_LAYOUTS, kind)
+    else:
+        config = dataclasses.replace(get_preset("dcgan-split").config, steps=2, log_every=1)
+        driver_layouts(out, devices, config, REAL_LAYOUTS[:2], kind)
 
 
 def multi_process(out: Path, run, keys) -> None:
@@ -144,6 +167,8 @@ def multi_process(out: Path, run, keys) -> None:
 
 def main() -> None:
     out = Path(sys.argv[1])
+    if sys.argv[2:]:
+        return real_sizes(out, sys.argv[2])
     joined = initialize_distributed()
     run = make_run(tiny("bn-split", steps=CHUNKS * 3, log_every=3))
     keys = seed_keys(0, SEEDS)

@@ -111,7 +111,10 @@ def test_an_out_that_is_not_a_run_directory_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "preset, data, fitting",
-    [("bn-split", np.zeros((32, 8, 8, 1), np.float32), "dcgan-split"), ("dcgan-split", np.zeros((32, 2)), "bn-split")],
+    [
+        ("bn-split", np.linspace(-1, 1, 32 * 8 * 8, dtype=np.float32).reshape(32, 8, 8, 1), "dcgan-split"),
+        ("dcgan-split", np.zeros((32, 2)), "bn-split"),
+    ],
 )
 def test_own_data_of_the_other_kind_names_the_presets_that_fit_it(preset, data, fitting):
     with pytest.raises(ConfigError, match=rf"array holds .* but {preset} is for .*; use a preset for .*\b{fitting}\b"):

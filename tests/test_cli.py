@@ -97,7 +97,7 @@ def test_run_writes_a_complete_run_directory(finished):
     assert set(spec["versions"]) >= {"jaxbngan", "jax"} and spec["device"].startswith("cpu")
     assert spec["git"] is None or set(spec["git"]) == {"commit", "dirty"}  # None outside a checkout
     assert spec["layout"] == {"seeds": 3, "group_size": 2, "chunk_steps": 10, "devices": 1}
-    assert spec["execution"] == {"vmap_width": 1, "scan_unroll": 2}  # the choices that set a seed's rounding
+    assert spec["execution"] == {"vmap_width": 1, "scan_unroll": 2, "programs": "separate"}  # what sets rounding
 
     arrays = load_arrays(finished)
     np.testing.assert_array_equal(arrays["steps"], [10, 20])

@@ -96,7 +96,7 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     monkeypatch.setattr(seed_layout, "vmap_width", lambda backend, seeds: tuning.vmap_width(rules, seeds))
     monkeypatch.setattr(driver, "scan_unroll", lambda backend: tuning.scan_unroll(rules))
     per_device = driver.per_device
-    monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
+    monkeypatch.setattr(driver, "per_device", lambda fn, *a, **k: per_device(chex.assert_max_traces(fn, n=1), *a, **k))
     rundir.create(tmp_path, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
     layout = Layout(seeds=SEEDS, group_size=2, chunk_steps=3, devices=1)  # two groups (one padded), two chunks each
     assert layout.width("cpu") == (2 if rules == "gpu" else 1)
@@ -109,7 +109,12 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     assert progress.done == SEEDS * CONFIG.steps
 
     # Blocked vs. whole vmaps sum in another order: see test_train.test_vmapped_seeds_match_separate_runs.
-    chex.assert_trees_all_close(rundir.load(tmp_path).history, vmapped[1], rtol=5e-3, atol=5e-3)
+    # Where the running averages sit divides by the gap between fake and real moments (0.11 apart at
+    # step 3 here) and counts features on either side (one feature of 64 flips): that rounding moves them
+    # past any fixed tolerance, so they are left out of this comparison.
+    unstable = {"running_position": None, "running_between": None}
+    history, expected = (h._replace(**unstable) for h in (rundir.load(tmp_path).history, vmapped[1]))
+    chex.assert_trees_all_close(history, expected, rtol=5e-3, atol=5e-3)
 
 
 def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
@@ -141,6 +146,9 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
         frechet_distance=np.full((seeds, logs), np.nan),
         pixel_kid=np.full((seeds, logs), np.nan),
         class_kl=np.full((seeds, logs), np.nan),
+        d_fake_loss=np.zeros((seeds, logs)),
+        running_position=np.full((seeds, logs, 2, 2), np.nan),  # D without BN: not a divergence
+        running_between=np.full((seeds, logs, 2, 2), np.nan),
     )
     history.offset[0, 2, 1] = np.inf
     history.d_fake_loss_by_view[2, 3, 0] = np.nan

@@ -37,6 +37,9 @@ def history(seeds: int = SEEDS, logs: int = LOGS, dims: int = 2) -> Metrics:
         frechet_distance=values(),
         pixel_kid=values(),
         class_kl=values(),
+        d_fake_loss=values(),
+        running_position=values(1, 2),  # (D layers, moments)
+        running_between=values(1, 2),
     )
     record.std_ratio[0, 0, 1] = np.inf  # a constant real column
     return record
@@ -77,6 +80,11 @@ COLUMNS_2D = [
     "frechet_distance",
     "pixel_kid",
     "class_kl",
+    "d_fake_loss",
+    "running_position_0_0",
+    "running_position_0_1",
+    "running_between_0_0",
+    "running_between_0_1",
 ]
 
 

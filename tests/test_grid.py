@@ -65,7 +65,7 @@ def test_points_differ_where_their_knobs_do(sweep):
 
 def test_a_stopped_sweep_resumes_to_the_numbers_of_an_uninterrupted_one(tmp_path, sweep, monkeypatch):
     per_device = driver.per_device
-    monkeypatch.setattr(driver, "per_device", lambda fn, devices: per_device(chex.assert_max_traces(fn, n=1), devices))
+    monkeypatch.setattr(driver, "per_device", lambda fn, *a, **k: per_device(chex.assert_max_traces(fn, n=1), *a, **k))
     # Groups of 3 members: points split across groups, the last group padded.
     assert not train(tmp_path, CONFIG, SEEDS, GRID, group_size=3, deadline=0.0)
     chex.clear_trace_counter()  # a new process counts afresh

@@ -1,7 +1,5 @@
 """Faults, bad input and concurrent runs: nothing lost, one line instead of a traceback, one writer per run."""
 
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -12,7 +10,7 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
-from helpers import tiny
+from helpers import in_process, tiny
 
 import jaxbngan
 from jaxbngan import Metrics, api, cli, driver, finals, memory, rundir, seed_layout
@@ -21,14 +19,6 @@ from jaxbngan.config import ConfigError, to_dict
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["bn-split", "--steps", "20", "--log-every", "10", "--seeds", "2", "--set", "data.size=64", "--devices", "1"]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # permissions do not stop root
-
-
-def in_process(*args) -> tuple[int, str, str]:
-    """`cli.main` in this process: exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main(list(map(str, args)))
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +305,9 @@ def history_of(offsets: np.ndarray, std_ratio: float = 1.0) -> Metrics:
         frechet_distance=zeros,
         pixel_kid=zeros,
         class_kl=zeros,
+        d_fake_loss=zeros,
+        running_position=np.full((seeds, logs, 2, 2), np.nan),  # (seeds, logs, D layers, moments)
+        running_between=np.full((seeds, logs, 2, 2), np.nan),
     )
 
 

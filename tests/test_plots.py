@@ -27,6 +27,9 @@ def history(seeds: int = 4, logs: int = 5, dims: int = 2, partial: bool = False)
         frechet_distance=np.full((seeds, logs), np.nan),
         pixel_kid=np.full((seeds, logs), np.nan),
         class_kl=np.full((seeds, logs), np.nan),
+        d_fake_loss=rng.random((seeds, logs)),
+        running_position=rng.normal(size=(seeds, logs, 2, 2)),  # (D layers, moments)
+        running_between=rng.random((seeds, logs, 2, 2)),
     )
     if partial:  # as `rundir.load` pads a run that has not logged everything yet
         values = Metrics(*(np.asarray(x, dtype=float) for x in values))

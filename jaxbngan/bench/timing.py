@@ -143,10 +143,12 @@ def driver_layout(
     steps = steps_per_call(seeds, guess, params["seconds"])
     step_scan = advance(run, steps, unroll)
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)
+    # Compiled ahead of time, so partitioned; the driver's separate per-device programs on a CPU run as
+    # fast once compiled (benchmarks/sharding.py times both).
     if vmap_one:
-        program = per_device(lambda s: jax.lax.map(step_scan, s, batch_size=1), devices)
+        program = per_device(lambda s: jax.lax.map(step_scan, s, batch_size=1), devices, separate=False)
     else:
-        program = per_device(lambda s: tuning.map_seeds(step_scan, s, width), devices)
+        program = per_device(lambda s: tuning.map_seeds(step_scan, s, width), devices, separate=False)
     record = measure(program, states, seeds, steps, params)
     layout = {"width": min(width, per), "devices": len(devices), "unroll": unroll}
     return {**layout, "vmap_one": vmap_one, **record}

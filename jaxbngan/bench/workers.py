@@ -104,8 +104,9 @@ def _logging_cells(params: dict[str, Any]) -> list[dict[str, Any]]:
     devices = seed_split(seeds)
     width = tuning.vmap_width(jax.default_backend(), seeds // len(devices))
     states = shard_seeds(jax.vmap(run.strategy.init)(seed_keys(0, seeds)), devices)
-    plain = per_device(lambda s: tuning.map_seeds(advance(run, log_every), s, width), devices)
-    logged = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, 1), s, width), devices)
+    # Partitioned, as `measure` compiles ahead of time (see `timing.driver_layout`).
+    plain = per_device(lambda s: tuning.map_seeds(advance(run, log_every), s, width), devices, separate=False)
+    logged = per_device(lambda s: tuning.map_seeds(lambda x: run.segments(x, 1), s, width), devices, separate=False)
     records = []
     for name, program, output_state in (("without", plain, True), ("with", logged, False)):
         record = measure(program, states, seeds, log_every, params, output_state=output_state)

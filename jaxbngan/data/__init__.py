@@ -11,6 +11,7 @@ from jaxbngan.data.points import Modes, checkerboard, gaussian, grid25, moons, r
 from jaxbngan.data.registry import (
     GENERATORS,
     class_names,
+    data_set_kind,
     generator_params,
     labelled_population,
     make_population,
@@ -25,6 +26,7 @@ __all__ = [
     "checkerboard",
     "class_names",
     "data_kind",
+    "data_set_kind",
     "digits",
     "gaussian",
     "generator_params",

@@ -92,12 +92,12 @@ def _scaled_images(array: np.ndarray, name: str) -> np.ndarray:
     if bad.size:
         raise ConfigError(f"{name}: image {bad[0] + 1} holds NaN or inf ({bad.size} such images)")
     low, high = images.min().item(), images.max().item()
+    if high == low:  # whatever the dtype: offsets are measured in the data's std, which would be 0
+        raise ConfigError(f"{name}: every pixel is {low:g}; nothing to learn")
     pixels = images.astype(np.float32)
     if np.issubdtype(images.dtype, np.integer) and 0 <= low and high <= 255:
         how, scaled = "as 8-bit values by x / 127.5 - 1", pixels / np.float32(127.5) - 1
     elif np.issubdtype(images.dtype, np.integer) or not -1 <= low <= high <= 1:
-        if high == low:
-            raise ConfigError(f"{name}: every pixel is {low:g}; nothing to learn")
         how = f"from [{low:g}, {high:g}] by 2 (x - min) / (max - min) - 1"
         scaled = 2 * (pixels - np.float32(low)) / np.float32(high - low) - 1
     elif low >= 0:

@@ -18,6 +18,11 @@ from jaxbngan.data.points import Modes
 GENERATORS: dict[str, Callable[..., jax.Array | Labelled]] = {**points.GENERATORS, **images.IMAGE_SETS}
 
 
+def data_set_kind(name: str) -> str:
+    """Whether the named data set is "points" or "images"."""
+    return "images" if name in images.IMAGE_SETS else "points"
+
+
 def generator_params(name: str) -> dict[str, float]:
     """The overridable keyword parameters of a data set with their defaults."""
     signature = inspect.signature(_generator(name))
