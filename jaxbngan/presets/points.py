@@ -110,7 +110,7 @@ BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
         "[bn_split.1: partly at 32 seeds, standard]",
     ),
     "bn-split-shift": (
-        lambda: bn_split(shift=True),
+        bn_split_shift,
         "BN split + shift term: the reward moves the fakes right of the same seed without it in 32/32 on ring8, "
         "32/32 on moons, 32/32 on grid25, and D's loss stays its twin's in 19/32 on ring8, 20/32 on moons, 20/32 "
         "on grid25; D sits near ln 2 only on moons [shift.1: partly at 32 seeds, standard]",
