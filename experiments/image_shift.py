@@ -1,61 +1,136 @@
-"""Image scale: what D's normalization normalizes away when G is paid to brighten its images."""
+"""Image scale: what D's normalization normalizes away when G is paid to brighten its images, with controls.
+
+G's loss gets -w * reward(fakes) (`strategies.shift_reward`): the mean pixel (brightness), or per
+channel the mean plus the std of the pixels over the batch (brightness and contrast: what an affine
+map of the pixels raises). Each normalization of D, in every D layer, is swept over the reward weight
+as one program per data set whose weight-0 member is the twin every rewarded member is paired with,
+seed by seed. Two of these Ds are the controls each claim is judged under (`verdicts.control_failures`):
+
+* positive: BN in every D layer with reflected borders, provably blind to both directions (a constant
+  shift of a channel stays constant through a reflected-border conv and BN removes it; BN also removes
+  a scale common to the batch), so the reward must move G at some weight;
+* negative: D without normalization, which sees both, so the reward must not move G, or much less.
+
+A claim at a weight where either control misbehaves is not judged there.
+
+Cells: 26 variants per data set, 22 of them in 7 sweep programs (4 Ds x 4 weights with the brightness
+reward, 3 Ds x 2 weights with brightness and contrast) and 4 presets for the blog's first-layer claims:
+52 cells on a profile's two data sets, 48 not shared with other sections, 30 more than before the sweep
+(its 9 variants of its own became 24); with `images-cpu` the study plans 84 cells in all. Each costs what
+a cell of the other sections costs at the profile's steps and seeds; WEIGHTS and CONTRAST_WEIGHTS are
+where to trim.
+"""
 
 from jaxbngan.image_verdicts import brightened, kept_brightness
 from jaxbngan.presets.images import BRIGHTNESS_WEIGHT
-from jaxbngan.reproduce import Claim, Experiment, derived, losses, preset, run_alone_images
-from jaxbngan.reproduce.image_spec import brightness, image_samples
+from jaxbngan.reproduce import Claim, Controls, Experiment, derived, preset, run_alone_images, swept
+from jaxbngan.reproduce.image_spec import brightness, image_samples, reward_by_weight
 from jaxbngan.verdicts import d_loss_unchanged, d_near_ln2
 
-REFERENCE = "dcgan-no-d-norm-shift"  # D without normalization sees every brightness shift
+WEIGHTS = (BRIGHTNESS_WEIGHT, 0.05, 0.5)  # the brightness reward: the presets' weight, 10 and 100 times it
+CONTRAST_WEIGHTS = (0.05, 0.5)  # the brightness-and-contrast reward
+CONTRAST = "brightness_contrast"
 
-# Each rewarded variant and its twin: the same D, seeds and keys without the reward.
-TWINS = {
-    "dcgan-bn-first-shift": "dcgan-bn-first",
-    "dcgan-bn-first-shift-reflect": "dcgan-bn-first-reflect",
-    "dcgan-split-shift": "dcgan-split",
-    "dcgan-instance-first-shift-reflect": "dcgan-instance-first-reflect",
-    "dcgan-layer-first-shift": "dcgan-layer-first",
-    REFERENCE: "dcgan-no-d-norm",
+# Each normalization in every D layer: (preset it derives from, changes to D).
+D_NORMS = {
+    "shift-bn-reflect": ("dcgan-bn-first", {"padding": "reflect"}),  # the positive control
+    "shift-no-norm": ("dcgan-no-d-norm", {}),  # the negative control
+    "shift-instance": ("dcgan-instance", {"norms": ("instance", "instance"), "padding": "reflect"}),
+    "shift-layer": ("dcgan-layer", {"norms": ("layer", "layer")}),
 }
+POSITIVE, NEGATIVE = "shift-bn-reflect", "shift-no-norm"
+
+
+def tag(norm: str, direction: str = "mean") -> str:
+    """The name of a sweep: the normalization, with `-bc` for the brightness-and-contrast reward."""
+    return norm if direction == "mean" else f"{norm}-bc"
+
+
+def rewarded(norm: str, weight: float, direction: str = "mean") -> str:
+    """The variant of D `norm` rewarded at `weight` along `direction`."""
+    return f"{tag(norm, direction)}-w-{weight:g}"
+
+
+def twin(norm: str) -> str:
+    """The twin of every rewarded variant of D `norm`: the weight-0 member of its brightness sweep (with no
+    reward, the direction changes nothing)."""
+    return rewarded(norm, 0.0)
+
+
+def sweep(norm: str, weights: tuple[float, ...], direction: str = "mean") -> tuple:
+    """D `norm` rewarded along `direction` at each weight, as one sweep program per data set."""
+    base, discriminator = D_NORMS[norm]
+    variant = derived(tag(norm, direction), base, discriminator=discriminator, loss={"shift_direction": direction})
+    return swept(variant, "loss.shift_weight", weights, name=f"{tag(norm, direction)}-w")
+
+
+def controls(weight: float, direction: str = "mean") -> Controls:
+    """Both controls at `weight` along `direction`, each rewarded variant against its twin."""
+    return Controls(
+        weight,
+        positive=(rewarded(POSITIVE, weight, direction), twin(POSITIVE)),
+        negative=(rewarded(NEGATIVE, weight, direction), twin(NEGATIVE)),
+        moved=brightened(0, 1, direction),
+    )
+
+
+def pairs(norms: tuple[str, ...], weights: tuple[float, ...], direction: str = "mean") -> dict[str, str]:
+    """Every rewarded variant of `norms` at `weights` along `direction` -> its twin."""
+    return {rewarded(norm, w, direction): twin(norm) for norm in norms for w in weights}
+
+
+def blind_instance(weight: float, direction: str = "mean") -> Claim:
+    """Instance norm in every D layer is blind along `direction` at `weight`."""
+    what = "brightens" if direction == "mean" else "brightens and contrasts"
+    return Claim(
+        statement=f"Instance norm in every D layer (reflected borders) is blind: at weight {weight:g} the reward"
+        f" {what} G's images.",
+        blog='"If we look at Instance Normalization, this should be even worse"',
+        variants=(rewarded("shift-instance", weight, direction), twin("shift-instance")),
+        main=brightened(0, 1, direction),
+        controls=controls(weight, direction),
+    )
+
+
+def seeing_layer(weight: float) -> Claim:
+    """Layer norm in every D layer sees the brightness shift at `weight`."""
+    return Claim(
+        statement=f"Layer norm in every D layer sees the shift: at weight {weight:g} the reward does not brighten G.",
+        blog='"Layernorm, on the other hand, seems to be able to detect these shifts"',
+        variants=(rewarded("shift-layer", weight), twin("shift-layer")),
+        main=kept_brightness(0, 1),
+        controls=controls(weight),
+    )
+
 
 EXPERIMENT = Experiment(
     name="image_shift",
-    section="Image scale: what normalization normalizes away (the brightness shift)",
+    section="Image scale: what normalization normalizes away (the brightness reward), with controls",
     summary=(
-        f"G's loss gets the term -{BRIGHTNESS_WEIGHT} * mean(fake pixel): a reward for brightening its images, the "
-        "image analog of the blog's shift to the right. D normalizes its first layer with split-batch BN (zero "
-        "and reflected borders: zeros let the shift differ at the borders, where BN cannot remove it), with "
-        "instance norm (reflected borders, every D layer), with layer norm (every D layer), or not at all (the "
-        "DCGAN rule: BN from the second layer on), and the reference D has no normalization. Each rewarded run "
-        "is compared with its twin: the same D and seed keys without the reward. The brightness offset is the "
-        "mean fake pixel minus the mean real pixel, in standard deviations of the data's pixels."
+        "G's loss gets the term -w * mean(fake pixel): a reward for brightening its images, the image analog of the"
+        " blog's shift to the right; a second reward adds each channel's pixel std over the batch (brightness and"
+        " contrast, which an affine map of the pixels raises). D has BN in every layer with reflected borders"
+        " (provably blind to both: the positive control), no normalization (sees both: the negative control),"
+        " instance norm in every layer with reflected borders (blind per image to both), or layer norm in every"
+        f" layer; each is swept over w ({', '.join(f'{w:g}' for w in WEIGHTS)} for brightness,"
+        f" {', '.join(f'{w:g}' for w in CONTRAST_WEIGHTS)} for brightness and contrast) as one program whose"
+        " weight-0 member is the twin each rewarded run is compared with, seed by seed. A claim is judged only at"
+        " the weights where the blind D let the reward move G and the seeing D did not (or much less). The blog's"
+        f" first-layer claims compare split BN in D's first layer (zero borders) and the DCGAN rule at"
+        f" w = {BRIGHTNESS_WEIGHT:g} with their twins. The offset along the reward is the fakes' brightness (plus"
+        " contrast: the std of their pixels) minus the data's, in standard deviations of the data's pixels."
     ),
     variants=(
-        preset(REFERENCE),
-        preset("dcgan-no-d-norm"),
+        *(variant for norm in D_NORMS for variant in sweep(norm, (0.0, *WEIGHTS))),
+        *(
+            variant
+            for norm in (POSITIVE, NEGATIVE, "shift-instance")
+            for variant in sweep(norm, CONTRAST_WEIGHTS, CONTRAST)
+        ),
         preset("dcgan-bn-first-shift"),
         preset("dcgan-bn-first"),
-        preset("dcgan-bn-first-shift-reflect"),
-        derived("dcgan-bn-first-reflect", "dcgan-bn-first", discriminator={"padding": "reflect"}),
         preset("dcgan-split-shift"),
         preset("dcgan-split"),
-        derived(
-            "dcgan-instance-first-shift-reflect",
-            "dcgan-instance-shift",
-            discriminator={"norms": ("instance", "instance"), "padding": "reflect"},
-        ),
-        derived(
-            "dcgan-instance-first-reflect",
-            "dcgan-instance",
-            discriminator={"norms": ("instance", "instance"), "padding": "reflect"},
-        ),
-        derived(
-            "dcgan-layer-first-shift",
-            "dcgan-layer",
-            discriminator={"norms": ("layer", "layer")},
-            loss={"shift_weight": BRIGHTNESS_WEIGHT},
-        ),
-        derived("dcgan-layer-first", "dcgan-layer", discriminator={"norms": ("layer", "layer")}),
     ),
     claims=(
         Claim(
@@ -66,46 +141,27 @@ EXPERIMENT = Experiment(
             main=brightened(0, 1),
             sides=(d_loss_unchanged(0, 1),),
             describes=(d_near_ln2(0),),
-        ),
-        Claim(
-            statement="The same with reflected borders, where BN removes a constant shift exactly.",
-            blog="not in the blog: zero-padded borders are the one place a constant shift survives BN",
-            variants=("dcgan-bn-first-shift-reflect", "dcgan-bn-first-reflect"),
-            main=brightened(0, 1),
-            sides=(d_loss_unchanged(0, 1),),
-            describes=(d_near_ln2(0),),
+            controls=controls(BRIGHTNESS_WEIGHT),
         ),
         Claim(
             statement="No BN in D's first layer (the DCGAN rule) sees the shift: the reward does not brighten G.",
             blog="\"Don't use BN in the first layer of D\" (the DCGAN paper's rule, which the blog cites)",
             variants=("dcgan-split-shift", "dcgan-split"),
             main=kept_brightness(0, 1),
+            controls=controls(BRIGHTNESS_WEIGHT),
         ),
-        Claim(
-            statement="Instance norm in D is blind to the shift per image: the reward brightens G's images.",
-            blog='"If we look at Instance Normalization, this should be even worse"',
-            variants=("dcgan-instance-first-shift-reflect", "dcgan-instance-first-reflect"),
-            main=brightened(0, 1),
-        ),
-        Claim(
-            statement="Layer norm in every D layer sees the shift: the reward does not brighten G.",
-            blog='"Layernorm, on the other hand, seems to be able to detect these shifts"',
-            variants=("dcgan-layer-first-shift", "dcgan-layer-first"),
-            main=kept_brightness(0, 1),
-        ),
-        Claim(
-            statement="Without norm in D, the reward does not brighten G: D sees the shift.",
-            blog='"No shift has occurred!" (2-D points, no BN)',
-            variants=(REFERENCE, "dcgan-no-d-norm"),
-            main=kept_brightness(0, 1),
-        ),
+        *(blind_instance(w) for w in WEIGHTS),
+        *(seeing_layer(w) for w in WEIGHTS),
+        *(blind_instance(w, CONTRAST) for w in CONTRAST_WEIGHTS),
     ),
     plots=(
-        brightness(TWINS),
-        image_samples("dcgan-bn-first-shift"),
-        image_samples("dcgan-instance-first-shift-reflect"),
-        image_samples(REFERENCE),
-        losses("dcgan-bn-first-shift"),
+        reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-instance"), WEIGHTS)),
+        reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-layer"), WEIGHTS)),
+        reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-instance"), CONTRAST_WEIGHTS, CONTRAST), CONTRAST),
+        brightness({"dcgan-bn-first-shift": "dcgan-bn-first", "dcgan-split-shift": "dcgan-split"}),
+        image_samples(rewarded(POSITIVE, max(WEIGHTS))),
+        image_samples(rewarded("shift-instance", max(WEIGHTS))),
+        image_samples(rewarded("shift-instance", max(CONTRAST_WEIGHTS), CONTRAST)),
     ),
     beyond_blog=True,
 )

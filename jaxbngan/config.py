@@ -28,6 +28,7 @@ DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "joint", "running")  # the one order of the views, as metrics store them
 G_LOSSES = ("minimax", "nonsaturating")
+SHIFT_DIRECTIONS = ("mean", "brightness_contrast")  # what the shift reward pays for (`strategies.shift_reward`)
 MAX_STEPS = 2**31 - 1
 # The continuous fields that change no array shape and no program structure. Every run takes them
 # as traced inputs (`TrainState.knobs`), not as constants, so one compiled program serves every
@@ -129,6 +130,9 @@ class LossConfig:
     g_loss: Literal["minimax", "nonsaturating"] = "minimax"  # blog: zero-sum minimax
     # Blog's shift experiment: G loss -= w * mean(fake[:, 0]) on points, w * mean(fake) (brightness) on images.
     shift_weight: float = 0.0
+    # What the shift term pays for: "mean" (x for points, brightness for images) or, for images only,
+    # "brightness_contrast": each channel's pixel mean plus its pixel std over the batch (`strategies.shift_reward`).
+    shift_direction: Literal["mean", "brightness_contrast"] = "mean"
     label_smoothing: float = 0.0  # one-sided: real label 1 - s in D's loss
     moment_matching: bool = False  # blog bonus: fakes standardized to the real mean/variance
 
@@ -314,6 +318,10 @@ def validate(config: Config) -> None:
         config.loss.shift_weight >= 0,
         f"loss.shift_weight must not be negative (the term pushes fakes along +x), got {config.loss.shift_weight}",
     )
+    _require(
+        config.loss.shift_direction in SHIFT_DIRECTIONS,
+        f"loss.shift_direction: {config.loss.shift_direction!r} not in {SHIFT_DIRECTIONS}",
+    )
     opt = config.optimizer
     _require(opt.learning_rate > 0, "optimizer.learning_rate must be positive")
     _require(0 <= opt.b1 < 1 and 0 <= opt.b2 < 1, f"optimizer.b1 and b2 must be in [0, 1), got {opt.b1}, {opt.b2}")
@@ -341,6 +349,11 @@ def validate_for_kind(config: Config, kind: str, what: str) -> None:
             f"{who}.architecture={net.architecture!r} cannot model {kind} ({what}): use a preset made for {kind} "
             f"(`jaxbngan list`), or architecture {fitting!r}",
         )
+    _require(
+        kind == "images" or config.loss.shift_direction == "mean",
+        f"loss.shift_direction={config.loss.shift_direction!r} rewards images' contrast; {kind} ({what}) shift along x:"
+        " use 'mean'",
+    )
 
 
 def get_field(config: Config, path: str) -> Any:

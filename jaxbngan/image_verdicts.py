@@ -1,9 +1,11 @@
 """Per-seed numbers of an image cell and the conditions the image claims add to `jaxbngan.verdicts`.
 
 The verdict rule is the 2-D one (`verdicts.judge`); so are the conditions on losses, the double
-win and the consistency gap, which read fields of the same names. What images add: the brightness
-offset (the mean pixel of the fakes minus that of the data, in standard deviations of the data's
-pixels), compared with the twin of the same seed without the reward, since G's fakes need not
+win and the consistency gap, which read fields of the same names. What images add: the offset along
+the reward's direction (`LossConfig.shift_direction`): the brightness offset (the mean pixel of the
+fakes minus that of the data, in standard deviations of the data's pixels), plus for
+"brightness_contrast" the contrast offset (the std of the fakes' pixels minus the data's, same unit),
+compared with the twin of the same seed without the reward, since G's fakes need not
 match the data's brightness even where D sees everything; and the sample-quality scores of the in-house
 classifier (`jaxbngan.image_metrics`), compared seed by seed.
 """
@@ -26,6 +28,7 @@ class ImageNumbers(NamedTuple):
     gap: np.ndarray  # consistency gap at the end of training
     mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
     brightness: np.ndarray  # mean fake pixel - mean real pixel, in std of the real pixels
+    contrast: np.ndarray  # std of the fake pixels - std of the real pixels (per channel, averaged), same unit
     frechet: np.ndarray  # Frechet distance in the classifier's features
     kid: np.ndarray  # KID in the classifier's features
     coverage: np.ndarray  # share of classes with at least a quarter of their fair share of fakes
@@ -35,14 +38,24 @@ class ImageNumbers(NamedTuple):
     mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
 
 
-def brightened(of: int = 0, twin: int = 1) -> Condition:
-    """The reward brightened G's fakes: by more than a shift beyond the twin's (same seed without the reward)."""
-    return moved_by_reward(of, twin, measure="brightness")
+# Per reward direction (`LossConfig.shift_direction`): its name in conditions, and a cell's offset along it.
+REWARD_OFFSETS = {
+    "mean": ("brightness", lambda cell: cell.brightness),
+    "brightness_contrast": ("brightness + contrast", lambda cell: cell.brightness + cell.contrast),
+}
 
 
-def kept_brightness(of: int = 0, twin: int = 1) -> Condition:
-    """The reward did not brighten G's fakes by a shift beyond the twin's (same seed without the reward)."""
-    return held_by_d(of, twin, measure="brightness")
+def brightened(of: int = 0, twin: int = 1, direction: str = "mean") -> Condition:
+    """The reward moved G's fakes along its direction (brighter; or brighter plus more contrasted) by more
+    than a shift beyond the twin's (same seed without the reward)."""
+    measure, offset = REWARD_OFFSETS[direction]
+    return moved_by_reward(of, twin, measure, offset)
+
+
+def kept_brightness(of: int = 0, twin: int = 1, direction: str = "mean") -> Condition:
+    """The reward did not move G's fakes along its direction by a shift beyond the twin's (same seed)."""
+    measure, offset = REWARD_OFFSETS[direction]
+    return held_by_d(of, twin, measure, offset)
 
 
 def lower_frechet(of: int = 0, than: int = 1) -> Condition:

@@ -132,10 +132,18 @@ def match_moments(fake: jax.Array, real_mean: jax.Array, real_var: jax.Array) ->
     return (fake - fake_mean) * jax.lax.rsqrt(fake_var + 1e-12) * jnp.sqrt(real_var) + real_mean
 
 
-def shift_reward(fake: jax.Array) -> jax.Array:
-    """What the shift term rewards: points moving right (mean of the first coordinate), images
-    getting brighter (mean of every pixel and channel)."""
-    return jnp.mean(fake[:, 0]) if fake.ndim == 2 else jnp.mean(fake)
+def shift_reward(fake: jax.Array, direction: str = "mean") -> jax.Array:
+    """What the shift term rewards (`LossConfig.shift_direction`): points moving right (mean of the first
+    coordinate), images getting brighter (mean of every pixel and channel); with "brightness_contrast",
+    images getting brighter and more contrasted: per channel, the pixels' mean plus their std over the
+    batch. An affine map of every pixel raises both, and BN or instance norm in every D layer (reflected
+    borders) removes it exactly."""
+    if fake.ndim == 2:
+        return jnp.mean(fake[:, 0])
+    if direction == "mean":
+        return jnp.mean(fake)
+    axes = (0, 1, 2)  # batch, height, width: one mean and one std per channel
+    return jnp.mean(jnp.mean(fake, axis=axes) + jnp.std(fake, axis=axes))
 
 
 def make_strategy(config: Config, population: jax.Array) -> Strategy:
@@ -202,7 +210,7 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         d_fake_loss_g_view = bce(logits, 0.0)  # reported as the blog's "G loss" (`StepLosses.g_loss`)
         # Minimax: G maximizes D's loss on fakes (zero-sum). Non-saturating: G makes D say "real".
         objective = -d_fake_loss_g_view if config.loss.g_loss == "minimax" else bce(logits, 1.0)
-        objective = objective - p.loss.shift_weight * shift_reward(fake)  # shift experiment
+        objective = objective - p.loss.shift_weight * shift_reward(fake, config.loss.shift_direction)  # the shift term
         return objective, (fake, g_stats, d_stats, d_fake_loss_g_view)
 
     def d_objective(d_params, d_stats, fake, real, p: Players):

@@ -8,7 +8,9 @@ holds. With `ROBUST` = 75% and `MAJORITY` = 50%:
 * partly          - at least 50% do, or the main effect alone holds in at least 75%;
 * not reproduced  - otherwise;
 * untestable      - the claim presupposes something (e.g. a failure to be cured) that holds in
-                    fewer than 50% of seeds, so the seeds cannot speak for or against it.
+                    fewer than 50% of seeds, so the seeds cannot speak for or against it;
+* not judged      - a shift claim whose controls failed at its reward weight (`control_failures`):
+                    the experiment could not have detected what the claim is about.
 
 Every share is a sample of seeds, so each of these comparisons ("at least 75%", ...) is made on its
 95% Wilson score interval: it holds when the whole interval is on or above the threshold, fails
@@ -32,6 +34,13 @@ again at the neighbouring values (`NEIGHBOURS`) and mark a verdict that changes 
 shift is judged against the seed's twin (the same seed keys and data without the reward): the
 signed difference of the offsets in the reward's direction, never an absolute band, since a run
 that fits the data poorly is off-centre with or without a reward.
+
+A shift claim may name controls, each a rewarded variant and its twin at the claim's weight: a
+positive control, a D provably blind to the reward's direction, must let the reward move G in at
+least half the seeds; a negative control, a D that sees the direction, must hold G (the reward
+moved fewer than half its seeds) or move it much less (a median move at most CONTROL_SHARE of the
+blind D's). Both by the shares' intervals, as the verdicts. Where either misbehaves, the claim is
+not judged at that weight on that data set.
 """
 
 from __future__ import annotations
@@ -94,8 +103,10 @@ Z95 = 1.959963984540054  # standard normal quantile of 0.975: two-sided 95% inte
 MAX_SEEDS = 100_000  # beyond this, "the seeds that would decide it" is reported as out of reach
 
 REPRODUCED, PARTLY, NOT_REPRODUCED, UNTESTABLE = "reproduced", "partly", "not reproduced", "untestable"
-UNDECIDED = "undecided"
-VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, UNTESTABLE, UNDECIDED)
+UNDECIDED, NOT_JUDGED = "undecided", "not judged"
+VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, UNTESTABLE, UNDECIDED, NOT_JUDGED)
+ABSTAINING = (UNTESTABLE, NOT_JUDGED)  # data sets whose verdict does not count in the overall one
+CONTROL_SHARE = 0.5  # "much less": a seeing D's median move at most this share of the blind D's
 
 
 class SeedNumbers(NamedTuple):
@@ -138,6 +149,7 @@ class Judgement(NamedTuple):
     between: tuple[str, ...]  # the verdicts the intervals leave open (one when decided), in VERDICTS order
     decided_at: int | None  # undecided: seeds that would decide it at the observed shares (None: beyond MAX_SEEDS)
     diverged: int = 0  # seeds left out because they diverged in one of the claim's variants
+    controls: str = ""  # not judged: why (`not_judged`)
 
 
 def wilson_interval(share: float, seeds: int, z: float = Z95) -> tuple[float, float]:
@@ -238,10 +250,11 @@ def overall(verdicts: Sequence[str]) -> str:
     """One verdict over data sets: unanimous verdicts stand, mixed ones are 'partly'; untestable ones abstain.
 
     An undecided data set leaves the overall verdict undecided, unless the decided ones already disagree.
+    Data sets where the claim was not judged (its controls failed) abstain as well.
     """
-    tested = [v for v in verdicts if v != UNTESTABLE]
+    tested = [v for v in verdicts if v not in ABSTAINING]
     if not tested:
-        return UNTESTABLE
+        return NOT_JUDGED if NOT_JUDGED in verdicts else UNTESTABLE
     decided = {v for v in tested if v != UNDECIDED}
     if len(decided) > 1:
         return PARTLY
@@ -301,22 +314,75 @@ def _reward_offset(cell) -> np.ndarray:
     return cell.x_offset if hasattr(cell, "x_offset") else cell.brightness
 
 
-def moved_by_reward(of: int = 0, twin: int = 1, measure: str = "x-offset") -> Condition:
-    """The reward moved G: its offset exceeds the twin's (same seed, no reward) by more than a shift."""
+def moved_by_reward(
+    of: int = 0, twin: int = 1, measure: str = "x-offset", offset: Callable = _reward_offset
+) -> Condition:
+    """The reward moved G: its offset exceeds the twin's (same seed, no reward) by more than a shift.
+
+    `offset(cell)` reads a cell's offset along the reward's direction, named `measure` in the text.
+    """
     return Condition(
         f"{measure} of {{{of}}} - {measure} of {{{twin}}} > +{SHIFT} std (same seed)",
-        lambda *cells, t=THRESHOLDS: _reward_offset(cells[of]) - _reward_offset(cells[twin]) > t.shift,
-        lambda *cells: _reward_offset(cells[of]) - _reward_offset(cells[twin]),
+        lambda *cells, t=THRESHOLDS: offset(cells[of]) - offset(cells[twin]) > t.shift,
+        lambda *cells: offset(cells[of]) - offset(cells[twin]),
     )
 
 
-def held_by_d(of: int = 0, twin: int = 1, measure: str = "x-offset") -> Condition:
+def held_by_d(of: int = 0, twin: int = 1, measure: str = "x-offset", offset: Callable = _reward_offset) -> Condition:
     """The reward did not move G: its offset is not a shift beyond the twin's (same seed, no reward)."""
     return Condition(
         f"{measure} of {{{of}}} - {measure} of {{{twin}}} < +{SHIFT} std (same seed)",
-        lambda *cells, t=THRESHOLDS: _reward_offset(cells[of]) - _reward_offset(cells[twin]) < t.shift,
-        lambda *cells: _reward_offset(cells[of]) - _reward_offset(cells[twin]),
+        lambda *cells, t=THRESHOLDS: offset(cells[of]) - offset(cells[twin]) < t.shift,
+        lambda *cells: offset(cells[of]) - offset(cells[twin]),
     )
+
+
+# -- controls of the shift claims ------------------------------------------------------------------
+
+
+def positive_control_failure(moved: np.ndarray) -> str:
+    """Why a provably blind D fails as a positive control ("" when it behaves): the reward must move G in at
+    least half the seeds, by the share's 95% interval. `moved`: per kept seed, the reward moved G."""
+    moved = np.asarray(moved, dtype=bool)
+    if moved.size == 0:
+        return "positive control: every seed diverged"
+    behaves = at_least(_share(moved), moved.size, MAJORITY)
+    if behaves is None:
+        return f"positive control's move undecided at {moved.size} seeds"
+    return "" if behaves else "positive control did not move"
+
+
+def negative_control_failure(moved: np.ndarray, effect: np.ndarray, blind_effect: np.ndarray) -> str:
+    """Why a D that sees the shift fails as a negative control ("" when it behaves): the reward must move G in
+    fewer than half the seeds (by the interval), or move it much less than the blind D does (a median move
+    at most CONTROL_SHARE of the blind D's). `moved` and `effect` (the move, rewarded - twin) per kept seed
+    of the seeing D, `blind_effect` per kept seed of the positive control."""
+    moved = np.asarray(moved, dtype=bool)
+    if moved.size == 0:
+        return "negative control: every seed diverged"
+    moved_in_most = at_least(_share(moved), moved.size, MAJORITY)
+    blind = np.median(blind_effect) if np.size(blind_effect) else math.nan
+    much_less = bool(np.median(effect) <= CONTROL_SHARE * blind)  # NaN compares False: not shown to behave
+    if moved_in_most is False or much_less:
+        return ""
+    return "negative control moved" if moved_in_most else f"negative control's hold undecided at {moved.size} seeds"
+
+
+def control_failures(
+    positive_moved: np.ndarray, positive_effect: np.ndarray, negative_moved: np.ndarray, negative_effect: np.ndarray
+) -> tuple[str, ...]:
+    """What went wrong with a shift claim's controls at one weight on one data set: () when both behave."""
+    found = (
+        positive_control_failure(positive_moved),
+        negative_control_failure(negative_moved, negative_effect, positive_effect),
+    )
+    return tuple(failure for failure in found if failure)
+
+
+def not_judged(judgement: Judgement, weight: float, failures: Sequence[str]) -> Judgement:
+    """A judgement set aside because the claim's controls failed at its reward weight, with the reason."""
+    reason = f"not judged: controls failed at weight {weight:g} ({'; '.join(failures)})"
+    return judgement._replace(verdict=NOT_JUDGED, between=(NOT_JUDGED,), decided_at=None, controls=reason)
 
 
 def shifted_right(of: int = 0) -> Condition:

@@ -26,7 +26,7 @@ from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_pro
 from jaxbngan.reproduce.image_numbers import ImageStats
 from jaxbngan.reproduce.image_spec import plan_image_cells
 from jaxbngan.reproduce.report import Invocation
-from jaxbngan.verdicts import LN2, SHIFT, VERDICTS, judge
+from jaxbngan.verdicts import LN2, NOT_JUDGED, SHIFT, VERDICTS, judge
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -89,7 +89,7 @@ def test_every_image_experiment_plans_its_cells_once(profile):
 
 
 def test_image_experiments_are_not_2d_sections():
-    with pytest.raises(ConfigError, match="unknown plot kind 'brightness'"):
+    with pytest.raises(ConfigError, match="unknown plot kind 'reward-weights'"):
         plan_cells(load_experiments(EXPERIMENTS, ["image_shift"]), PROFILES["tiny"])
 
 
@@ -160,7 +160,19 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     monkeypatch.setattr(image_report, "image_stats", lambda data, samples: ImageStats(population, 2.0, 1, 0, 1, 16))
     experiments = load_experiments(EXPERIMENTS, IMAGE_SECTIONS)
     cells = {c.key: c for c in plan_image_cells(experiments, profile)}
-    shifted = {"dcgan-bn-first-shift": 0.3, "dcgan-bn-first-shift-reflect": 0.3, "dcgan-split-shift": 0.2}
+    # The positive control moves at 0.05 and 0.5 only, the negative one at 0.5 as far as the positive one:
+    # every shift claim is judged at 0.05 alone (brightness), and at both weights of the contrast reward.
+    shifted = {
+        "shift-bn-reflect-w-0.05": 0.6,
+        "shift-bn-reflect-w-0.5": 0.6,
+        "shift-no-norm-w-0.5": 0.5,
+        "shift-instance-w-0.05": 0.3,
+        "shift-instance-w-0.5": 0.3,
+        "shift-bn-reflect-bc-w-0.05": 0.6,
+        "shift-bn-reflect-bc-w-0.5": 0.6,
+        "shift-instance-bc-w-0.5": 0.3,
+        "dcgan-bn-first-shift": 0.3,
+    }
     results = {
         key: made_up_cell(brightness=shifted.get(cell.variant, 0.0), frechet=1.0 + 0.1 * i)
         for i, (key, cell) in enumerate(cells.items())
@@ -170,9 +182,13 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
 
     verdicts = {c["id"]: c["verdict"] for c in json.loads((tmp_path / "verdicts.json").read_text())["claims"]}
     assert len(verdicts) == sum(len(e.claims) for e in experiments)
-    assert verdicts["image_shift.1"] == "reproduced"  # 0.3 std brighter than its twin, D's loss as the twin's
-    assert verdicts["image_shift.3"] == "reproduced"  # 0.2 std: within the threshold, in pixel std units
-    assert verdicts["image_shift.4"] == "not reproduced"  # instance norm: no brighter than its twin
+    judged = {"image_shift.4": "reproduced", "image_shift.7": "reproduced"}  # weight 0.05: IN moved, LN held
+    judged |= {"image_shift.9": "not reproduced", "image_shift.10": "reproduced"}  # the contrast reward
+    shift = {key: verdict for key, verdict in verdicts.items() if key.startswith("image_shift.")}
+    assert shift == {key: judged.get(key, NOT_JUDGED) for key in shift}
+    assert "not judged: controls failed at weight 0.005 (positive control did not move)" in report
+    assert "not judged: controls failed at weight 0.5 (negative control moved)" in report
+    assert "| 0.05 | digits | `shift-bn-reflect-w-0.05` | 12/12: 100% [76, 100] |" in report  # the controls' table
     assert verdicts["image_strategies.1"] == "not reproduced"  # nobody wins twice here
     assert set(verdicts.values()) <= set(VERDICTS)
     # The ranking table of the last section lists its variants by Frechet distance, lowest first.
@@ -184,7 +200,7 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (tmp_path / figure).stat().st_size > 0, figure
     assert "- Profile: `tiny`" in report
-    assert "- 3.1 (image_shift.1) **reproduced** at digits 12 seeds: Split BN" in report  # the closing note
+    assert "- 3.4 (image_shift.4) **reproduced** at digits 12 seeds: Instance norm" in report  # the closing note
 
 
 @pytest.mark.slow

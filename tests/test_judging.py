@@ -4,11 +4,13 @@ checks kept out of the counts, claims left unjudged for want of cells."""
 import math
 
 import numpy as np
+import pytest
 from test_verdicts import numbers
 
 from jaxbngan.reproduce.judging import judge_experiments, sensitivity_lines, unjudged_lines
 from jaxbngan.reproduce.numbers import Settling, verify_identity
-from jaxbngan.reproduce.spec import Check, Claim, Experiment, preset
+from jaxbngan.reproduce.report import summary_lines
+from jaxbngan.reproduce.spec import Check, Claim, Controls, Experiment, preset
 from jaxbngan.verdicts import d_near_ln2, moved_by_reward
 
 CALM = Settling("energy_distance", False, False, 0.0, 0.0)
@@ -71,3 +73,39 @@ def test_a_check_is_verified_on_every_log_and_is_not_a_claim():
     assert (result.logs, result.equal, result.largest, result.bounded) == (6, 5, 0.25, 5)
     History.d_fake_loss = np.full((2, 3), np.nan, np.float32)  # a cell trained before the loss was logged
     assert verify_identity(History).equal is None
+
+
+def controlled(positive: float, negative: float) -> dict:
+    """The cells of a claim (moved 1 std by the reward) and of its controls, moved as far as given, same seeds."""
+    moved = lambda by: numbers(12, x_offset=np.full(12, by))  # noqa: E731
+    still = numbers(12)
+    cells = {"bn-split-shift": moved(1.0), "bn-split": still, "blind-w": moved(positive), "blind-0": still}
+    cells |= {"seeing-w": moved(negative), "seeing-0": still}
+    return {f"{name}@ring8": cell for name, cell in cells.items()}
+
+
+CONTROLS = Controls(0.05, ("blind-w", "blind-0"), ("seeing-w", "seeing-0"), moved_by_reward(0, 1))
+
+
+@pytest.mark.parametrize(
+    "positive, negative, verdict, why",
+    [
+        (1.0, 0.0, "reproduced", ""),  # both controls behave: judged
+        (0.0, 0.0, "not judged", "not judged: controls failed at weight 0.05 (positive control did not move)"),
+        (1.0, 1.0, "not judged", "not judged: controls failed at weight 0.05 (negative control moved)"),
+    ],
+)
+def test_a_claim_is_judged_only_where_both_controls_behave(positive, negative, verdict, why, tmp_path):
+    claim = Claim("moved", "blog", ("bn-split-shift", "bn-split"), moved_by_reward(0, 1), controls=CONTROLS)
+    [(_, [j])], _ = judged(experiment(claim), controlled(positive, negative))
+    assert (j.verdict, j.by_dataset["ring8"].verdict, j.by_dataset["ring8"].controls) == (verdict, verdict, why)
+    table = summary_lines([(experiment(claim), [j])], ["ring8"], tmp_path / "verdicts.png")
+    row = next(line for line in table if line.startswith("| 1.1 "))
+    assert (why or "reproduced (12/12") in row  # the summary says why a claim was not judged
+
+
+def test_a_claim_without_its_controls_cells_is_left_unjudged():
+    claim = Claim("moved", "blog", ("bn-split-shift", "bn-split"), moved_by_reward(0, 1), controls=CONTROLS)
+    cells = {key: cell for key, cell in controlled(1.0, 0.0).items() if not key.startswith("seeing-0")}
+    [(_, [])], [missing] = judged(experiment(claim), cells)
+    assert missing.missing == ["seeing-0@ring8"]

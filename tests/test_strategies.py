@@ -8,9 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import tiny
+from helpers import tiny, tiny_images
 
 from jaxbngan import PRESETS, ConfigError, StrategyConfig, get_preset, make_population, make_strategy, strategies
+from jaxbngan.config import LossConfig
 from jaxbngan.strategies import bce, d_on_fakes, match_moments
 
 # Every preset, and two choices no preset makes: the running-average updates of D in one train
@@ -264,3 +265,40 @@ def test_standing_stats_need_the_running_view():
     bad = dataclasses.replace(config, strategy=StrategyConfig(d_batch="joint", g_view="fake", standing_stats=True))
     with pytest.raises(ConfigError, match="standing_stats"):
         bad.validate()
+
+
+def test_the_brightness_contrast_shift_reward_is_each_channels_mean_plus_std():
+    image = jnp.arange(2 * 4 * 4 * 3, dtype=jnp.float32).reshape(2, 4, 4, 3) / 96  # every pixel differs
+    pixels = np.asarray(image, dtype=np.float64).reshape(-1, 3)  # (batch x H x W, channels)
+    expected = np.mean(pixels.mean(axis=0) + pixels.std(axis=0))
+    np.testing.assert_allclose(strategies.shift_reward(image, "brightness_contrast"), expected, rtol=1e-6)
+    # An affine map of the pixels, which BN and instance norm in every D layer remove exactly
+    # (tests/test_norms.py), raises it: reward(a x + b) = a reward(x) + b for a > 0.
+    mapped = strategies.shift_reward(1.5 * image + 0.2, "brightness_contrast")
+    np.testing.assert_allclose(mapped, 1.5 * expected + 0.2, rtol=1e-6)
+    assert strategies.shift_reward(image, "mean") == jnp.mean(image)  # the brightness reward, as before
+
+
+def test_the_shift_direction_reaches_the_train_step():
+    # A strong reward on a D without norm: the brightness-and-contrast one spreads G's pixels, the
+    # brightness one does not (same seed, same steps).
+    population = jax.random.uniform(jax.random.key(0), (128, 8, 8, 1), minval=-1.0, maxval=1.0)
+    spread = {}
+    for direction in ("mean", "brightness_contrast"):
+        base = tiny_images("dcgan-no-d-norm-shift")
+        loss = dataclasses.replace(base.loss, shift_weight=10.0, shift_direction=direction)
+        config = dataclasses.replace(base, loss=loss, optimizer=dataclasses.replace(base.optimizer, learning_rate=1e-2))
+        strategy = make_strategy(config, population)
+        state, step = strategy.init(jax.random.key(9)), jax.jit(strategy.train_step)
+        for _ in range(5):
+            state, _ = step(state)
+        spread[direction] = float(jnp.std(strategy.sample(state, strategy.sample_noise(jax.random.key(10)))))
+    assert spread["brightness_contrast"] > spread["mean"] + 0.05, spread
+
+
+def test_the_brightness_contrast_shift_is_for_images_only():
+    config = dataclasses.replace(tiny("bn-split-shift"), loss=LossConfig(shift_direction="brightness_contrast"))
+    with pytest.raises(ConfigError, match="rewards images' contrast; points .* shift along x: use 'mean'"):
+        make_strategy(config, make_population(config.data))
+    with pytest.raises(ConfigError, match="loss.shift_direction: 'x' not in"):
+        dataclasses.replace(config, loss=LossConfig(shift_direction="x")).validate()

@@ -70,6 +70,10 @@ WIDE = ",".join(str(i / 1000) for i in range(1000))
         (["run", "--resume", "--out", "{half}"], "start it again with --overwrite"),
         (["run", "dcgan-split", "--data", "ring8", "--out", "{fresh}"], "cannot model points (data set 'ring8')"),
         (["run", "no-bn", "--data", "digits", "--out", "{fresh}"], "cannot model images (data set 'digits')"),
+        (
+            ["run", "bn-split-shift", "--set", "loss.shift_direction=brightness_contrast", "--out", "{fresh}"],
+            "loss.shift_direction='brightness_contrast' rewards images' contrast; points (data set 'moons')",
+        ),
         ([*SWEEP, "--set", "loss.shift_weight=0.3", *AXIS], "--set loss.shift_weight=0.3 conflicts with --axis"),
         ([*SWEEP, "--lr", "0.01", "--axis", "optimizer.learning_rate=0.1,0.2"], "--lr 0.01 conflicts with --axis"),
         (

@@ -119,6 +119,8 @@ def test_judge_is_untestable_when_the_presupposition_is_rare_and_says_how_rare()
         ([v.UNTESTABLE, v.UNTESTABLE], v.UNTESTABLE),
         ([v.REPRODUCED, v.UNDECIDED], v.UNDECIDED),  # the undecided one may still agree or not
         ([v.REPRODUCED, v.NOT_REPRODUCED, v.UNDECIDED], v.PARTLY),  # already mixed, whatever it becomes
+        ([v.REPRODUCED, v.NOT_JUDGED], v.REPRODUCED),  # controls failed there: it abstains too
+        ([v.UNTESTABLE, v.NOT_JUDGED], v.NOT_JUDGED),
     ],
 )
 def test_overall_verdict_over_data_sets(per_dataset, expected):
@@ -250,3 +252,38 @@ def test_running_means_between_needs_every_bn_layer_inside():
 )
 def test_still_moving_reads_the_last_fifth_of_the_logs(curve, moving):
     assert v.still_moving(curve, floor=0.005) is moving
+
+
+MOVED, HELD = np.ones(12, dtype=bool), np.zeros(12, dtype=bool)
+
+
+@pytest.mark.parametrize(
+    "positive, negative, failures",
+    [
+        ((MOVED, np.full(12, 1.0)), (HELD, np.zeros(12)), ()),  # both behave: the claim is judged
+        ((HELD, np.zeros(12)), (HELD, np.zeros(12)), ("positive control did not move",)),
+        ((MOVED, np.full(12, 1.0)), (MOVED, np.full(12, 0.9)), ("negative control moved",)),
+        ((HELD, np.zeros(12)), (MOVED, np.full(12, 0.9)), ("positive control did not move", "negative control moved")),
+        ((MOVED, np.full(12, 1.0)), (MOVED, np.full(12, 0.5)), ()),  # moved, but half as far as the blind D
+        ((MOVED, np.full(12, 1.0)), (MOVED, np.full(12, 0.51)), ("negative control moved",)),
+        ((np.arange(12) < 7, np.ones(12)), (HELD, np.zeros(12)), ("positive control's move undecided at 12 seeds",)),
+        (
+            (np.arange(12) < 7, np.ones(12)),
+            (np.arange(12) < 5, np.ones(12)),
+            ("positive control's move undecided at 12 seeds", "negative control's hold undecided at 12 seeds"),
+        ),
+        ((MOVED[:0], np.zeros(0)), (HELD, np.zeros(12)), ("positive control: every seed diverged",)),
+    ],
+)
+def test_the_controls_rule_on_made_up_numbers(positive, negative, failures):
+    assert v.control_failures(*positive, *negative) == failures
+
+
+def test_a_claim_whose_controls_failed_is_not_judged_and_says_why():
+    judgement = v.judge(np.ones(12, dtype=bool))
+    set_aside = v.not_judged(judgement, 0.05, ("positive control did not move", "negative control moved"))
+    assert set_aside.verdict == v.NOT_JUDGED and set_aside.between == (v.NOT_JUDGED,)
+    assert set_aside.controls == (
+        "not judged: controls failed at weight 0.05 (positive control did not move; negative control moved)"
+    )
+    assert set_aside.support == judgement.support  # what the seeds said stays on record

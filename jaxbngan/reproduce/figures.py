@@ -22,6 +22,7 @@ VERDICT_COLORS = {
     "not reproduced": "#e57373",
     "untestable": "#bdbdbd",
     "undecided": "#90caf9",
+    "not judged": "#eeeeee",
 }
 
 
@@ -29,6 +30,7 @@ OFFSET_LABELS = {
     "x_offset": "x-offset (std of real x)",
     "displacement": "offset norm (std units)",
     "brightness": "brightness - twin's without the reward, same seed (std of real pixels)",
+    "brightness_contrast": "brightness + contrast - twin's without the reward, same seed (std of real pixels)",
     "reward": "x-offset - twin's without the reward, same seed (std of real x)",
 }
 
@@ -54,8 +56,8 @@ def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, m
     fig = _figure(4.2 * len(datasets), 3.2)
     for i, dataset in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), i + 1)
-        lines = {"x_offset": (-verdicts.SHIFT, verdicts.SHIFT), "brightness": (verdicts.SHIFT,)}.get(measure, ())
-        lines = (verdicts.SHIFT,) if measure == "reward" else lines
+        lines = {"x_offset": (-verdicts.SHIFT, verdicts.SHIFT)}.get(measure, ())
+        lines = (verdicts.SHIFT,) if measure in ("reward", "brightness", "brightness_contrast") else lines
         finite = np.concatenate([v[dataset][np.isfinite(v[dataset])] for v in values.values()] + [[0.0, *lines]])
         bins = np.linspace(finite.min() - 0.1, finite.max() + 0.1, 30)
         for j, (variant, by_dataset) in enumerate(values.items()):
@@ -198,8 +200,15 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
     _save(fig, path)
 
 
-def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarray]]:
-    """Per rewarded variant and data set: the offset in the reward's direction minus its twin's, kept seeds."""
+def reward_values(
+    plot: Plot, datasets, numbers, moved: verdicts.Condition | None = None
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per rewarded variant and data set: the offset in the reward's direction minus its twin's, kept seeds.
+
+    `plot.variants` pairs each rewarded variant with its twin; `moved` measures a pair (default: the
+    offset `verdicts.moved_by_reward` reads).
+    """
+    moved = moved or verdicts.moved_by_reward(0, 1)
     values = {}
     pairs = zip(plot.variants[::2], plot.variants[1::2], strict=True)
     for rewarded, twin in pairs:
@@ -207,9 +216,36 @@ def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarr
         for d in datasets:
             a, b = numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]
             kept = kept_seeds([a, b])
-            difference = verdicts.moved_by_reward(0, 1).difference(a, b)
-            values[rewarded][d] = np.asarray(difference, dtype=float)[kept]
+            values[rewarded][d] = np.asarray(moved.difference(a, b), dtype=float)[kept]
     return values
+
+
+def reward_weight_curves(curves: dict[str, dict[str, dict[float, np.ndarray]]], path: Path, *, measure: str) -> None:
+    """Per data set: what the reward did against its weight, one line per D: the median over seeds of the
+    offset in the reward's direction minus the twin's (same seed), with its 95% interval as a band (none
+    under 6 seeds); the shift threshold dashed. `curves[label][dataset][weight]` holds per-seed values, `measure`
+    names the offset (in std of the data)."""
+    datasets = list(next(iter(curves.values())))
+    fig = _figure(4.2 * len(datasets), 3.4)
+    for i, dataset in enumerate(datasets):
+        ax = fig.add_subplot(1, len(datasets), i + 1)
+        for j, (label, by_dataset) in enumerate(curves.items()):
+            weights = sorted(by_dataset[dataset])
+            median, low, high = np.array([verdicts.median_interval(by_dataset[dataset][w]) for w in weights]).T
+            ax.plot(weights, median, marker="o", color=f"C{j}", label=label)
+            ax.fill_between(weights, low, high, color=f"C{j}", alpha=0.2, linewidth=0)
+        ax.axhline(verdicts.SHIFT, color="0.3", linestyle="--", linewidth=1)
+        ax.axhline(0.0, color="0.6", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.minorticks_off()
+        swept = sorted({w for by_dataset in curves.values() for w in by_dataset[dataset]})
+        ax.set_xticks(swept, [f"{w:g}" for w in swept])
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("reward weight", fontsize=8)
+        ax.set_ylabel(f"{measure} - twin's, same seed (std)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=7)
+    _save(fig, path)
 
 
 def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -> None:

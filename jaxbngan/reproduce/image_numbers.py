@@ -47,6 +47,7 @@ def image_seed_numbers(result: CellResult, config: Config, stats: ImageStats) ->
     """The final per-seed numbers of an image cell, in the units the image conditions use."""
     last = jax.tree.map(lambda x: np.asarray(x[:, -1], dtype=float), result.history)
     gap = consistency_gap(result.history, config)
+    channel_std = stats.population.std(axis=(0, 1, 2))  # what `std_ratio` divides by, per channel
     return ImageNumbers(
         g_loss=last.g_loss,
         d_loss=last.d_loss,
@@ -54,6 +55,7 @@ def image_seed_numbers(result: CellResult, config: Config, stats: ImageStats) ->
         gap=gap[:, -1],
         mean_gap=gap.mean(axis=1),
         brightness=last.offset.mean(axis=1) / stats.pixel_std,  # offset is per channel; channels weigh alike
+        contrast=((last.std_ratio - 1) * channel_std).mean(axis=1) / stats.pixel_std,
         frechet=last.frechet_distance,
         kid=last.kid,
         coverage=last.mode_coverage,

@@ -15,13 +15,21 @@ from pathlib import Path
 import numpy as np
 
 from jaxbngan import plots
-from jaxbngan.image_verdicts import ImageNumbers
+from jaxbngan.image_verdicts import REWARD_OFFSETS, ImageNumbers, brightened
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
-from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms, reward_values, settling_curves
+from jaxbngan.reproduce.figures import (
+    draw_plot,
+    median_intervals,
+    offset_histograms,
+    reward_values,
+    reward_weight_curves,
+    settling_curves,
+)
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
 from jaxbngan.reproduce.image_spec import ImageProfile
 from jaxbngan.reproduce.judging import (
     checks_lines,
+    controls_lines,
     divergence_lines,
     drawable,
     judge_experiments,
@@ -56,13 +64,13 @@ def _median_text(values: np.ndarray, digits: int = 3) -> str:
 
 
 def image_numbers_table(experiment: Experiment, datasets: Sequence[str], numbers: dict[str, ImageNumbers]) -> list[str]:
-    """Median [interquartile range] over seeds of the final losses, brightness and gap of every cell."""
+    """Median [interquartile range] over seeds of the final losses, brightness, contrast and gap of every cell."""
     lines = [
         "Median over seeds [interquartile range] at the end of training:",
         "",
-        "| variant | data | seeds | diverged | G loss | D loss | brightness (std) | gap | both win: D < G/2"
-        " | D < ln 2 < G |",
-        "|" + " --- |" * 10,
+        "| variant | data | seeds | diverged | G loss | D loss | brightness (std) | contrast (std) | gap"
+        " | both win: D < G/2 | D < ln 2 < G |",
+        "|" + " --- |" * 11,
     ]
     for variant in experiment.variants:
         for dataset in datasets:
@@ -72,7 +80,8 @@ def image_numbers_table(experiment: Experiment, datasets: Sequence[str], numbers
             kept = ~np.asarray(n.diverged, dtype=bool)
             row = [f"`{variant.name}`", dataset, str(n.g_loss.size), diverged_text(n.diverged)]
             row += [spread_text(n.g_loss[kept], 2), spread_text(n.d_loss[kept], 3)]
-            row += [spread_text(n.brightness[kept], 2), spread_text(n.gap[kept], 3), *win_texts(n)]
+            row += [spread_text(n.brightness[kept], 2), spread_text(n.contrast[kept], 2)]
+            row += [spread_text(n.gap[kept], 3), *win_texts(n)]
             lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -113,8 +122,10 @@ spread of the seeds, not an uncertainty); the quality table and paired differenc
 with its 95% distribution-free interval (order statistics of the seeds; n/a under 6 seeds). G loss
 is D's binary cross-entropy on the fakes in G's view of D, D loss is D's own objective; ln 2 = 0.693
 is the equilibrium. The brightness is the mean pixel of the scored fakes minus the mean pixel of the data,
-in standard deviations of the data's pixels; a claim about the brightness reward compares it with the
-twin of the same seed without the reward, {SHIFT} std beyond the twin counting as a shift. The
+in standard deviations of the data's pixels, the contrast the std of their pixels minus the data's (per
+channel, in the same unit); a claim about the brightness reward compares it (or, for the reward on
+brightness and contrast, their sum) with the twin of the same seed without the reward, {SHIFT} std
+beyond the twin counting as a shift. The
 consistency gap is |D's loss on the same fakes in G's view - in D's own view|. "Both win" marks a
 seed whose D loss is below half its G loss.
 Frechet distance and KID compare the features of the in-house classifier (`jaxbngan.classifier`,
@@ -164,6 +175,11 @@ def closing_lines(judged_all: list, run: Invocation, results: dict[str, CellResu
     ]
 
 
+def _offset_label(direction: str) -> str:
+    """The axis label of an offset along a reward direction (`figures.OFFSET_LABELS`)."""
+    return "brightness" if direction == "mean" else direction
+
+
 def _params(params: tuple) -> str:
     return "".join(f", {name} {value:g}" for name, value in params)
 
@@ -176,7 +192,17 @@ def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells
         title = f"{plot.variants[0]} on {first}"
         plots.image_grid(results[key].samples, stats[first].population, path, title=title, max_seeds=SAMPLE_SEEDS)
     elif plot.kind == "brightness":
-        offset_histograms(reward_values(plot, datasets, numbers), path, measure="brightness")
+        values = reward_values(plot, datasets, numbers, brightened(0, 1, plot.measure))
+        offset_histograms(values, path, measure=_offset_label(plot.measure))
+    elif plot.kind == "reward-weights":
+        values = reward_values(plot, datasets, numbers, brightened(0, 1, plot.measure))
+        curves: dict[str, dict[str, dict[float, np.ndarray]]] = {}
+        for rewarded, by_dataset in values.items():
+            cell = cells[f"{rewarded}@{first}"]
+            by_weight = curves.setdefault(cell.sweep or rewarded, {d: {} for d in datasets})
+            for d in datasets:
+                by_weight[d][cell.config.loss.shift_weight] = by_dataset[d]
+        reward_weight_curves(curves, path, measure=REWARD_OFFSETS[plot.measure][0])
     elif plot.kind == "quality":
         values = {
             name: {d: {v: getattr(numbers[f"{v}@{d}"], field) for v in plot.variants} for d in datasets}
@@ -221,6 +247,7 @@ def write_image_report(
         lines += quality_table(experiment, datasets, numbers, stats) + [""]
         for j in judged:
             lines += claim_lines(j, datasets)
+        lines += controls_lines(experiment, datasets, numbers)
         for p_index, plot in enumerate(experiment.plots, start=1):
             if not drawable(plot.variants, datasets, results):
                 continue

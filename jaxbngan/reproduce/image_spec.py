@@ -18,7 +18,7 @@ from jaxbngan.reproduce.spec import PLOT_KINDS, Experiment, Plot, check_experime
 # The image report's order (scripts in experiments/).
 IMAGE_SECTIONS = ("image_strategies", "image_lag", "image_shift", "image_later_layers", "image_norm_ranking")
 
-IMAGE_PLOT_KINDS = (*PLOT_KINDS, "images", "brightness", "quality")
+IMAGE_PLOT_KINDS = (*PLOT_KINDS, "images", "brightness", "reward-weights", "quality")
 
 
 def image_samples(variant: str) -> Plot:
@@ -26,10 +26,18 @@ def image_samples(variant: str) -> Plot:
     return Plot("images", (variant,))
 
 
-def brightness(twins: dict[str, str]) -> Plot:
-    """Histograms over seeds of what the reward did: each rewarded variant's brightness minus its twin's
-    (same seed, no reward). `twins`: rewarded variant -> twin."""
-    return Plot("brightness", tuple(name for pair in twins.items() for name in pair))
+def brightness(twins: dict[str, str], direction: str = "mean") -> Plot:
+    """Histograms over seeds of what the reward did: each rewarded variant's offset along the reward's
+    `direction` (`LossConfig.shift_direction`) minus its twin's (same seed, no reward). `twins`: rewarded
+    variant -> twin."""
+    return Plot("brightness", tuple(name for pair in twins.items() for name in pair), direction)
+
+
+def reward_by_weight(twins: dict[str, str], direction: str = "mean") -> Plot:
+    """What the reward did against its weight: per D (the sweep a rewarded variant belongs to), the median
+    over seeds of its offset along `direction` minus its twin's, one point per weight. `twins`: rewarded
+    variant -> twin."""
+    return Plot("reward-weights", tuple(name for pair in twins.items() for name in pair), direction)
 
 
 def quality(*variants: str) -> Plot:

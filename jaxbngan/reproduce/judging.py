@@ -22,6 +22,7 @@ import numpy as np
 from jaxbngan.reproduce.numbers import (
     CheckResult,
     Settling,
+    control_numbers,
     described_shares,
     judge_claim,
     kept_seeds,
@@ -43,6 +44,7 @@ from jaxbngan.verdicts import (
     UNDECIDED,
     Judgement,
     Thresholds,
+    control_failures,
     median_interval,
     overall_judged,
 )
@@ -162,12 +164,12 @@ def judge_experiments(
         datasets = datasets_for(experiment)
         judged = []
         for c_index, claim in enumerate(experiment.claims, start=1):
-            missing = [f"{v}@{d}" for d in datasets for v in claim.variants if f"{v}@{d}" not in numbers]
+            missing = [f"{v}@{d}" for d in datasets for v in claim.cells if f"{v}@{d}" not in numbers]
             if missing:
                 unjudged.append(Unjudged(f"{e_index}.{c_index}", f"{experiment.name}.{c_index}", claim, missing))
                 continue
             cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
-            named = {d: dict(zip(claim.variants, cells_of[d], strict=True)) for d in datasets}
+            named = {d: {v: numbers[f"{v}@{d}"] for v in claim.cells} for d in datasets}  # controls' cells too
             by_dataset = {d: judge_claim(claim, named[d]) for d in datasets}
             verdict = overall_judged(list(by_dataset.values()))
             fragile: dict[str, list[str]] = {d: [] for d in [*datasets, "overall"]}
@@ -369,3 +371,39 @@ def condition_legend(claim: Claim) -> str:
     conditions = [claim.main, *claim.sides]
     legend = ", ".join(f"cond. {i + 1}: {filled(c.text, claim.variants)}" for i, c in enumerate(conditions))
     return legend + "".join(f", shown {i + 1}: {filled(c.text, claim.variants)}" for i, c in enumerate(claim.describes))
+
+
+def controls_lines(experiment: Experiment, datasets: Sequence[str], numbers: dict) -> list[str]:
+    """The controls of an experiment's shift claims, per weight and data set: in how many seeds and how far
+    the reward moved G in each, and whether both behave (`verdicts.control_failures`); one table per direction."""
+    distinct = {(c.weight, c.positive, c.negative): c for c in (claim.controls for claim in experiment.claims) if c}
+    tables: dict[str, list[str]] = {}  # by the text of the condition that says the reward moved G
+    for controls in distinct.values():
+        for dataset in datasets:
+            cells = {v: numbers.get(f"{v}@{dataset}") for v in (*controls.positive, *controls.negative)}
+            if any(cell is None for cell in cells.values()):
+                continue  # not trained (--report-only)
+            found = control_numbers(controls, cells)
+            texts = []
+            for moved, effect in (found[:2], found[2:]):
+                median, low, high = median_interval(effect)
+                texts += [f"{int(moved.sum())}/{moved.size}: {share_text(float(np.mean(moved)), moved.size)}"]
+                texts += [f"{median:+.3f} {interval_text(low, high, sign='+')}"]
+            behave = "; ".join(control_failures(*found)) or "both behave"
+            row = f"| {controls.weight:g} | {dataset} | `{controls.positive[0]}` | " + " | ".join(texts[:2])
+            row += f" | `{controls.negative[0]}` | " + " | ".join(texts[2:]) + f" | {behave} |"
+            tables.setdefault(controls.moved.text, []).append(row)
+    lines = []
+    for text, rows in tables.items():
+        lines += [
+            f"Controls of the claims above, each against its twin: the reward moved G when"
+            f" {filled(text, ('rewarded', 'twin'))}. Positive: a provably blind D, which must let the reward move G;"
+            " negative: a D that sees the shift.",
+            "",
+            "| weight | data | positive | seeds moved [95%] | median move [95%] | negative | seeds moved [95%]"
+            " | median move [95%] | controls |",
+            "|" + " --- |" * 9,
+            *rows,
+            "",
+        ]
+    return lines

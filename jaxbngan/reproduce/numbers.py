@@ -13,7 +13,7 @@ from jaxbngan.data import make_population
 from jaxbngan.finals import divergence_steps
 from jaxbngan.metrics import MOMENTS, VIEWS, Metrics, energy_distance
 from jaxbngan.reproduce.cells import CellResult
-from jaxbngan.reproduce.spec import Claim
+from jaxbngan.reproduce.spec import Claim, Controls
 from jaxbngan.verdicts import (
     CLOSE_SHIFTS,
     LN2,
@@ -22,7 +22,9 @@ from jaxbngan.verdicts import (
     Judgement,
     SeedNumbers,
     Thresholds,
+    control_failures,
     judge,
+    not_judged,
     still_moving,
     window_ends,
 )
@@ -106,13 +108,30 @@ def kept_seeds(cells) -> np.ndarray:
 def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS) -> Judgement:
     """Evaluate a claim's conditions on the cells of one data set and apply the verdict rule.
 
-    Seeds that diverged in any of the claim's variants are left out (`verdicts.judge`).
+    Seeds that diverged in any of the claim's variants are left out (`verdicts.judge`). A claim with
+    controls is not judged where they fail (`verdicts.control_failures`); `numbers` then holds their cells too.
     """
     cells = [numbers[v] for v in claim.variants]
     presupposed = claim.presupposes.test(*cells, t=thresholds) if claim.presupposes else None
     main = claim.main.test(*cells, t=thresholds)
     sides = [side.test(*cells, t=thresholds) for side in claim.sides]
-    return judge(main, sides, presupposed, ~kept_seeds(cells))
+    judgement = judge(main, sides, presupposed, ~kept_seeds(cells))
+    if claim.controls is None:
+        return judgement
+    failures = control_failures(*control_numbers(claim.controls, numbers, thresholds))
+    return not_judged(judgement, claim.controls.weight, failures) if failures else judgement
+
+
+def control_numbers(controls: Controls, numbers: dict, thresholds: Thresholds = THRESHOLDS) -> tuple[np.ndarray, ...]:
+    """(moved, effect) per kept seed of the positive control, then of the negative: the arguments of
+    `verdicts.control_failures`. Each pair leaves out the seeds that diverged in it."""
+    found = []
+    for pair in (controls.positive, controls.negative):
+        cells = [numbers[v] for v in pair]
+        kept = kept_seeds(cells)
+        moved = np.asarray(controls.moved.test(*cells, t=thresholds), dtype=bool)[kept]
+        found += [moved, np.asarray(controls.moved.difference(*cells), dtype=float)[kept]]
+    return tuple(found)
 
 
 def described_shares(claim: Claim, numbers: dict) -> list[float]:

@@ -17,6 +17,7 @@ from jaxbngan.reproduce.judging import (
     Verified,
     checks_lines,
     condition_legend,
+    controls_lines,
     divergence_lines,
     drawable,
     judge_experiments,
@@ -44,6 +45,8 @@ from jaxbngan.reproduce.text import (
 from jaxbngan.rundir import atomic_path
 from jaxbngan.verdicts import (
     CLOSE_SHIFT,
+    CONTROL_SHARE,
+    NOT_JUDGED,
     SHIFT,
     UNDECIDED,
     VERDICTS,
@@ -62,6 +65,8 @@ def _summary_cell(judgement: Judgement, fragile: bool = False, moving: bool = Fa
     supporting = round(judgement.support * judgement.seeds) if judgement.seeds else 0
     diverged = f"; {judgement.diverged} diverged left out" if judgement.diverged else ""
     marks = (FRAGILE_MARK if fragile else "") + (MOVING_MARK if moving else "")
+    if judgement.verdict == NOT_JUDGED:
+        return judgement.controls + marks
     return f"{short}{marks} ({supporting}/{judgement.seeds}, {100 * low:.0f}-{100 * high:.0f}%{diverged})"
 
 
@@ -118,6 +123,13 @@ def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
     if claim.describes:
         described = "; ".join(filled(c.text, claim.variants) for c in claim.describes)
         lines.append(f"- Shown beside it, not judged: {described}.")
+    if claim.controls:
+        c = claim.controls
+        lines.append(
+            f"- Judged only where its controls behave at weight {c.weight:g}: positive (a provably blind D)"
+            f" `{c.positive[0]}` against `{c.positive[1]}`, negative (a D that sees the shift) `{c.negative[0]}`"
+            f" against `{c.negative[1]}`; the table of controls below gives their numbers."
+        )
     lines.append(f"- Claim id in `verdicts.json`: `{judged.id}`.")
     for dataset in [*datasets, "overall"]:
         if judged.fragile.get(dataset):
@@ -223,7 +235,12 @@ A statement that holds by an identity of the step code is a **check**, listed in
 and left out of the verdict counts. A claim about the **shift reward** compares each seed with
 its twin, the same seed keys and data without the reward: the reward moved G when the offset in
 its direction exceeds the twin's by more than {SHIFT} std; an absolute band around the data's mean
-is only shown beside it. Each verdict is judged again at the neighbouring thresholds; one that
+is only shown beside it. A shift claim with **controls** is judged only where they behave at its
+reward weight: a D provably blind to the reward's direction (positive control) must let the reward
+move G in at least half the seeds, and a D that sees it (negative control) must move G in fewer than
+half or, by its median, at most {CONTROL_SHARE:g} times as far as the blind one (shares by their
+intervals); elsewhere the claim is **not judged**, with the control that failed, and abstains from
+the overall verdict. Each verdict is judged again at the neighbouring thresholds; one that
 changes is **fragile** ({FRAGILE_MARK}). A verdict on a cell whose main metric was **still moving**
 at the end is marked {MOVING_MARK}.
 The rules live in `jaxbngan/verdicts.py`.
@@ -285,6 +302,7 @@ def write_report(
         lines += numbers_table(experiment, datasets, numbers) + [""]
         for j in judged:
             lines += claim_lines(j, datasets)
+        lines += controls_lines(experiment, datasets, numbers)
         for p_index, plot in enumerate(experiment.plots, start=1):
             if not drawable(plot.variants, datasets, results):
                 continue

@@ -48,11 +48,12 @@ def derived(name: str, base: str, **changes) -> Variant:
     return Variant(name, dataclasses.replace(with_overrides(config, **sections), **fields))
 
 
-def swept(base: str, path: str, values: tuple[float, ...], name: str = "") -> tuple[Variant, ...]:
-    """Preset `base` at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}` (name
-    defaults to `{base}-{field}`) and trained as one sweep program per data set."""
-    config = get_preset(base).config
-    tag = name or f"{base}-{path.split('.')[-1]}"
+def swept(base: str | Variant, path: str, values: tuple[float, ...], name: str = "") -> tuple[Variant, ...]:
+    """Preset `base` (or a variant) at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}`
+    (name defaults to `{base}-{field}`) and trained as one sweep program per data set."""
+    config = base.config if isinstance(base, Variant) else get_preset(base).config
+    base_name = base.name if isinstance(base, Variant) else base
+    tag = name or f"{base_name}-{path.split('.')[-1]}"
     return tuple(Variant(f"{tag}-{value:g}", replace_field(config, path, value), tag) for value in values)
 
 
@@ -73,6 +74,17 @@ def quoted(field: str, value: float, text: str = "", of: int = 0) -> Quoted:
     return Quoted(of, field, value, text or f"{value:g}")
 
 
+class Controls(NamedTuple):
+    """The controls a shift claim is judged under (`verdicts.control_failures`), each a rewarded variant at the
+    claim's weight and its twin without the reward; `moved` reads such a pair as {0}, {1}: its test says
+    whether the reward moved G, its difference by how much."""
+
+    weight: float  # the reward weight of the claim and of both controls
+    positive: tuple[str, str]  # a D provably blind to the reward's direction: must let it move G
+    negative: tuple[str, str]  # a D that sees the direction: must hold G, or move it much less
+    moved: Condition
+
+
 class Claim(NamedTuple):
     """One statement tested seed by seed; see `jaxbngan.verdicts` for the rule."""
 
@@ -84,6 +96,13 @@ class Claim(NamedTuple):
     presupposes: Condition | None = None
     quotes: tuple[Quoted, ...] = ()  # the blog's own numbers for this claim
     describes: tuple[Condition, ...] = ()  # shown beside the verdict's conditions, not judged (an absolute band)
+    controls: Controls | None = None  # a shift claim is judged only where both controls behave
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        """Every variant the claim reads: its own, then its controls'."""
+        controls = (*self.controls.positive, *self.controls.negative) if self.controls else ()
+        return (*self.variants, *controls)
 
 
 class Check(NamedTuple):
@@ -217,9 +236,7 @@ def datasets_of(experiment: Experiment, profile: Profile) -> tuple[str, ...]:
 def check_experiment(experiment: Experiment, kinds: tuple[str, ...] = PLOT_KINDS) -> None:
     """Catch a mistake in an experiment's declaration before anything trains, not after; `kinds`: its plots'."""
     names = {v.name for v in experiment.variants}
-    used = [n for claim in experiment.claims for n in claim.variants] + [
-        n for p in experiment.plots for n in p.variants
-    ]
+    used = [n for claim in experiment.claims for n in claim.cells] + [n for p in experiment.plots for n in p.variants]
     used += [n for check in experiment.checks for n in check.variants]
     for name in used:
         if name not in names:

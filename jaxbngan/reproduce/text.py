@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxbngan.finals import aggregate
-from jaxbngan.verdicts import UNDECIDED, Judgement, wilson_interval
+from jaxbngan.verdicts import NOT_JUDGED, UNDECIDED, Judgement, wilson_interval
 
 FRAGILE_MARK = "‡"  # the verdict changes at a neighbouring threshold
 MOVING_MARK = "†"  # a cell the claim reads was still moving at the end
@@ -43,7 +43,10 @@ def share_text(share: float, seeds: int) -> str:
 
 
 def verdict_text(judgement: Judgement) -> str:
-    """The verdict; when undecided, between what and how many seeds would decide it at the observed shares."""
+    """The verdict; when undecided, between what and how many seeds would decide it at the observed shares;
+    when not judged, which control failed."""
+    if judgement.verdict == NOT_JUDGED:
+        return judgement.controls
     if judgement.verdict != UNDECIDED:
         return judgement.verdict
     between = " or ".join(judgement.between)
