@@ -52,8 +52,8 @@ def rewarded(norm: str, weight: float, direction: str = "mean") -> str:
 
 
 def twin(norm: str) -> str:
-    """The twin of every rewarded variant of D `norm`: the weight-0 member of its brightness sweep (with no
-    reward, the direction changes nothing)."""
+    """The twin of every rewarded variant of D `norm`: the weight-0 member of its brightness sweep (without
+    the reward the other direction's program trains the same run, to rounding)."""
     return rewarded(norm, 0.0)
 
 

@@ -1,12 +1,17 @@
 """The image study (issue 17): its rules, profiles, cell planning, report, and (slow) the tiny profile end to end."""
 
+import dataclasses
 import json
 import math
 import re
 from pathlib import Path
 
+import chex
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import without_running_positions
 
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError
@@ -22,10 +27,12 @@ from jaxbngan.reproduce import (
     load_experiments,
     plan_cells,
 )
+from jaxbngan.reproduce.cells import run_cell, run_sweep_cells
 from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_profile
-from jaxbngan.reproduce.image_numbers import ImageStats
+from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers
 from jaxbngan.reproduce.image_spec import plan_image_cells
 from jaxbngan.reproduce.report import Invocation
+from jaxbngan.strategies import shift_reward
 from jaxbngan.verdicts import LN2, NOT_JUDGED, SHIFT, VERDICTS, judge
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -210,3 +217,43 @@ def test_every_image_experiment_on_the_tiny_profile(tmp_path):
     assert {c["experiment"] for c in saved["claims"]} == set(IMAGE_SECTIONS)
     assert all(set(c["by_dataset"]) == {"digits", "shapes"} for c in saved["claims"])
     assert image_main(["--profile", "tiny", "--out", str(tmp_path)], experiments_dir=EXPERIMENTS) == 0  # resumes
+
+
+def test_the_offset_along_the_contrast_shift_is_what_the_reward_measures():
+    # Fakes = an affine map of the data, two channels of different spread: the cell's brightness plus
+    # contrast is the reward's rise from the data to the fakes, in std of the data's pixels.
+    population = np.asarray(jax.random.normal(jax.random.key(0), (64, 8, 8, 2))) * np.array([0.5, 2.0]) + 0.3
+    fakes = 1.5 * population - 0.2
+    real_std = population.std(axis=(0, 1, 2))
+    per_log = lambda values: np.broadcast_to(np.asarray(values, np.float32), (SEEDS, LOGS, 2))  # noqa: E731
+    cell = made_up_cell(brightness=0.0, frechet=1.0)
+    offset = fakes.mean(axis=(0, 1, 2)) - population.mean(axis=(0, 1, 2))
+    history = cell.history._replace(offset=per_log(offset), std_ratio=per_log(fakes.std(axis=(0, 1, 2)) / real_std))
+    stats = ImageStats(population, float(population.std()), 1, 0, 1, 16)
+    config = IMAGE_PROFILES["tiny"]
+    cell_config = next(c.config for c in plan_image_cells(load_experiments(EXPERIMENTS, ["image_shift"]), config))
+    found = image_seed_numbers(cell._replace(history=history), cell_config, stats)
+    reward = lambda x: float(shift_reward(jnp.asarray(x), "brightness_contrast"))  # noqa: E731
+    expected = (reward(fakes) - reward(population)) / population.std()
+    np.testing.assert_allclose(found.brightness + found.contrast, expected, rtol=1e-5)
+    np.testing.assert_allclose(found.brightness, offset.mean() / population.std(), rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_shift_sweep_pairs_its_twin_seed_by_seed(tmp_path):
+    # The weight-0 member of a sweep is the run of its config alone, bit for bit (the same seed keys);
+    # the twin of the brightness-and-contrast sweep is that member too: without the reward the other
+    # direction's program trains the same run, to rounding (its std term adds zeros to G's gradients).
+    cells = plan_image_cells(load_experiments(EXPERIMENTS, ["image_shift"]), IMAGE_PROFILES["tiny"])
+    by_name = {c.variant: c for c in cells if c.dataset == "digits"}
+    swept = [by_name["shift-instance-w-0"], by_name["shift-instance-w-0.5"]]
+    together = run_sweep_cells(swept, 2, 0, tmp_path / "sweep.run", lambda *_: None)
+    alone = run_cell(swept[0], 2, 0, tmp_path / "alone.run", lambda *_: None)
+    chex.assert_trees_all_equal(together[0].history, alone.history)
+    contrast = by_name["shift-instance-bc-w-0.5"]
+    unrewarded = contrast._replace(
+        config=dataclasses.replace(contrast.config, loss=dataclasses.replace(contrast.config.loss, shift_weight=0.0))
+    )
+    other = run_cell(unrewarded, 2, 0, tmp_path / "bc.run", lambda *_: None).history
+    chex.assert_trees_all_close(without_running_positions(other), without_running_positions(alone.history), rtol=1e-5)
+    assert not np.array_equal(together[1].history.offset, alone.history.offset)  # the reward did something

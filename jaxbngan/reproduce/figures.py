@@ -178,7 +178,7 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
             verdict = cell if isinstance(cell, str) else cell.verdict if cell is not None else "-"
             color = VERDICT_COLORS.get(verdict, "white")
             ax.add_patch(Rectangle((col, row), 1, 1, facecolor=color, edgecolor="white", linewidth=2))
-            if cell is None or isinstance(cell, str):
+            if cell is None or isinstance(cell, str) or cell.verdict == verdicts.NOT_JUDGED:  # no share to draw
                 ax.text(col + 0.5, row + 0.5, verdict, ha="center", va="center", fontsize=7)
                 continue
             ax.text(col + 0.5, row + 0.32, verdict, ha="center", va="center", fontsize=6.5)
