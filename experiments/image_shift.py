@@ -8,7 +8,7 @@ seed by seed. Two of these Ds are the controls each claim is judged under (`verd
 
 * positive: BN in every D layer with reflected borders, provably blind to both directions (a constant
   shift of a channel stays constant through a reflected-border conv and BN removes it; BN also removes
-  a scale common to the batch), so the reward must move G at some weight;
+  a scale common to the batch, to its epsilon), so the reward must move G at some weight;
 * negative: D without normalization, which sees both, so the reward must not move G, or much less.
 
 A claim at a weight where either control misbehaves is not judged there.

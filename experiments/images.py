@@ -4,7 +4,8 @@ python experiments/images.py --profile images-cpu --out experiments/results-imag
 python experiments/images.py --profile images-gpu --out experiments/results-images-gpu  # 64+ seeds per cell (GPU)
 python experiments/images.py --profile tiny --out /tmp/images-tiny  # the machinery only
 
-The momentum-lag sweep (`experiments/image_lag.py`) trains its momenta as one sweep program per image set.
+The momentum-lag sweep (`experiments/image_lag.py`) trains its momenta as one sweep program per image set, and
+the shift section (`experiments/image_shift.py`) each D's reward weights.
 """
 
 import sys

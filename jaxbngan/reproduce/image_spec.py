@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
-from jaxbngan.config import Config, ConfigError, DataConfig
+from jaxbngan.config import SHIFT_DIRECTIONS, Config, ConfigError, DataConfig
 from jaxbngan.reproduce.cells import Cell
 from jaxbngan.reproduce.spec import PLOT_KINDS, Experiment, Plot, check_experiment
 
@@ -30,14 +30,20 @@ def brightness(twins: dict[str, str], direction: str = "mean") -> Plot:
     """Histograms over seeds of what the reward did: each rewarded variant's offset along the reward's
     `direction` (`LossConfig.shift_direction`) minus its twin's (same seed, no reward). `twins`: rewarded
     variant -> twin."""
-    return Plot("brightness", tuple(name for pair in twins.items() for name in pair), direction)
+    return _reward_plot("brightness", twins, direction)
 
 
 def reward_by_weight(twins: dict[str, str], direction: str = "mean") -> Plot:
     """What the reward did against its weight: per D (the sweep a rewarded variant belongs to), the median
     over seeds of its offset along `direction` minus its twin's, one point per weight. `twins`: rewarded
     variant -> twin."""
-    return Plot("reward-weights", tuple(name for pair in twins.items() for name in pair), direction)
+    return _reward_plot("reward-weights", twins, direction)
+
+
+def _reward_plot(kind: str, twins: dict[str, str], direction: str) -> Plot:
+    if direction not in SHIFT_DIRECTIONS:
+        raise ConfigError(f"a {kind} plot's direction must be one of {SHIFT_DIRECTIONS}, got {direction!r}")
+    return Plot(kind, tuple(name for pair in twins.items() for name in pair), direction)
 
 
 def quality(*variants: str) -> Plot:
