@@ -24,6 +24,7 @@ ARCHITECTURES = ("mlp", "dcgan")
 INIT_SCHEMES = ("keras", "dcgan")
 SAMPLE_STATS = ("batch", "running")
 PADDINGS = ("zeros", "reflect")
+RUNNING_STARTS = ("zeros", "first_batch", "debiased")  # how BN running averages start (`norms.BatchNorm`)
 DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "joint", "running")  # the one order of the views, as metrics store them
@@ -92,6 +93,9 @@ class NetworkConfig:
     padding: Literal["zeros", "reflect"] = "zeros"
     # Kernels glorot-uniform and BN scale 1 (Keras), or N(0, 0.02) kernels and N(1, 0.02) BN scales (DCGAN).
     init_scheme: Literal["keras", "dcgan"] = "keras"
+    # How BN's running averages start: at mean 0, variance 1 and uncorrected (Keras, PyTorch, flax),
+    # at the first batch's moments, or debiased as Adam's moments are (divided by 1 - momentum^t).
+    running_start: Literal["zeros", "first_batch", "debiased"] = "zeros"
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -195,6 +199,7 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
     )
     _require(net.padding in PADDINGS, f"{who}.padding: {net.padding!r} not in {PADDINGS}")
     _require(net.init_scheme in INIT_SCHEMES, f"{who}.init_scheme: {net.init_scheme!r} not in {INIT_SCHEMES}")
+    _require(net.running_start in RUNNING_STARTS, f"{who}.running_start: {net.running_start!r} not in {RUNNING_STARTS}")
     _require(net.norm_position in ("pre", "post"), f"{who}.norm_position must be 'pre' or 'post'")
     _require(0.0 <= net.momentum < 1.0, f"{who}.momentum must be in [0, 1), got {net.momentum}")
     _require(net.epsilon > 0, f"{who}.epsilon must be positive, got {net.epsilon}")
