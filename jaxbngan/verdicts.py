@@ -109,7 +109,8 @@ class SeedNumbers(NamedTuple):
     energy_reference: dict  # {close shift in std: energy distance of the real data moved that far along x}
     both_win: np.ndarray  # bool: D loss < G loss / 2 at the last log, impossible in one zero-sum game
     gap: np.ndarray  # consistency gap at the end of training
-    mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
+    late_gap: np.ndarray  # consistency gap averaged over the last MOVING_WINDOW of the logs
+    late_logit_gap: np.ndarray  # the same in logits: |D's mean logit on the fakes in G's view - in its own|
     double_win: dict  # {reading of DOUBLE_WIN_READINGS: (seeds,) bool}
     diverged: np.ndarray  # bool: the seed left the sane range (`finals.divergence_steps`)
     mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
@@ -399,12 +400,20 @@ def consistent(of: int = 0) -> Condition:
     return Condition(f"{{{of}}}: consistency gap < {GAP}", lambda *cells, t=THRESHOLDS: cells[of].gap < t.gap)
 
 
-def larger_mean_gap(of: int = 0, than: int = 1) -> Condition:
-    """G's and D's views disagree more over training than in another variant, same seed."""
+GAP_UNITS = {"loss": ("late_gap", "consistency gap"), "logit": ("late_logit_gap", "consistency gap in logits")}
+
+
+def larger_late_gap(of: int = 0, than: int = 1, unit: str = "loss") -> Condition:
+    """G's and D's views disagree more over the last MOVING_WINDOW of training than in another variant, same seed.
+
+    Averaged over the final window only, the gap is the lag of settled averages, not the memory of their
+    start value that a whole-run average carries. `unit`: cross-entropy (`loss`) or mean logit (`logit`).
+    """
+    field, name = GAP_UNITS[unit]
     return Condition(
-        f"mean consistency gap of {{{of}}} larger than of {{{than}}} (same seed)",
-        lambda *cells, t=THRESHOLDS: cells[of].mean_gap > cells[than].mean_gap,
-        lambda *cells: cells[of].mean_gap - cells[than].mean_gap,
+        f"late {name} of {{{of}}} larger than of {{{than}}} (same seed)",
+        lambda *cells, t=THRESHOLDS: getattr(cells[of], field) > getattr(cells[than], field),
+        lambda *cells: getattr(cells[of], field) - getattr(cells[than], field),
     )
 
 

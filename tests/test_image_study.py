@@ -139,6 +139,7 @@ def made_up_cell(*, brightness: float, frechet: float, d_loss: float = LN2) -> C
         std_ratio=full(1.0, 1),
         energy_distance=full(np.nan),
         d_fake_loss_by_view=full(LN2, len(VIEWS)),
+        d_fake_logit_by_view=full(0.0, len(VIEWS)),
         both_win=np.zeros((SEEDS, LOGS), bool),
         high_quality=full(np.nan),
         mode_coverage=full(0.9),
