@@ -206,6 +206,11 @@ def _share(flags: np.ndarray) -> float:
     return float(np.mean(np.asarray(flags, dtype=bool)))
 
 
+def _held(flags: np.ndarray) -> np.ndarray:
+    """Per-seed flags as bools; a NaN (the condition's quantity not measured) does not hold."""
+    return np.nan_to_num(np.asarray(flags, dtype=float), nan=0.0).astype(bool)
+
+
 def judge(
     main: np.ndarray,
     sides: Sequence[np.ndarray] = (),
@@ -217,14 +222,14 @@ def judge(
     Seeds marked in `diverged` are left out of every share and counted in `Judgement.diverged`.
     """
     kept = ~np.asarray(diverged, dtype=bool) if diverged is not None else np.ones(np.shape(main), dtype=bool)
-    flags = [np.asarray(main, dtype=bool)[kept], *(np.asarray(s, dtype=bool)[kept] for s in sides)]
+    flags = [_held(main)[kept], *(_held(s)[kept] for s in sides)]
     seeds = int(flags[0].size)
     if seeds == 0:
         nan_shares = tuple(math.nan for _ in flags)
         return Judgement(UNTESTABLE, math.nan, nan_shares, None, 0, (0.0, 1.0), (UNTESTABLE,), None, int(kept.size))
     support = _share(np.logical_and.reduce(flags))
     shares = tuple(_share(f) for f in flags)
-    presupposed = None if presupposition is None else _share(np.asarray(presupposition, dtype=bool)[kept])
+    presupposed = None if presupposition is None else _share(_held(presupposition)[kept])
     between = possible_verdicts(support, shares[0], presupposed, seeds)
     if len(between) == 1:
         verdict, decided_at = between[0], None
@@ -410,9 +415,15 @@ def larger_late_gap(of: int = 0, than: int = 1, unit: str = "loss") -> Condition
     start value that a whole-run average carries. `unit`: cross-entropy (`loss`) or mean logit (`logit`).
     """
     field, name = GAP_UNITS[unit]
+
+    def larger(*cells, t=THRESHOLDS):
+        a, b = np.asarray(getattr(cells[of], field), float), np.asarray(getattr(cells[than], field), float)
+        # NaN where a cell predates the metric (logits are logged since the lag sweeps per start): not measured
+        return np.where(np.isfinite(a) & np.isfinite(b), a > b, np.nan)
+
     return Condition(
         f"late {name} of {{{of}}} larger than of {{{than}}} (same seed)",
-        lambda *cells, t=THRESHOLDS: getattr(cells[of], field) > getattr(cells[than], field),
+        larger,
         lambda *cells: getattr(cells[of], field) - getattr(cells[than], field),
     )
 

@@ -129,12 +129,18 @@ def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS
 
 
 def described_shares(claim: Claim, numbers: dict) -> list[float]:
-    """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions."""
+    """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions.
+
+    A condition may read NaN on a seed where its quantity was not logged (a cell older than the metric):
+    the share is over the seeds where it was, NaN (shown as n/a) where it was on none.
+    """
     cells = [numbers[v] for v in claim.variants]
     kept = kept_seeds(cells)
-    return [
-        float(np.mean(np.asarray(c.test(*cells), dtype=bool)[kept])) if kept.any() else np.nan for c in claim.describes
-    ]
+    shares = []
+    for condition in claim.describes:
+        held = np.asarray(condition.test(*cells), dtype=float)[kept]
+        shares.append(float(np.nanmean(held)) if np.isfinite(held).any() else np.nan)
+    return shares
 
 
 # The metric whose settling each cell is judged on, with the change below which a move is noise.
