@@ -30,6 +30,19 @@ STRATEGIES = (
 # step first, D's split calls fake then real): the same seed keys, only the order changed.
 BLOG_ORDER_TWINS = {"dcgan-split": "dcgan-split-blog-order", "dcgan-running": "dcgan-running-blog-order"}
 
+
+def order_claim(name: str, codebase: str, g_noise: str, blog: str) -> Claim:
+    """Does `codebase`'s order change the regime of preset `name`? Each seed against its blog-order twin."""
+    return Claim(
+        statement=f"{codebase}'s order (D's step first, real then fake; {g_noise}) does not change the double win"
+        f" of {name}: each seed ends in it exactly when its twin in the blog's order does.",
+        blog=blog,
+        variants=(name, BLOG_ORDER_TWINS[name]),
+        main=same_double_win(0, 1),
+        describes=(both_win(0), both_win(1)),
+    )
+
+
 EXPERIMENT = Experiment(
     name="image_strategies",
     section="Image scale: the strategies on DCGAN conv nets",
@@ -74,23 +87,19 @@ EXPERIMENT = Experiment(
             variants=("dcgan-fix", "dcgan-joint"),
             main=lower_frechet(0, 1),
         ),
-        Claim(
-            statement="pytorch/examples' order (D's step first, real then fake; G on the same fakes) does not change"
-            " the double win: each seed ends in it exactly when its twin in the blog's order does.",
-            blog="the blog trains G first; pytorch/examples, whose split calls it describes, trains D first, so the"
-            " running averages G's step moves were last moved by a fake batch there",
-            variants=("dcgan-split", "dcgan-split-blog-order"),
-            main=same_double_win(0, 1),
-            describes=(both_win(0), both_win(1)),
+        order_claim(
+            "dcgan-split",
+            "pytorch/examples",
+            "G on the same fakes",
+            "the blog steps G first, against D before its update; pytorch/examples, whose split calls it describes,"
+            " steps D first, so G is trained against the D just updated",
         ),
-        Claim(
-            statement="Keras-GAN's order (D's step first, real then fake; G on fresh noise) does not change the"
-            " double win of approach 2: each seed ends in it exactly when its twin in the blog's order does.",
-            blog="approach 2 (Keras-GAN's frozen D in inference mode); in Keras-GAN the running averages G sees were"
-            " last moved by a fake batch, in the blog's order by a real one",
-            variants=("dcgan-running", "dcgan-running-blog-order"),
-            main=same_double_win(0, 1),
-            describes=(both_win(0), both_win(1)),
+        order_claim(
+            "dcgan-running",
+            "Keras-GAN",
+            "G on fresh noise",
+            "approach 2 (Keras-GAN's frozen D in inference mode); in Keras-GAN's order the running averages G sees"
+            " were last moved by a fake batch, in the blog's by a real one",
         ),
     ),
     checks=(
