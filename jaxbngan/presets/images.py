@@ -128,9 +128,17 @@ def d_norm(norm: str, shift: bool = False) -> Config:
 
 
 BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
-    "dcgan-split": (split, "DCGAN rule in D, split D calls, D in training mode in G's step (pytorch/examples)"),
+    "dcgan-split": (
+        split,
+        "DCGAN rule in D, D's step first (real, then fake), then G's on the same fakes, D in training mode"
+        " (pytorch/examples)",
+    ),
     "dcgan-joint": (joint, "DCGAN rule in D, joint real+fake D batch, fake-only batch in G's step"),
-    "dcgan-running": (running, "DCGAN rule in D, split D calls, D's running averages in G's step (Keras-GAN, TF2)"),
+    "dcgan-running": (
+        running,
+        "DCGAN rule in D, D's step first (real, then fake), then G's on fresh noise against D's running averages"
+        " (Keras-GAN, TF2)",
+    ),
     "dcgan-fix": (fix, "DCGAN rule in D, joint D batch + running averages in G's step (the blog's fix)"),
     "dcgan-joint-g-step": (joint_g_step, "DCGAN rule in D, joint batch in both steps (compare_gan v3)"),
     "dcgan-standing": (standing, "the fix with D's averages recomputed from the joint batch before G's step"),
