@@ -16,14 +16,14 @@ A claim at a weight where either control misbehaves is not judged there.
 Cells: 26 variants per data set, 22 of them in 7 sweep programs (4 Ds x 4 weights with the brightness
 reward, 3 Ds x 2 weights with brightness and contrast) and 4 presets for the blog's first-layer claims:
 52 cells on a profile's two data sets, 48 not shared with other sections, 30 more than before the sweep
-(its 9 variants of its own became 24); with `images-cpu` the study plans 84 cells in all. Each costs what
+(its 9 variants of its own became 24); with `images-cpu` the study plans 110 cells in all. Each costs what
 a cell of the other sections costs at the profile's steps and seeds; WEIGHTS and CONTRAST_WEIGHTS are
 where to trim.
 """
 
 from jaxbngan.image_verdicts import brightened, kept_brightness
 from jaxbngan.presets.images import BRIGHTNESS_WEIGHT
-from jaxbngan.reproduce import Claim, Controls, Experiment, derived, preset, run_alone_images, swept
+from jaxbngan.reproduce import Claim, Controls, Experiment, preset, run_alone_images, swept
 from jaxbngan.reproduce.image_spec import brightness, image_samples, reward_by_weight
 from jaxbngan.verdicts import d_loss_unchanged, d_near_ln2
 
@@ -60,8 +60,8 @@ def twin(norm: str) -> str:
 def sweep(norm: str, weights: tuple[float, ...], direction: str = "mean") -> tuple:
     """D `norm` rewarded along `direction` at each weight, as one sweep program per data set."""
     base, discriminator = D_NORMS[norm]
-    variant = derived(tag(norm, direction), base, discriminator=discriminator, loss={"shift_direction": direction})
-    return swept(variant, "loss.shift_weight", weights, name=f"{tag(norm, direction)}-w")
+    changes = {"discriminator": discriminator, "loss": {"shift_direction": direction}}
+    return swept(base, "loss.shift_weight", weights, name=f"{tag(norm, direction)}-w", **changes)
 
 
 def controls(weight: float, direction: str = "mean") -> Controls:

@@ -48,12 +48,11 @@ def derived(name: str, base: str, **changes) -> Variant:
     return Variant(name, dataclasses.replace(with_overrides(config, **sections), **fields))
 
 
-def swept(base: str | Variant, path: str, values: tuple[float, ...], name: str = "") -> tuple[Variant, ...]:
-    """Preset `base` (or a variant) at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}`
-    (name defaults to `{base}-{field}`) and trained as one sweep program per data set."""
-    config = base.config if isinstance(base, Variant) else get_preset(base).config
-    base_name = base.name if isinstance(base, Variant) else base
-    tag = name or f"{base_name}-{path.split('.')[-1]}"
+def swept(base: str, path: str, values: tuple[float, ...], name: str = "", **changes) -> tuple[Variant, ...]:
+    """Preset `base` at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}` (name
+    defaults to `{base}-{field}`) and trained as one sweep program per data set; `changes` as `derived`'s."""
+    config = derived(base, base, **changes).config
+    tag = name or f"{base}-{path.split('.')[-1]}"
     return tuple(Variant(f"{tag}-{value:g}", replace_field(config, path, value), tag) for value in values)
 
 
@@ -172,7 +171,7 @@ def running_positions(*variants: str) -> Plot:
 
 
 def trend(*variants: str) -> Plot:
-    """Along a sweep's variants (in order): the median mean consistency gap and the both-win share, per data set."""
+    """Along a sweep's variants (in order): the median late consistency gap and the both-win share, per data set."""
     return Plot("trend", variants)
 
 
