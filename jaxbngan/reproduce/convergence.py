@@ -27,6 +27,7 @@ import numpy as np
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import Config, ConfigError, DataConfig
 from jaxbngan.presets import get_preset
+from jaxbngan.presets.images import BLOG_ORDER
 from jaxbngan.reproduce.cells import Cell, CellResult
 from jaxbngan.reproduce.command import add_report_only, train_cells
 from jaxbngan.reproduce.figures import new_figure, save_figure
@@ -44,6 +45,7 @@ WIDTHS = {
     "tiny": ((8, 4), (4, 8)),  # for tests: the machinery only
 }
 CURVES = ("both_win_share", "gap", "frechet_distance")
+SMOOTHING_LOGS = 5  # logs each curve is averaged over: the median of a few seeds at one log is noisy
 # Below these a change between two logs is noise: one seed of four for the share; the report's floors otherwise.
 CURVE_FLOORS = {
     "both_win_share": 0.25,
@@ -72,8 +74,15 @@ def tiny_plan(settings: ConvergenceSettings) -> list[Cell]:
 
 
 def convergence_cell(preset: str, data: DataConfig, label: str, widths: str, settings: ConvergenceSettings) -> Cell:
-    """`preset` on `data` (called `label` in the cell's key) at `widths` (a key of WIDTHS), trained long."""
+    """`preset` on `data` (called `label` in the cell's key) at `widths` (a key of WIDTHS), trained long.
+
+    Every cell steps in the blog's order (G, then D; `presets.images.BLOG_ORDER`), the order of all
+    the study's strategies but the two codebase presets, whose order is a question of its own
+    (`image_strategies`): those are named `-blog-order`.
+    """
     config = get_preset(preset).config
+    blog_order = dataclasses.replace(config.strategy, **BLOG_ORDER)
+    name = preset if blog_order == config.strategy else f"{preset}-blog-order"
     g_channels, d_channels = WIDTHS[widths]
     config = dataclasses.replace(
         config,
@@ -84,18 +93,29 @@ def convergence_cell(preset: str, data: DataConfig, label: str, widths: str, set
         metric_samples=settings.metric_samples,
         generator=dataclasses.replace(config.generator, channels=g_channels),
         discriminator=dataclasses.replace(config.discriminator, channels=d_channels),
+        strategy=blog_order,
     ).validate()
-    return Cell(f"{preset}-{widths}-widths", label, config)
+    return Cell(f"{name}-{widths}-widths", label, config)
 
 
 def curves(result: CellResult, config: Config) -> dict[str, np.ndarray]:
-    """The three curves of a cell, one value per log: double-win share, median gap, median Frechet distance."""
+    """The three curves of a cell, one value per log: double-win share, median gap, median Frechet distance,
+    each averaged over the last SMOOTHING_LOGS logs."""
     history = result.history
-    return {
+    raw = {
         "both_win_share": np.mean(np.asarray(history.both_win, dtype=float), axis=0),
         "gap": np.nanmedian(consistency_gap(history, config), axis=0),
         "frechet_distance": np.nanmedian(np.asarray(history.frechet_distance, dtype=float), axis=0),
     }
+    return {name: trailing_mean(curve, SMOOTHING_LOGS) for name, curve in raw.items()}
+
+
+def trailing_mean(curve: np.ndarray, span: int) -> np.ndarray:
+    """Each value averaged with the up to `span - 1` values before it."""
+    sums = np.cumsum(np.concatenate([[0.0], np.asarray(curve, dtype=float)]))
+    ends = np.arange(1, len(curve) + 1)
+    starts = np.maximum(0, ends - span)
+    return (sums[ends] - sums[starts]) / (ends - starts)
 
 
 def settled_at(curve: np.ndarray, floor: float) -> int | None:
@@ -160,8 +180,8 @@ def curve_figure(results: dict[str, CellResult], cells: dict[str, Cell], path: P
             for i, key in enumerate(keys):
                 config = cells[key].config
                 steps, curve = log_steps(config), curves(results[key], config)[name]
-                preset = cells[key].variant.removesuffix(f"-{widths}-widths")
-                ax.plot(steps, curve, color=f"C{i}", lw=1.2, label=preset)
+                strategy = cells[key].variant.removesuffix(f"-{widths}-widths")
+                ax.plot(steps, curve, color=f"C{i}", lw=1.2, label=strategy)
                 settled = settle_steps(results[key], config)[name]
                 if settled is not None:
                     ax.axvline(settled, color=f"C{i}", ls=":", lw=0.8)
@@ -209,15 +229,19 @@ def budget_lines(results: dict[str, CellResult], cells: dict[str, Cell]) -> list
     return lines
 
 
-REPORT_TEXT = """How long the image study must train. Each cell is one `dcgan-*` preset trained {steps} steps with
-metrics every {log_every}, {seeds} seeds, at the presets' DCGAN widths (G {presets_g}, D {presets_d})
-or the `images-cpu` profile's half widths (G {half_g}, D {half_d}). Three curves are read per cell: the
-share of seeds where both players win (D's loss below half of G's), the median consistency gap
-(|D's loss on the fakes in G's view - in its own view|) and the median Frechet distance. A curve has
-settled by step T when, cut at T and at every later log, its last fifth of logs moves by no more than
-10% of its value (or no more than the floor below which a change is noise: {floors}), the rule that
-marks the report's verdicts as still moving. A profile's steps are chosen at or past the latest
-settle step of the cells its claims read."""
+REPORT_TEXT = (
+    "How long the image study must train. Each cell is one `dcgan-*` preset, stepping in the blog's order (G's"
+    " step, then D's; `dcgan-split` and `dcgan-running`, whose presets follow their codebases' order, run here as"
+    " their `-blog-order` twins), trained {steps} steps with metrics every {log_every}, {seeds} seeds, at the"
+    " presets' DCGAN widths (G {presets_g}, D {presets_d}) or the `images-cpu` profile's half widths (G {half_g},"
+    " D {half_d}). Three curves are read per cell: the share of seeds where both players win (D's loss below half"
+    " of G's), the median consistency gap (|D's loss on the fakes in G's view - in its own view|) and the median"
+    " Frechet distance, each averaged over its last {span} logs (a single log of {seeds} seeds is noisy). A curve"
+    " has settled by step T when, cut at T and at every later log, its last fifth of logs moves by no more than"
+    " 10% of its value or by no more than the floor below which a change is noise ({floors}): the rule that marks"
+    " the report's verdicts as still moving. A profile's steps are chosen at or past the latest settle step of the"
+    " cells its claims read."
+)
 
 
 def write_convergence_report(out: Path, command: str, results: dict[str, CellResult], cells: dict[str, Cell]) -> Path:
@@ -226,6 +250,7 @@ def write_convergence_report(out: Path, command: str, results: dict[str, CellRes
     curve_figure(results, cells, out / "curves.png")
     floors = ", ".join(f"{name} {floor:g}" for name, floor in CURVE_FLOORS.items())
     text = REPORT_TEXT.format(
+        span=SMOOTHING_LOGS,
         steps=settings.steps,
         log_every=settings.log_every,
         seeds=next(iter(results.values())).meta["seeds"] if results else "-",
@@ -242,7 +267,7 @@ def write_convergence_report(out: Path, command: str, results: dict[str, CellRes
         f"- Cells trained by: {cells_commit_text(results) if results else '-'}; report drawn at {git_revision()}.",
         f"- Device: {device_text()}.",
         "",
-        text.replace("\n", " "),
+        text,
         "",
         "## Budgets",
         "",
