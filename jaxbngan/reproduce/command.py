@@ -14,17 +14,20 @@ from pathlib import Path
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
+from jaxbngan.reproduce.adaptive import SeedRule, growing, plan_seeds
 from jaxbngan.reproduce.cells import (
     Cell,
     CellResult,
     Progress,
     cell_path,
+    extended,
     load_cell,
     plan_cells,
     run_cell,
     run_sweep_cells,
     save_cell,
 )
+from jaxbngan.reproduce.judging import Judged
 from jaxbngan.reproduce.provenance import git_revision
 from jaxbngan.reproduce.report import Invocation, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
@@ -73,6 +76,16 @@ def add_report_only(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
         " missing is listed as not judged",
+    )
+
+
+def add_adaptive_seeds(parser: argparse.ArgumentParser) -> None:
+    """The flag that grows the cells of undecided claims by blocks of seeds (`adaptive`)."""
+    parser.add_argument(
+        "--adaptive-seeds",
+        metavar="BLOCK:CAP",
+        help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
+        " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
     )
 
 
@@ -162,15 +175,22 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
 
 
 def train_cells(
-    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int, *, train: bool = True
+    cells: Sequence[Cell],
+    out: Path,
+    seeds_of: Callable[[Cell], int],
+    seed: int,
+    *,
+    train: bool = True,
+    most: int | None = None,
 ) -> tuple[dict[str, CellResult], int]:
     """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained).
 
-    With `train` False the missing cells stay missing: the report judges what is there.
+    With `train` False the missing cells stay missing: the report judges what is there. Cells grown
+    by --adaptive-seeds load with up to `most` seeds.
     """
     results: dict[str, CellResult] = {}
     for cell in cells:
-        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed)
+        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed, most)
         if found is not None:
             results[cell.key] = found
     to_run = [cell for cell in cells if cell.key not in results]
@@ -186,18 +206,7 @@ def train_cells(
         return results, 0
     progress = Progress(len(cells), len(to_run))
     for batch in _sweep_batches(to_run):
-        first, cell_seeds = batch[0], seeds_of(batch[0])
-        seeds = cell_seeds * len(batch)  # a sweep's seeds count as those of all its cells
-
-        def report_block(done: float, spent: float, cell: Cell = first, seeds: int = seeds) -> None:
-            progress.block(cell, done, seeds, spent)
-
-        if len(batch) == 1:
-            work = cell_path(out, first).with_suffix(".run")
-            trained = [run_cell(first, cell_seeds, seed, work, report_block)]
-        else:  # one program for the whole sweep
-            work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
-            trained = run_sweep_cells(batch, cell_seeds, seed, work, report_block)
+        trained, work = _train_batch(batch, out, seeds_of(batch[0]), seed, 0, progress)
         for cell, result in zip(batch, trained, strict=True):
             save_cell(cell_path(out, cell), result)
             progress.finished(result.meta["wall_s"])
@@ -206,11 +215,62 @@ def train_cells(
     return results, len(to_run)
 
 
-def _sweep_batches(cells: Sequence[Cell]) -> list[list[Cell]]:
-    """The cells to train, in order, the cells of one sweep on one data set gathered at its first."""
-    batches: dict[tuple[str, str] | int, list[Cell]] = {}
+def grow_cells(
+    cells: Sequence[Cell],
+    out: Path,
+    results: dict[str, CellResult],
+    seed: int,
+    rule: SeedRule,
+    judge: Callable[[dict[str, CellResult]], list[Judged]],
+) -> int:
+    """Add blocks of seeds to the cells of undecided claims (`adaptive.plan_seeds`) until every claim is decided
+    or its cells hold the cap; `results` is updated in place, the blocks trained are returned.
+
+    `judge(results)` judges every claim on the cells as they are. Each block is appended to its cell's
+    file as soon as it is trained, so a stopped run resumes at the block it was in.
+    """
+    blocks = 0
+    while grow := growing(plan_seeds(judge(results), {k: r.meta["seeds"] for k, r in results.items()}, rule)):
+        to_grow = [cell for cell in cells if cell.key in grow]
+        print(
+            f"--adaptive-seeds {rule.text}: {len(to_grow)} cells of undecided claims get more seeds",
+            file=sys.stderr,
+            flush=True,
+        )
+        progress = Progress(len(to_grow), len(to_grow))
+        for batch in _sweep_batches(to_grow, lambda cell: (grow[cell.key].seeds, grow[cell.key].target)):
+            now, target = grow[batch[0].key].seeds, grow[batch[0].key].target
+            trained, work = _train_batch(batch, out, target - now, seed, now, progress)
+            for cell, block in zip(batch, trained, strict=True):
+                results[cell.key] = extended(results[cell.key], block, grow[cell.key].why)
+                save_cell(cell_path(out, cell), results[cell.key])
+                progress.finished(block.meta["wall_s"])
+            rundir.remove(work)
+            blocks += len(batch)
+    return blocks
+
+
+def _train_batch(
+    batch: Sequence[Cell], out: Path, seeds: int, seed: int, first_seed: int, progress: Progress
+) -> tuple[list[CellResult], Path]:
+    """Train seeds `first_seed`.. of one cell, or of one sweep's cells as one program; (results, run directory)."""
+    first = batch[0]
+
+    def report_block(done: float, spent: float, members: int = seeds * len(batch)) -> None:
+        progress.block(first, done, members, spent)  # a sweep's seeds count as those of all its cells
+
+    if len(batch) == 1:
+        work = cell_path(out, first).with_suffix(".run")
+        return [run_cell(first, seeds, seed, work, report_block, first_seed)], work
+    work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
+    return run_sweep_cells(batch, seeds, seed, work, report_block, first_seed), work
+
+
+def _sweep_batches(cells: Sequence[Cell], alike: Callable[[Cell], tuple] = lambda cell: ()) -> list[list[Cell]]:
+    """The cells to train, in order, the cells of one sweep on one data set (and alike) gathered at its first."""
+    batches: dict[tuple | int, list[Cell]] = {}
     for index, cell in enumerate(cells):
-        batches.setdefault((cell.sweep, cell.dataset) if cell.sweep else index, []).append(cell)
+        batches.setdefault((cell.sweep, cell.dataset, *alike(cell)) if cell.sweep else index, []).append(cell)
     return list(batches.values())
 
 

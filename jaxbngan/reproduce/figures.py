@@ -11,7 +11,7 @@ from matplotlib.patches import Rectangle
 
 from jaxbngan import plots, verdicts
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS
-from jaxbngan.reproduce.numbers import consistency_gap, kept_seeds, log_steps
+from jaxbngan.reproduce.numbers import common_seeds, consistency_gap, kept_seeds, log_steps
 from jaxbngan.reproduce.spec import Plot
 from jaxbngan.rundir import atomic_path
 
@@ -205,7 +205,7 @@ def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarr
     for rewarded, twin in pairs:
         values[rewarded] = {}
         for d in datasets:
-            a, b = numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]
+            a, b = common_seeds([numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]])
             kept = kept_seeds([a, b])
             difference = verdicts.moved_by_reward(0, 1).difference(a, b)
             values[rewarded][d] = np.asarray(difference, dtype=float)[kept]

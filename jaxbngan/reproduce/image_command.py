@@ -11,8 +11,16 @@ from pathlib import Path
 
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.command import add_report_only, run_command, select_experiments, train_cells
-from jaxbngan.reproduce.image_report import write_image_report
+from jaxbngan.reproduce.adaptive import claims_of, parse_seed_rule
+from jaxbngan.reproduce.command import (
+    add_adaptive_seeds,
+    add_report_only,
+    grow_cells,
+    run_command,
+    select_experiments,
+    train_cells,
+)
+from jaxbngan.reproduce.image_report import judge_image_cells, profile_stats, write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
@@ -36,6 +44,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
     parser.add_argument("--datasets", help="comma-separated data sets of the profile to run (default: all)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    add_adaptive_seeds(parser)
     add_report_only(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
@@ -74,13 +83,25 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
     start = time.perf_counter()
     profile = resolve_image_profile(args)
     given = select_experiments(args, IMAGE_SECTIONS, given, "study")
+    rule = None
+    if args.adaptive_seeds is not None:
+        rule = parse_seed_rule(args.adaptive_seeds, max(s.seeds for s in profile.sets))
     cells = plan_image_cells(list(given), profile)
+    by_key = {c.key: c for c in cells}
     out = Path(args.out)
     with rundir.owned(out, command):  # one process trains into a report directory at a time
         seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731
-        results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only)
-        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-        report = write_image_report(out, run, given, results, {c.key: c for c in cells})
+        most = None if rule is None else rule.cap
+        results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only, most=most)
+        if rule is not None and not args.report_only:
+            stats = profile_stats(profile)
+
+            def judge(results: dict) -> list:
+                return claims_of(judge_image_cells(given, profile, results, by_key, stats)[2])
+
+            grow_cells(cells, out, results, args.seed, rule, judge)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
+        report = write_image_report(out, run, given, results, by_key)
     print(f"report: {report}", file=sys.stderr)
     return 0
 

@@ -16,11 +16,14 @@ import numpy as np
 
 from jaxbngan import plots
 from jaxbngan.image_verdicts import ImageNumbers
+from jaxbngan.reproduce.adaptive import adaptive_text, claims_of, plan_seeds, seed_lines
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms, reward_values, settling_curves
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
 from jaxbngan.reproduce.image_spec import ImageProfile
 from jaxbngan.reproduce.judging import (
+    Judged,
+    Unjudged,
     checks_lines,
     divergence_lines,
     drawable,
@@ -30,7 +33,7 @@ from jaxbngan.reproduce.judging import (
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import settling
+from jaxbngan.reproduce.numbers import Settling, settling
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.report import (
     VERDICT_RULES_TEXT,
@@ -138,6 +141,7 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
         f" {profile.g_channels}, D channels {profile.d_channels}, metrics every {profile.log_every} steps on"
         f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
         f"- Data sets: {sets}.",
+        *([] if run.seed_rule is None else [f"- Adaptive seeds: {adaptive_text(run.seed_rule)}."]),
         f"- Versions: {versions_text()}.",
         f"- Cells trained by: {cells_commit_text(results)}.",
         f"- Device: {device_text()}.",
@@ -166,6 +170,26 @@ def closing_lines(judged_all: list, run: Invocation, results: dict[str, CellResu
 
 def _params(params: tuple) -> str:
     return "".join(f", {name} {value:g}" for name, value in params)
+
+
+def profile_stats(profile: ImageProfile) -> dict[str, ImageStats]:
+    """Each data set's population and yardsticks, by name."""
+    return {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
+
+
+def judge_image_cells(
+    experiments: Sequence[Experiment],
+    profile: ImageProfile,
+    results: dict[str, CellResult],
+    cells: dict[str, Cell],
+    stats: dict[str, ImageStats],
+) -> tuple[dict[str, ImageNumbers], dict[str, Settling], list[tuple[Experiment, list[Judged]]], list[Unjudged]]:
+    """The trained cells' numbers and settling, and every claim judged on them (`judging.judge_experiments`)."""
+    present = [k for k in cells if k in results]
+    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
+    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    judged_all, unjudged = judge_experiments(experiments, lambda e: profile.datasets, numbers, settled)
+    return numbers, settled, judged_all, unjudged
 
 
 def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
@@ -199,12 +223,10 @@ def write_image_report(
     profile: ImageProfile = run.profile
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    stats = {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
+    stats = profile_stats(profile)
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
-    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    numbers, settled, judged_all, unjudged = judge_image_cells(experiments, profile, results, cells, stats)
     datasets = profile.datasets
-    judged_all, unjudged = judge_experiments(experiments, lambda e: datasets, numbers, settled)
     verified = verify_checks(experiments, lambda e: datasets, results)
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
@@ -214,6 +236,11 @@ def write_image_report(
     lines += divergence_lines(numbers, present)
     lines += sensitivity_lines(judged_all)
     lines += settling_lines(settled)
+    if run.seed_rule is not None:
+        grown = {k: results[k].meta["seeds"] for k in present}
+        plan = plan_seeds(claims_of(judged_all), grown, run.seed_rule)
+        base = {k: profile.seeds_of(cells[k].dataset) for k in present}
+        lines += seed_lines({k: results[k].meta for k in present}, base, plan, run.seed_rule)
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
         lines += [experiment.summary, ""]
@@ -237,6 +264,7 @@ def write_image_report(
     record = {
         **profile._asdict(),
         "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds} for s in profile.sets],
+        "adaptive_seeds": None if run.seed_rule is None else run.seed_rule._asdict(),
     }
     write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all, verified)
     return report

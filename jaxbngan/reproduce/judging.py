@@ -22,6 +22,7 @@ import numpy as np
 from jaxbngan.reproduce.numbers import (
     CheckResult,
     Settling,
+    common_seeds,
     described_shares,
     judge_claim,
     kept_seeds,
@@ -166,7 +167,7 @@ def judge_experiments(
             if missing:
                 unjudged.append(Unjudged(f"{e_index}.{c_index}", f"{experiment.name}.{c_index}", claim, missing))
                 continue
-            cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
+            cells_of = {d: common_seeds([numbers[f"{v}@{d}"] for v in claim.variants]) for d in datasets}
             named = {d: dict(zip(claim.variants, cells_of[d], strict=True)) for d in datasets}
             by_dataset = {d: judge_claim(claim, named[d]) for d in datasets}
             verdict = overall_judged(list(by_dataset.values()))

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxbngan.reproduce.adaptive import SeedRule
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
 from jaxbngan.reproduce.judging import (
@@ -165,6 +166,7 @@ class Invocation(NamedTuple):
     seed: int
     wall: float  # seconds this invocation took
     trained: int  # cells it trained; the others were loaded
+    seed_rule: SeedRule | None = None  # --adaptive-seeds: blocks of seeds for the cells of undecided claims
 
 
 def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict[str, CellResult]) -> list[str]:
