@@ -10,10 +10,11 @@ variants grow together: each to the claim's fewest seeds plus a block, so a twin
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from jaxbngan.config import ConfigError
+from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.judging import Judged
 from jaxbngan.verdicts import UNDECIDED, Judgement
 
@@ -96,6 +97,19 @@ def plan_seeds(judged: Sequence[Judged], seeds: Mapping[str, int], rule: SeedRul
 def growing(plan: Mapping[str, Growth]) -> dict[str, Growth]:
     """The cells of a plan that get seeds this round."""
     return {key: growth for key, growth in plan.items() if growth.target > growth.seeds}
+
+
+def grown_seed_lines(
+    judged_all: Sequence[tuple[object, Sequence[Judged]]],
+    results: Mapping[str, CellResult],
+    keys: Sequence[str],
+    profile_seeds: Callable[[str], int],
+    rule: SeedRule,
+) -> list[str]:
+    """A report's table of seeds per cell (`seed_lines`) for the cells `keys`, from the report's verdicts."""
+    plan = plan_seeds(claims_of(judged_all), {key: results[key].meta["seeds"] for key in keys}, rule)
+    metas = {key: results[key].meta for key in keys}
+    return seed_lines(metas, {key: profile_seeds(key) for key in keys}, plan, rule)
 
 
 def seed_lines(

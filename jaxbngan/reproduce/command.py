@@ -14,7 +14,7 @@ from pathlib import Path
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
-from jaxbngan.reproduce.adaptive import SeedRule, growing, plan_seeds
+from jaxbngan.reproduce.adaptive import SeedRule, claims_of, growing, parse_seed_rule, plan_seeds
 from jaxbngan.reproduce.cells import (
     Cell,
     CellResult,
@@ -29,7 +29,7 @@ from jaxbngan.reproduce.cells import (
 )
 from jaxbngan.reproduce.judging import Judged
 from jaxbngan.reproduce.provenance import git_revision
-from jaxbngan.reproduce.report import Invocation, write_report
+from jaxbngan.reproduce.report import Invocation, cell_stats, judge_cells, write_report
 from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
 from jaxbngan.tuning import use_tuned_xla_flags
 from jaxbngan.usage import StrictParser, fail
@@ -64,6 +64,7 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
+    add_adaptive_seeds(parser)
     add_report_only(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
@@ -87,6 +88,11 @@ def add_adaptive_seeds(parser: argparse.ArgumentParser) -> None:
         help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
         " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
     )
+
+
+def seed_rule(args: argparse.Namespace, seeds: int) -> SeedRule | None:
+    """The rule of --adaptive-seeds, None without it; `seeds`: the most seeds a cell of the profile starts with."""
+    return None if args.adaptive_seeds is None else parse_seed_rule(args.adaptive_seeds, seeds)
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -164,12 +170,19 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     profile = resolve_profile(args)
     sections = SECTIONS if args.only else tuple(s for s in SECTIONS if s not in profile.leaves_out)
     given = select_experiments(args, sections, given, "reproduction")
+    rule = seed_rule(args, profile.seeds)
     cells = plan_cells(given, profile)
+    by_key = {c.key: c for c in cells}
     out = Path(args.out)
+
+    def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
+        stats = cell_stats(cells)
+        return lambda results: claims_of(judge_cells(given, profile, results, by_key, stats).judged_all)
+
     with rundir.owned(out, command):  # one process trains into a report directory at a time
-        results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed, train=not args.report_only)
-        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-        report = write_report(out, run, given, results, {c.key: c for c in cells})
+        results, trained = train_study_cells(cells, out, lambda cell: profile.seeds, args, rule, make_judge)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
+        report = write_report(out, run, given, results, by_key)
     print(f"report: {report}", file=sys.stderr)
     return 0
 
@@ -213,6 +226,22 @@ def train_cells(
             results[cell.key] = result
         rundir.remove(work)
     return results, len(to_run)
+
+
+def train_study_cells(
+    cells: Sequence[Cell],
+    out: Path,
+    seeds_of: Callable[[Cell], int],
+    args: argparse.Namespace,
+    rule: SeedRule | None,
+    make_judge: Callable[[], Callable[[dict[str, CellResult]], list[Judged]]],
+) -> tuple[dict[str, CellResult], int]:
+    """`train_cells` under the flags, then, with --adaptive-seeds, `grow_cells` with the judge `make_judge` builds."""
+    most = None if rule is None else rule.cap
+    results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only, most=most)
+    if rule is not None and not args.report_only:
+        grow_cells(cells, out, results, args.seed, rule, make_judge())
+    return results, trained
 
 
 def grow_cells(

@@ -6,22 +6,24 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.adaptive import claims_of, parse_seed_rule
+from jaxbngan.reproduce.adaptive import claims_of
+from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.command import (
     add_adaptive_seeds,
     add_report_only,
-    grow_cells,
     run_command,
+    seed_rule,
     select_experiments,
-    train_cells,
+    train_study_cells,
 )
 from jaxbngan.reproduce.image_report import judge_image_cells, profile_stats, write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
+from jaxbngan.reproduce.judging import Judged
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
 from jaxbngan.usage import StrictParser
@@ -83,23 +85,18 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
     start = time.perf_counter()
     profile = resolve_image_profile(args)
     given = select_experiments(args, IMAGE_SECTIONS, given, "study")
-    rule = None
-    if args.adaptive_seeds is not None:
-        rule = parse_seed_rule(args.adaptive_seeds, max(s.seeds for s in profile.sets))
+    rule = seed_rule(args, max(s.seeds for s in profile.sets))
     cells = plan_image_cells(list(given), profile)
     by_key = {c.key: c for c in cells}
     out = Path(args.out)
+
+    def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
+        stats = profile_stats(profile)
+        return lambda results: claims_of(judge_image_cells(given, profile, results, by_key, stats).judged_all)
+
     with rundir.owned(out, command):  # one process trains into a report directory at a time
         seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731
-        most = None if rule is None else rule.cap
-        results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only, most=most)
-        if rule is not None and not args.report_only:
-            stats = profile_stats(profile)
-
-            def judge(results: dict) -> list:
-                return claims_of(judge_image_cells(given, profile, results, by_key, stats)[2])
-
-            grow_cells(cells, out, results, args.seed, rule, judge)
+        results, trained = train_study_cells(cells, out, seeds_of, args, rule, make_judge)
         run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
         report = write_image_report(out, run, given, results, by_key)
     print(f"report: {report}", file=sys.stderr)

@@ -16,14 +16,13 @@ import numpy as np
 
 from jaxbngan import plots
 from jaxbngan.image_verdicts import ImageNumbers
-from jaxbngan.reproduce.adaptive import adaptive_text, claims_of, plan_seeds, seed_lines
+from jaxbngan.reproduce.adaptive import adaptive_text, grown_seed_lines
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histograms, reward_values, settling_curves
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
 from jaxbngan.reproduce.image_spec import ImageProfile
 from jaxbngan.reproduce.judging import (
-    Judged,
-    Unjudged,
+    Judging,
     checks_lines,
     divergence_lines,
     drawable,
@@ -33,7 +32,7 @@ from jaxbngan.reproduce.judging import (
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import Settling, settling
+from jaxbngan.reproduce.numbers import settling
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.report import (
     VERDICT_RULES_TEXT,
@@ -183,13 +182,13 @@ def judge_image_cells(
     results: dict[str, CellResult],
     cells: dict[str, Cell],
     stats: dict[str, ImageStats],
-) -> tuple[dict[str, ImageNumbers], dict[str, Settling], list[tuple[Experiment, list[Judged]]], list[Unjudged]]:
+) -> Judging:
     """The trained cells' numbers and settling, and every claim judged on them (`judging.judge_experiments`)."""
     present = [k for k in cells if k in results]
     numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
     settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
     judged_all, unjudged = judge_experiments(experiments, lambda e: profile.datasets, numbers, settled)
-    return numbers, settled, judged_all, unjudged
+    return Judging(numbers, settled, judged_all, unjudged)
 
 
 def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
@@ -237,10 +236,8 @@ def write_image_report(
     lines += sensitivity_lines(judged_all)
     lines += settling_lines(settled)
     if run.seed_rule is not None:
-        grown = {k: results[k].meta["seeds"] for k in present}
-        plan = plan_seeds(claims_of(judged_all), grown, run.seed_rule)
-        base = {k: profile.seeds_of(cells[k].dataset) for k in present}
-        lines += seed_lines({k: results[k].meta for k in present}, base, plan, run.seed_rule)
+        base = lambda key: profile.seeds_of(cells[key].dataset)  # noqa: E731
+        lines += grown_seed_lines(judged_all, results, present, base, run.seed_rule)
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
         lines += [experiment.summary, ""]

@@ -97,6 +97,15 @@ class Unjudged(NamedTuple):
     missing: list[str]  # the cell keys it lacks
 
 
+class Judging(NamedTuple):
+    """A report's trained cells, by key, with every claim judged on them."""
+
+    numbers: dict  # per-seed numbers (SeedNumbers or ImageNumbers)
+    settled: dict[str, Settling]
+    judged_all: list[tuple[Experiment, list[Judged]]]  # per experiment, its judged claims
+    unjudged: list[Unjudged]
+
+
 class Verified(NamedTuple):
     """A check of the step code verified on each of its cells, by cell key."""
 
