@@ -27,10 +27,10 @@ from jaxbngan.reproduce.cells import (
     run_sweep_cells,
     save_cell,
 )
-from jaxbngan.reproduce.judging import Judged
+from jaxbngan.reproduce.judging import Judged, judge_cells
 from jaxbngan.reproduce.provenance import git_revision
-from jaxbngan.reproduce.report import Invocation, cell_stats, judge_cells, write_report
-from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
+from jaxbngan.reproduce.report import Invocation, cell_stats, point_numbers, write_report
+from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile, datasets_of
 from jaxbngan.tuning import use_tuned_xla_flags
 from jaxbngan.usage import StrictParser, fail
 
@@ -64,29 +64,24 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
-    add_adaptive_seeds(parser)
-    add_report_only(parser)
+    add_cell_flags(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
 
-def add_report_only(parser: argparse.ArgumentParser) -> None:
-    """The flag that draws the report from the cells already trained, training nothing."""
-    parser.add_argument(
-        "--report-only",
-        action="store_true",
-        help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
-        " missing is listed as not judged",
-    )
-
-
-def add_adaptive_seeds(parser: argparse.ArgumentParser) -> None:
-    """The flag that grows the cells of undecided claims by blocks of seeds (`adaptive`)."""
+def add_cell_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags on which cells to train: more seeds where claims are undecided, or none at all."""
     parser.add_argument(
         "--adaptive-seeds",
         metavar="BLOCK:CAP",
         help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
         " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
+        " missing is listed as not judged",
     )
 
 
@@ -177,7 +172,10 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
 
     def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
         stats = cell_stats(cells)
-        return lambda results: claims_of(judge_cells(given, profile, results, by_key, stats).judged_all)
+        datasets_for = lambda e: datasets_of(e, profile)  # noqa: E731
+        return lambda results: claims_of(
+            judge_cells(given, datasets_for, results, by_key, point_numbers(stats)).judged_all
+        )
 
     with rundir.owned(out, command):  # one process trains into a report directory at a time
         results, trained = train_study_cells(cells, out, lambda cell: profile.seeds, args, rule, make_judge)
@@ -251,14 +249,13 @@ def grow_cells(
     seed: int,
     rule: SeedRule,
     judge: Callable[[dict[str, CellResult]], list[Judged]],
-) -> int:
+) -> None:
     """Add blocks of seeds to the cells of undecided claims (`adaptive.plan_seeds`) until every claim is decided
-    or its cells hold the cap; `results` is updated in place, the blocks trained are returned.
+    or its cells hold the cap; `results` is updated in place.
 
     `judge(results)` judges every claim on the cells as they are. Each block is appended to its cell's
     file as soon as it is trained, so a stopped run resumes at the block it was in.
     """
-    blocks = 0
     while grow := growing(plan_seeds(judge(results), {k: r.meta["seeds"] for k, r in results.items()}, rule)):
         to_grow = [cell for cell in cells if cell.key in grow]
         print(
@@ -275,8 +272,6 @@ def grow_cells(
                 save_cell(cell_path(out, cell), results[cell.key])
                 progress.finished(block.meta["wall_s"])
             rundir.remove(work)
-            blocks += len(batch)
-    return blocks
 
 
 def _train_batch(

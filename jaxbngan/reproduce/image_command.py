@@ -14,16 +14,15 @@ from jaxbngan.config import ConfigError
 from jaxbngan.reproduce.adaptive import claims_of
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.command import (
-    add_adaptive_seeds,
-    add_report_only,
+    add_cell_flags,
     run_command,
     seed_rule,
     select_experiments,
     train_study_cells,
 )
-from jaxbngan.reproduce.image_report import judge_image_cells, profile_stats, write_image_report
+from jaxbngan.reproduce.image_report import image_numbers, profile_stats, write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
-from jaxbngan.reproduce.judging import Judged
+from jaxbngan.reproduce.judging import Judged, judge_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
 from jaxbngan.usage import StrictParser
@@ -46,8 +45,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
     parser.add_argument("--datasets", help="comma-separated data sets of the profile to run (default: all)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
-    add_adaptive_seeds(parser)
-    add_report_only(parser)
+    add_cell_flags(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
@@ -92,7 +90,10 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
 
     def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
         stats = profile_stats(profile)
-        return lambda results: claims_of(judge_image_cells(given, profile, results, by_key, stats).judged_all)
+        datasets_for = lambda e: profile.datasets  # noqa: E731
+        return lambda results: claims_of(
+            judge_cells(given, datasets_for, results, by_key, image_numbers(stats)).judged_all
+        )
 
     with rundir.owned(out, command):  # one process trains into a report directory at a time
         seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731

@@ -9,7 +9,7 @@ ranked by Frechet distance, beside the score of real data against real data), an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +22,15 @@ from jaxbngan.reproduce.figures import draw_plot, median_intervals, offset_histo
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
 from jaxbngan.reproduce.image_spec import ImageProfile
 from jaxbngan.reproduce.judging import (
-    Judging,
     checks_lines,
     divergence_lines,
     drawable,
-    judge_experiments,
+    judge_cells,
     sensitivity_lines,
     settling_lines,
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import settling
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.report import (
     VERDICT_RULES_TEXT,
@@ -176,19 +174,9 @@ def profile_stats(profile: ImageProfile) -> dict[str, ImageStats]:
     return {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
 
 
-def judge_image_cells(
-    experiments: Sequence[Experiment],
-    profile: ImageProfile,
-    results: dict[str, CellResult],
-    cells: dict[str, Cell],
-    stats: dict[str, ImageStats],
-) -> Judging:
-    """The trained cells' numbers and settling, and every claim judged on them (`judging.judge_experiments`)."""
-    present = [k for k in cells if k in results]
-    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
-    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
-    judged_all, unjudged = judge_experiments(experiments, lambda e: profile.datasets, numbers, settled)
-    return Judging(numbers, settled, judged_all, unjudged)
+def image_numbers(stats: dict[str, ImageStats]) -> Callable[[CellResult, Cell], ImageNumbers]:
+    """An image cell's per-seed numbers, measured against its data set's `stats` (for `judging.judge_cells`)."""
+    return lambda result, cell: image_seed_numbers(result, cell.config, stats[cell.dataset])
 
 
 def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
@@ -224,7 +212,8 @@ def write_image_report(
     figures.mkdir(parents=True, exist_ok=True)
     stats = profile_stats(profile)
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    numbers, settled, judged_all, unjudged = judge_image_cells(experiments, profile, results, cells, stats)
+    judging = judge_cells(experiments, lambda e: profile.datasets, results, cells, image_numbers(stats))
+    numbers, settled, judged_all, unjudged = judging
     datasets = profile.datasets
     verified = verify_checks(experiments, lambda e: datasets, results)
     lines = image_header_lines(run, results)

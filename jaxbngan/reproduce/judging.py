@@ -26,6 +26,7 @@ from jaxbngan.reproduce.numbers import (
     described_shares,
     judge_claim,
     kept_seeds,
+    settling,
     verify_identity,
 )
 from jaxbngan.reproduce.spec import Check, Claim, Experiment
@@ -205,6 +206,20 @@ def judge_experiments(
             )
         judged_all.append((experiment, judged))
     return judged_all, unjudged
+
+
+def judge_cells(
+    experiments: Sequence[Experiment],
+    datasets_for: Callable[[Experiment], Sequence[str]],
+    results: dict,
+    cells: dict,
+    numbers_of: Callable,
+) -> Judging:
+    """The trained cells' numbers (`numbers_of(result, cell)`) and settling, and every claim judged on them."""
+    present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
+    numbers = {k: numbers_of(results[k], cells[k]) for k in present}
+    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    return Judging(numbers, settled, *judge_experiments(experiments, datasets_for, numbers, settled))
 
 
 def verify_checks(

@@ -4,7 +4,7 @@ verdicts.json, from finished cells."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -15,20 +15,19 @@ from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
 from jaxbngan.reproduce.judging import (
     Judged,
-    Judging,
     Verified,
     checks_lines,
     condition_legend,
     divergence_lines,
     drawable,
-    judge_experiments,
+    judge_cells,
     paired_lines,
     sensitivity_lines,
     settling_lines,
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import DataStats, data_stats, seed_numbers, settling
+from jaxbngan.reproduce.numbers import DataStats, data_stats, seed_numbers
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.spec import Experiment, Profile, datasets_of
 from jaxbngan.reproduce.text import (
@@ -263,8 +262,10 @@ def write_report(
     figures.mkdir(parents=True, exist_ok=True)
     stats = cell_stats(cells.values())
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    numbers, settled, judged_all, unjudged = judge_cells(experiments, profile, results, cells, stats)
     datasets_for = lambda e: datasets_of(e, profile)  # noqa: E731
+    numbers, settled, judged_all, unjudged = judge_cells(
+        experiments, datasets_for, results, cells, point_numbers(stats)
+    )
     verified = verify_checks(experiments, datasets_for, results)
     all_datasets = sorted({d for e in experiments for d in datasets_of(e, profile)}, key=_dataset_order(profile))
     lines = header_lines(run, experiments, results)
@@ -313,19 +314,9 @@ def cell_stats(cells: Iterable[Cell]) -> dict[str, DataStats]:
     return stats
 
 
-def judge_cells(
-    experiments: Sequence[Experiment],
-    profile: Profile,
-    results: dict[str, CellResult],
-    cells: dict[str, Cell],
-    stats: dict[str, DataStats],
-) -> Judging:
-    """The trained cells' numbers and settling, and every claim judged on them (`judging.judge_experiments`)."""
-    present = [k for k in cells if k in results]
-    numbers = {k: seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
-    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
-    judged_all, unjudged = judge_experiments(experiments, lambda e: datasets_of(e, profile), numbers, settled)
-    return Judging(numbers, settled, judged_all, unjudged)
+def point_numbers(stats: dict[str, DataStats]) -> Callable[[CellResult, Cell], SeedNumbers]:
+    """A 2-D cell's per-seed numbers, measured against its data set's `stats` (for `judging.judge_cells`)."""
+    return lambda result, cell: seed_numbers(result, cell.config, stats[cell.dataset])
 
 
 def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: Sequence[str], grid: Path) -> list[str]:
