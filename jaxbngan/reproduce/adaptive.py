@@ -39,18 +39,16 @@ def adaptive_text(rule: SeedRule) -> str:
     )
 
 
-def parse_seed_rule(text: str, fewest: int) -> SeedRule:
-    """`BLOCK:CAP` of --adaptive-seeds; the cap must reach past `fewest`, the profile's smallest seed count."""
+def parse_seed_rule(text: str, seeds: int) -> SeedRule:
+    """`BLOCK:CAP` of --adaptive-seeds; the cap must exceed `seeds`, the most a cell of the profile starts with."""
     block, colon, cap = text.partition(":")
     if not (colon and block.strip().isdigit() and cap.strip().isdigit()):
         raise ConfigError(f"--adaptive-seeds takes BLOCK:CAP, two positive integers such as 8:32; got {text!r}")
     rule = SeedRule(int(block), int(cap))
     if rule.block < 1:
         raise ConfigError(f"--adaptive-seeds: the block must be at least 1 seed, got {rule.block}")
-    if rule.cap <= fewest:
-        raise ConfigError(
-            f"--adaptive-seeds: the cap {rule.cap} must exceed the profile's {fewest} seeds per cell, or no cell grows"
-        )
+    if rule.cap <= seeds:
+        raise ConfigError(f"--adaptive-seeds: the cap {rule.cap} must exceed the profile's {seeds} seeds per cell")
     return rule
 
 

@@ -186,21 +186,23 @@ def save_cell(path: Path, result: CellResult) -> None:
 def load_cell(path: Path, cell: Cell, seeds: int, seed: int, most: int | None = None) -> CellResult | None:
     """A saved cell, None if there is none; ConfigError if it was made with another config or seeds.
 
-    A cell grown by blocks of seeds (`extended`) is accepted with up to `most` seeds; without `most`
-    only a cell of exactly `seeds` seeds is.
+    A cell trained with `seeds` seeds and grown by blocks since (`extended`, --adaptive-seeds) is
+    accepted with up to `most` seeds, and refused without `most`.
     """
     if not path.is_file():
         return None
     with np.load(path) as saved:
         meta = json.loads(str(saved["meta"]))
+        blocks = meta.get("blocks", [])
+        started = meta["seeds"] - sum(block["seeds"] for block in blocks)  # the profile's seeds it was trained with
         # Rebuilt through from_dict, so config fields added since the cell was saved take their
         # defaults, which keep the behaviour the cell was trained with.
-        if (from_dict(meta["config"]), meta["seed"]) != (cell.config, seed) or meta["seeds"] < seeds:
+        if (from_dict(meta["config"]), started, meta["seed"]) != (cell.config, seeds, seed):
             raise ConfigError(
                 f"{path} was made with another config or seeds than this run's {cell.key}; "
                 "use another --out or delete that file"
             )
-        if most is None and meta["seeds"] > seeds:
+        if most is None and blocks:
             raise ConfigError(
                 f"{path} holds {meta['seeds']} seeds, grown by --adaptive-seeds past this run's {seeds};"
                 " pass --adaptive-seeds again or use another --out"

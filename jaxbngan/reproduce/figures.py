@@ -109,7 +109,7 @@ def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
 
 
 def trend_panels(
-    gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: int, path: Path
+    gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: str, path: Path
 ) -> None:
     """Along variants (x, in order): the mean consistency gap's median and IQR over seeds, and the share
     of seeds ending with both players winning; one line per data set."""
@@ -275,6 +275,11 @@ def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -
     _save(fig, path)
 
 
+def _seeds_text(counts: list[int]) -> str:
+    """The cells' seed counts, as a range where --adaptive-seeds grew some of them."""
+    return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
+
+
 def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
     """Draw one figure of an experiment into `path`."""
     first = datasets[0]
@@ -305,7 +310,7 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
         trend_panels(
             {v: {d: numbers[f"{v}@{d}"].mean_gap for d in datasets} for v in plot.variants},
             {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants},
-            len(numbers[f"{plot.variants[0]}@{first}"].both_win),
+            _seeds_text([len(numbers[f"{v}@{d}"].both_win) for v in plot.variants for d in datasets]),
             path,
         )
     else:  # check_experiment admits no other kind
