@@ -1,9 +1,21 @@
 """Image scale: the strategies for BN in D that the codebases people copy use, on DCGAN conv nets."""
 
 from jaxbngan.image_verdicts import lower_frechet
-from jaxbngan.reproduce import Check, Claim, Experiment, both_win_rates, gaps, losses, preset, run_alone_images, views
-from jaxbngan.reproduce.image_spec import image_samples
-from jaxbngan.verdicts import both_win, no_both_win
+from jaxbngan.presets.images import BLOG_ORDER
+from jaxbngan.reproduce import (
+    Check,
+    Claim,
+    Experiment,
+    both_win_rates,
+    derived,
+    gaps,
+    losses,
+    preset,
+    run_alone_images,
+    views,
+)
+from jaxbngan.reproduce.image_spec import image_samples, quality
+from jaxbngan.verdicts import both_win, no_both_win, same_double_win
 
 STRATEGIES = (
     "dcgan-split",
@@ -14,6 +26,22 @@ STRATEGIES = (
     "dcgan-standing",
     "dcgan-no-d-norm",
 )
+# Each preset that runs its codebase's order (D's step first), and its twin in the blog's order (G's
+# step first, D's split calls fake then real): the same seed keys, only the order changed.
+BLOG_ORDER_TWINS = {"dcgan-split": "dcgan-split-blog-order", "dcgan-running": "dcgan-running-blog-order"}
+
+
+def order_claim(name: str, codebase: str, g_noise: str, blog: str) -> Claim:
+    """Does `codebase`'s order change the regime of preset `name`? Each seed against its blog-order twin."""
+    return Claim(
+        statement=f"{codebase}'s order (D's step first, real then fake; {g_noise}) does not change the double win"
+        f" of {name}: each seed ends in it exactly when its twin in the blog's order does.",
+        blog=blog,
+        variants=(name, BLOG_ORDER_TWINS[name]),
+        main=same_double_win(0, 1),
+        describes=(both_win(0), both_win(1)),
+    )
+
 
 EXPERIMENT = Experiment(
     name="image_strategies",
@@ -24,9 +52,15 @@ EXPERIMENT = Experiment(
         "approach 1 (joint D batch, fake-only batch in G's step) and approach 2 (running averages in G's step, "
         "as Keras-GAN), the blog's fix, the joint batch in both steps (compare_gan v3), the fix with standing "
         "statistics, and no normalization in D. The blog saw the double win at larger scale even with its fix; "
-        "these are its claims on conv nets, with the quality of the samples scored by the in-house classifier."
+        "these are its claims on conv nets, with the quality of the samples scored by the in-house classifier. "
+        "`dcgan-split` and `dcgan-running` run their codebases' order (D's step first, real then fake); each has a "
+        "twin in the blog's order (G's step first, fake then real) from the same seed keys, so the study shows "
+        "whether the order changes the regime."
     ),
-    variants=tuple(preset(name) for name in STRATEGIES),
+    variants=(
+        *(preset(name) for name in STRATEGIES),
+        *(derived(twin, name, strategy=BLOG_ORDER) for name, twin in BLOG_ORDER_TWINS.items()),
+    ),
     claims=(
         Claim(
             statement="Approach 1 on images: a joint D batch with a fake-only G view ends with both players winning.",
@@ -53,6 +87,20 @@ EXPERIMENT = Experiment(
             variants=("dcgan-fix", "dcgan-joint"),
             main=lower_frechet(0, 1),
         ),
+        order_claim(
+            "dcgan-split",
+            "pytorch/examples",
+            "G on the same fakes",
+            "the blog steps G first, against D before its update; pytorch/examples, whose split calls it describes,"
+            " steps D first, so G is trained against the D just updated",
+        ),
+        order_claim(
+            "dcgan-running",
+            "Keras-GAN",
+            "G on fresh noise",
+            "approach 2 (Keras-GAN's frozen D in inference mode); in Keras-GAN's order the running averages G sees"
+            " were last moved by a fake batch, in the blog's by a real one",
+        ),
     ),
     checks=(
         Check(
@@ -68,6 +116,9 @@ EXPERIMENT = Experiment(
         gaps("dcgan-joint", "dcgan-running", "dcgan-fix", "dcgan-standing"),
         views("dcgan-fix"),
         losses("dcgan-joint"),
+        both_win_rates(*(name for pair in BLOG_ORDER_TWINS.items() for name in pair)),
+        gaps(*(name for pair in BLOG_ORDER_TWINS.items() for name in pair)),
+        quality(*(name for pair in BLOG_ORDER_TWINS.items() for name in pair)),
     ),
     beyond_blog=True,
 )

@@ -24,9 +24,13 @@ ARCHITECTURES = ("mlp", "dcgan")
 INIT_SCHEMES = ("keras", "dcgan")
 SAMPLE_STATS = ("batch", "running")
 PADDINGS = ("zeros", "reflect")
+RUNNING_STARTS = ("zeros", "first_batch", "debiased")  # how BN running averages start (`norms.BatchNorm`)
 DATA_KINDS = ("points", "images")  # populations (n, d) and (n, H, W, C)
 D_BATCHES = ("split", "joint")
 G_VIEWS = ("fake", "joint", "running")  # the one order of the views, as metrics store them
+ORDERS = ("g_first", "d_first")
+D_CALLS = ("fake_first", "real_first")
+G_NOISES = ("same", "fresh")
 G_LOSSES = ("minimax", "nonsaturating")
 MAX_STEPS = 2**31 - 1
 # The continuous fields that change no array shape and no program structure. Every run takes them
@@ -92,6 +96,9 @@ class NetworkConfig:
     padding: Literal["zeros", "reflect"] = "zeros"
     # Kernels glorot-uniform and BN scale 1 (Keras), or N(0, 0.02) kernels and N(1, 0.02) BN scales (DCGAN).
     init_scheme: Literal["keras", "dcgan"] = "keras"
+    # How BN's running averages start: at mean 0, variance 1 and uncorrected (Keras, PyTorch, flax),
+    # at the first batch's moments, or debiased as Adam's moments are (divided by 1 - momentum^t).
+    running_start: Literal["zeros", "first_batch", "debiased"] = "zeros"
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -101,10 +108,10 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class StrategyConfig:
-    """The three choices that decide which BN statistics D uses and which updates survive."""
+    """The choices that decide which BN statistics D uses, which updates survive, and in what order."""
 
-    # How D sees real and fake in its own update: two calls (Keras order: fake, then real)
-    # or one call on the concatenation.
+    # How D sees real and fake in its own update: two calls (in the order `d_calls`) or one call
+    # on the concatenation.
     d_batch: Literal["split", "joint"] = "split"
     # Which statistics D normalizes the fakes with while G is trained: the fake-only batch
     # (Keras `training=True`), the running averages (`training=False`), or a joint real+fake
@@ -120,6 +127,15 @@ class StrategyConfig:
     # averages (inference mode, as the TensorFlow DCGAN tutorial draws its figures). Training
     # always uses the batch's moments.
     sample_stats: Literal["batch", "running"] = "batch"
+    # Which batch split D calls see first: the fakes (the blog's Keras code) or the reals
+    # (pytorch/examples, Keras-GAN). The second call is the last to move the running averages.
+    d_calls: Literal["fake_first", "real_first"] = "fake_first"
+    # Which player steps first: G, then D on the fakes G made before its update (the blog), or D,
+    # then G against the D just updated (pytorch/examples, Keras-GAN).
+    order: Literal["g_first", "d_first"] = "g_first"
+    # With order="d_first": G's step scores the very fakes D was trained on (pytorch/examples) or
+    # fakes of fresh noise (Keras-GAN's combined model). Either way G's statistics move once a step.
+    g_noise: Literal["same", "fresh"] = "same"
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,7 @@ def _validate_network(net: NetworkConfig, who: str) -> None:
     )
     _require(net.padding in PADDINGS, f"{who}.padding: {net.padding!r} not in {PADDINGS}")
     _require(net.init_scheme in INIT_SCHEMES, f"{who}.init_scheme: {net.init_scheme!r} not in {INIT_SCHEMES}")
+    _require(net.running_start in RUNNING_STARTS, f"{who}.running_start: {net.running_start!r} not in {RUNNING_STARTS}")
     _require(net.norm_position in ("pre", "post"), f"{who}.norm_position must be 'pre' or 'post'")
     _require(0.0 <= net.momentum < 1.0, f"{who}.momentum must be in [0, 1), got {net.momentum}")
     _require(net.epsilon > 0, f"{who}.epsilon must be positive, got {net.epsilon}")
@@ -306,6 +323,21 @@ def validate(config: Config) -> None:
     _require(
         not s.standing_stats or s.g_view == "running",
         "strategy.standing_stats refreshes the running averages, so it needs g_view='running'",
+    )
+    _require(s.order in ORDERS, f"strategy.order: {s.order!r} not in {ORDERS}")
+    _require(s.d_calls in D_CALLS, f"strategy.d_calls: {s.d_calls!r} not in {D_CALLS}")
+    _require(s.g_noise in G_NOISES, f"strategy.g_noise: {s.g_noise!r} not in {G_NOISES}")
+    _require(
+        s.d_batch == "split" or s.d_calls == "fake_first",
+        "strategy.d_calls orders D's two split calls; d_batch='joint' makes one call",
+    )
+    _require(
+        s.order == "d_first" or s.g_noise == "same",
+        "strategy.g_noise='fresh' draws new noise for G's step after D's; it needs order='d_first'",
+    )
+    _require(
+        s.order == "g_first" or not s.standing_stats,
+        "strategy.standing_stats refreshes the averages before a G step that comes first; it needs order='g_first'",
     )
     _require(s.sample_stats in SAMPLE_STATS, f"strategy.sample_stats: {s.sample_stats!r} not in {SAMPLE_STATS}")
     _require(config.loss.g_loss in G_LOSSES, f"loss.g_loss: {config.loss.g_loss!r} not in {G_LOSSES}")

@@ -56,6 +56,7 @@ class Metrics(NamedTuple):
     d_fake_loss: jax.Array  # D's BCE on the fakes in its own step, at the last step of the segment
     running_position: jax.Array  # (D layers, 2): median over features, mean then variance; NaN without BN
     running_between: jax.Array  # (D layers, 2): share of features between fake (0) and real (1) moments
+    d_fake_logit_by_view: jax.Array  # (3,) D's mean logit on the fresh fakes of `d_fake_loss_by_view`, per view
 
 
 def energy_distance(x: jax.Array, y: jax.Array) -> jax.Array:
@@ -155,9 +156,8 @@ def make_evaluate(
         fake = fakes[:batch]  # one training batch: what D sees in a step
         players = strategy.players(state.knobs)
         d = players.d
-        by_view = jnp.stack(
-            [bce(d_on_fakes(d, state.d_params, state.d_stats, fake, real_batch, view)[0], 0.0) for view in VIEWS]
-        )
+        logits_by_view = [d_on_fakes(d, state.d_params, state.d_stats, fake, real_batch, view)[0] for view in VIEWS]
+        by_view = jnp.stack([bce(logits, 0.0) for logits in logits_by_view])
         batch_moments = [
             players.d_momentum_0.apply(state.d_params, state.d_stats, x, stats="batch")[1] for x in (fake, real_batch)
         ]
@@ -188,6 +188,7 @@ def make_evaluate(
             d_fake_loss=losses.d_fake_loss,
             running_position=position,
             running_between=between,
+            d_fake_logit_by_view=jnp.stack([jnp.mean(logits) for logits in logits_by_view]),
             **distances,
         )
 

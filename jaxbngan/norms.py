@@ -91,20 +91,33 @@ class BatchNorm(nn.Module):
     """Keras-style batch norm over every axis but the last, with the variables of `flax.linen.BatchNorm`.
 
     Training mode (`use_running_average=False`) normalizes by the batch moments and moves the
-    running averages toward them: `avg = momentum * avg + (1 - momentum) * batch_moment`.
-    Inference mode normalizes by the running averages and leaves them alone.
+    running averages toward them: `avg = keep * avg + (1 - keep) * batch_moment`. Inference mode
+    normalizes by the running averages and leaves them alone. `running_start` decides `keep`:
+
+    * `zeros`: always `momentum`, from mean 0 and variance 1, so momentum^t of that start is still
+      in the average after t updates (Keras, PyTorch and flax do this);
+    * `first_batch`: 0 at the first update, which takes the batch's moments whole, then `momentum`;
+    * `debiased`: the average is Adam's bias-corrected one, sum_s (1 - m) m^(t-s) x_s / (1 - m^t)
+      over the t updates so far; written as an update, the t-th keeps m (1 - m^(t-1)) / (1 - m^t)
+      of the previous average (0 at the first).
+
+    The last two count their updates in `batch_stats["count"]` (a float32, exact to 2^24 updates);
+    `zeros` keeps no count, so its state tree is what it always was.
     """
 
     use_running_average: bool
     momentum: float
     epsilon: float
     scale_init: Initializer = nn.initializers.ones
+    running_start: str = "zeros"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         features = x.shape[-1]
         running_mean = self.variable("batch_stats", "mean", jnp.zeros, (features,), x.dtype)
         running_var = self.variable("batch_stats", "var", jnp.ones, (features,), x.dtype)
+        counted = self.running_start != "zeros"
+        count = self.variable("batch_stats", "count", jnp.zeros, (), jnp.float32) if counted else None
         scale = self.param("scale", self.scale_init, (features,))
         bias = self.param("bias", nn.initializers.zeros, (features,))
         if self.use_running_average:
@@ -114,10 +127,22 @@ class BatchNorm(nn.Module):
             )
         y, mean, var = batch_norm(x, scale, bias, self.epsilon)
         if not self.is_initializing():
-            m = self.momentum
-            running_mean.value = m * running_mean.value + (1 - m) * mean
-            running_var.value = m * running_var.value + (1 - m) * var
+            keep = self._keep(count.value if counted else None)
+            running_mean.value = keep * running_mean.value + (1 - keep) * mean
+            running_var.value = keep * running_var.value + (1 - keep) * var
+            if counted:
+                count.value = count.value + 1
         return y
+
+    def _keep(self, updates_so_far: jax.Array | None) -> jax.Array | float:
+        """The share of the running average this update keeps (see the class docstring)."""
+        m = self.momentum
+        if self.running_start == "zeros":
+            return m
+        if self.running_start == "first_batch":
+            return jnp.where(updates_so_far == 0, 0.0, m)
+        # debiased: m (1 - m^t) / (1 - m^(t+1)) with t the updates so far; 0 at t = 0
+        return m * (1 - m**updates_so_far) / (1 - m ** (updates_so_far + 1))
 
 
 class ReferenceNorm(nn.Module):
@@ -159,7 +184,7 @@ def normalize(
     """`x` normalized by `norm` (the identity for none, weight and spectral, which act on kernels)."""
     if norm == "batch":
         scale_init = dcgan_scale_init if config.init_scheme == "dcgan" else nn.initializers.ones
-        return BatchNorm(use_running_average, config.momentum, config.epsilon, scale_init)(x)
+        return BatchNorm(use_running_average, config.momentum, config.epsilon, scale_init, config.running_start)(x)
     if norm == "layer":  # per sample over all its features: (d,) or (H, W, C)
         return nn.LayerNorm(epsilon=config.epsilon, reduction_axes=tuple(range(1, x.ndim)))(x)
     if norm == "group":

@@ -1,38 +1,45 @@
-"""The GAN train step: which BN statistics D uses in each step, and which state update is kept.
+"""The GAN train step: which BN statistics D uses in each step, which state update is kept, and the order.
 
-A strategy is four choices from `StrategyConfig`, each one visible below:
+A strategy is the choices of `StrategyConfig`, each one visible below:
 
-* `d_batch`  - in D's own step: `split` (fake, then real, each normalized by its own batch moments,
-  as Keras/PyTorch DCGAN code does) or `joint` (one call on fake+real);
+* `d_batch`  - in D's own step: `split` (two calls, each batch normalized by its own moments) or
+  `joint` (one call on fake+real);
+* `d_calls`  - the order of the split calls: `fake_first` (the blog's Keras code) or `real_first`
+  (pytorch/examples, Keras-GAN); the second call's batch is the last to move the running averages;
 * `g_view`   - in G's step, how D normalizes the fakes: `fake` (their own batch moments),
   `joint` (the moments of fake+real) or `running` (the running averages);
 * `keep_g_step_stats` - whether the running-average update D makes during G's step survives;
 * `standing_stats` (beyond the blog) - D's running averages are set to the moments of the current
-  joint batch right before G's step, so the `running` view G sees cannot lag behind D's batch statistics.
+  joint batch right before G's step, so the `running` view G sees cannot lag behind D's batch statistics;
+* `order`    - `g_first` (the blog): G's step, then D's step on the fakes G made before its update;
+  `d_first` (pytorch/examples, Keras-GAN): D's step on fakes of the current G, then G's step against
+  the D just updated, on the same fakes (`g_noise="same"`, pytorch) or on fresh noise (`"fresh"`, Keras-GAN).
 
-The presets (`jaxbngan list`) choose them so:
+The presets (`jaxbngan list`) choose them so (order: who steps first; D's split calls in brackets):
 
-    D batch  G's view  G-step update kept  standing  presets
-    split    fake      yes                 no        bn-split(-shift), no-bn(-shift), dcgan(-shift), layer-norm(-shift),
-                                                     group-norm, weight-norm, spectral-norm, reference-norm(-shift),
-                                                     dcgan-split(-shift), dcgan-bn-first(-shift, -shift-reflect),
-                                                     dcgan-no-d-norm(-shift), dcgan-layer, dcgan-instance(-shift),
-                                                     dcgan-spectral
-    joint    fake      yes                 no        joint(-shift), moment-matching-first, moment-matching-all,
-                                                     dcgan-joint
-    split    running   (no update)         no        running(-shift), dcgan-running
-    joint    running   (no update)         no        fix(-shift), dcgan-fix
-    joint    running   (no update)         yes       fix-standing, dcgan-standing
-    joint    joint     yes                 no        joint-g-step(-shift), dcgan-joint-g-step
+    D batch  G's view  G-step kept  standing  order                   presets
+    split    fake      yes          no        G, D(fake, real)        bn-split(-shift), no-bn(-shift), dcgan(-shift),
+                                                                      layer-norm(-shift), group-norm, weight-norm,
+                                                                      spectral-norm, reference-norm(-shift),
+                                                                      dcgan-bn-first(-shift, -shift-reflect),
+                                                                      dcgan-no-d-norm(-shift), dcgan-layer,
+                                                                      dcgan-instance(-shift), dcgan-spectral
+    split    fake      yes          no        D(real, fake), G same   dcgan-split(-shift)
+    joint    fake      yes          no        G, D                    joint(-shift), moment-matching-first,
+                                                                      moment-matching-all, dcgan-joint
+    split    running   (no update)  no        G, D(fake, real)        running(-shift)
+    split    running   (no update)  no        D(real, fake), G fresh  dcgan-running
+    joint    running   (no update)  no        G, D                    fix(-shift), dcgan-fix
+    joint    running   (no update)  yes       G, D                    fix-standing, dcgan-standing
+    joint    joint     yes          no        G, D                    joint-g-step(-shift), dcgan-joint-g-step
 
 Which running-average updates each makes, in order, is `tests/test_strategies.py`'s table
-(split/fake/kept: fake, fake, real; joint/running: joint; ...); a D without BN makes none.
+(split/fake/kept, G first: fake, fake, real; D first: real, fake, fake; joint/running: joint; ...);
+a D without BN makes none.
 
 The same code serves points (n, d), MLPs, and images (n, H, W, C), DCGAN conv nets: batch
 statistics are per feature over the batch, or per channel over (batch, H, W), and every call
 below concatenates or splits along the batch axis only.
-
-One step is: G step, then D step on the fake batch made before G's update (as the blog does).
 
 The continuous settings (BN momentum and epsilon, leaky slopes, loss weights, Adam's settings:
 `config.KNOBS`) ride in the state as traced scalars, `state.knobs`, and every step builds its
@@ -88,8 +95,9 @@ class StepLosses(NamedTuple):
     g_loss: jax.Array
     d_loss: jax.Array  # 0.5 * (BCE_real + BCE_fake), D's own objective
     # BCE_fake of D's own step: the same fakes as g_loss, in D's view. Where G's view is the
-    # computation D's step makes (split calls and the fake view; joint batches in both steps), it
-    # equals g_loss, and d_loss >= g_loss / 2 holds by construction: a check, not a finding.
+    # computation D's step makes (split calls and the fake view; joint batches in both steps) and G
+    # steps first (so both score the fakes with D's parameters before its update), it equals
+    # g_loss, and d_loss >= g_loss / 2 holds by construction: a check, not a finding.
     d_fake_loss: jax.Array
 
 
@@ -207,10 +215,14 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
 
     def d_objective(d_params, d_stats, fake, real, p: Players):
         if strategy.d_batch == "split":
-            # Two calls, fake then real (Keras order): each batch is normalized by its own
-            # moments, and the running averages are updated twice.
-            logits_fake, d_stats = p.d.apply(d_params, d_stats, fake, stats="batch")
-            logits_real, d_stats = p.d.apply(d_params, d_stats, real, stats="batch")
+            # Two calls, each batch normalized by its own moments; the running averages are updated
+            # twice, last by the second call's batch.
+            if strategy.d_calls == "fake_first":  # the blog's Keras code
+                logits_fake, d_stats = p.d.apply(d_params, d_stats, fake, stats="batch")
+                logits_real, d_stats = p.d.apply(d_params, d_stats, real, stats="batch")
+            else:  # pytorch/examples, Keras-GAN
+                logits_real, d_stats = p.d.apply(d_params, d_stats, real, stats="batch")
+                logits_fake, d_stats = p.d.apply(d_params, d_stats, fake, stats="batch")
         else:
             # One call: real and fake share the batch moments, so a shift of the fakes shows.
             logits, d_stats = p.d.apply(d_params, d_stats, jnp.concatenate([fake, real]), stats="batch")
@@ -219,6 +231,30 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
         d_fake_loss = bce(logits_fake, 0.0)
         d_loss = 0.5 * (bce(logits_real, real_label) + d_fake_loss)
         return d_loss, (d_stats, d_fake_loss)
+
+    def g_step(p: Players, state: TrainState, noise, real) -> tuple[TrainState, jax.Array, jax.Array]:
+        """G's step against D as `state` holds it; the fakes G made before its update, and the loss it reports."""
+        (_, aux), g_grads = jax.value_and_grad(g_objective, has_aux=True)(state.g_params, state, noise, real, p)
+        fake, g_stats, d_stats_after_g, d_fake_loss_g_view = aux
+        g_updates, g_opt_state = p.optimizer.update(g_grads, state.g_opt_state, state.g_params)
+        state = state._replace(
+            g_params=optax.apply_updates(state.g_params, g_updates),
+            g_stats=g_stats,
+            g_opt_state=g_opt_state,
+            d_stats=d_stats_after_g if strategy.keep_g_step_stats else state.d_stats,
+        )
+        return state, jax.lax.stop_gradient(fake), d_fake_loss_g_view
+
+    def d_step(p: Players, state: TrainState, fake, real) -> tuple[TrainState, jax.Array, jax.Array]:
+        """D's step on `fake` and `real`; D's loss and its loss on the fakes."""
+        (d_loss, (d_stats, d_fake_loss)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
+            state.d_params, state.d_stats, fake, real, p
+        )
+        d_updates, d_opt_state = p.optimizer.update(d_grads, state.d_opt_state, state.d_params)
+        state = state._replace(
+            d_params=optax.apply_updates(state.d_params, d_updates), d_stats=d_stats, d_opt_state=d_opt_state
+        )
+        return state, d_loss, d_fake_loss
 
     def train_step(state: TrainState) -> tuple[TrainState, StepLosses]:
         p = players(state.knobs)
@@ -232,30 +268,17 @@ def make_strategy(config: Config, population: jax.Array) -> Strategy:
             _, standing = p.d_momentum_0.apply(state.d_params, state.d_stats, joint_batch, stats="batch")
             state = state._replace(d_stats=standing)
 
-        # G step.
-        (_, aux), g_grads = jax.value_and_grad(g_objective, has_aux=True)(state.g_params, state, noise, real, p)
-        fake, g_stats, d_stats_after_g, d_fake_loss_g_view = aux
-        d_stats = d_stats_after_g if strategy.keep_g_step_stats else state.d_stats
-        g_updates, g_opt_state = p.optimizer.update(g_grads, state.g_opt_state, state.g_params)
-        g_params = optax.apply_updates(state.g_params, g_updates)
+        if strategy.order == "g_first":  # the blog
+            state, fake, g_loss = g_step(p, state, noise, real)  # against D as it is
+            state, d_loss, d_fake_loss = d_step(p, state, fake, real)  # on the fakes G made before its update
+        else:  # pytorch/examples, Keras-GAN
+            # D's fakes leave G's statistics as they are: they move in G's step, once a step (pytorch
+            # makes the fakes once; Keras-GAN's `predict` updates nothing).
+            fake, _ = generate(p, state.g_params, state.g_stats, noise, "batch")
+            state, d_loss, d_fake_loss = d_step(p, state, fake, real)
+            g_noise = noise if strategy.g_noise == "same" else sample_noise(jax.random.fold_in(k_noise, 1))
+            state, _, g_loss = g_step(p, state, g_noise, real)  # against the D just updated
 
-        # D step, on the fakes G made before its update.
-        fake = jax.lax.stop_gradient(fake)
-        (d_loss, (d_stats, d_fake_loss)), d_grads = jax.value_and_grad(d_objective, has_aux=True)(
-            state.d_params, d_stats, fake, real, p
-        )
-        d_updates, d_opt_state = p.optimizer.update(d_grads, state.d_opt_state, state.d_params)
-        d_params = optax.apply_updates(state.d_params, d_updates)
-
-        new_state = state._replace(
-            g_params=g_params,
-            g_stats=g_stats,
-            g_opt_state=g_opt_state,
-            d_params=d_params,
-            d_stats=d_stats,
-            d_opt_state=d_opt_state,
-            key=key,
-        )
-        return new_state, StepLosses(g_loss=d_fake_loss_g_view, d_loss=d_loss, d_fake_loss=d_fake_loss)
+        return state._replace(key=key), StepLosses(g_loss=g_loss, d_loss=d_loss, d_fake_loss=d_fake_loss)
 
     return Strategy(init, train_step, players, sample, sample_noise, sample_real)

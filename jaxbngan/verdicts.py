@@ -109,7 +109,8 @@ class SeedNumbers(NamedTuple):
     energy_reference: dict  # {close shift in std: energy distance of the real data moved that far along x}
     both_win: np.ndarray  # bool: D loss < G loss / 2 at the last log, impossible in one zero-sum game
     gap: np.ndarray  # consistency gap at the end of training
-    mean_gap: np.ndarray  # consistency gap averaged over all logs of the run
+    late_gap: np.ndarray  # consistency gap averaged over the last MOVING_WINDOW of the logs
+    late_logit_gap: np.ndarray  # the same in logits: |D's mean logit on the fakes in G's view - in its own|
     double_win: dict  # {reading of DOUBLE_WIN_READINGS: (seeds,) bool}
     diverged: np.ndarray  # bool: the seed left the sane range (`finals.divergence_steps`)
     mean_position: np.ndarray  # (seeds, D layers): median position of the running means, fake 0 .. real 1
@@ -205,6 +206,11 @@ def _share(flags: np.ndarray) -> float:
     return float(np.mean(np.asarray(flags, dtype=bool)))
 
 
+def _held(flags: np.ndarray) -> np.ndarray:
+    """Per-seed flags as bools; a NaN (the condition's quantity not measured) does not hold."""
+    return np.nan_to_num(np.asarray(flags, dtype=float), nan=0.0).astype(bool)
+
+
 def judge(
     main: np.ndarray,
     sides: Sequence[np.ndarray] = (),
@@ -216,14 +222,14 @@ def judge(
     Seeds marked in `diverged` are left out of every share and counted in `Judgement.diverged`.
     """
     kept = ~np.asarray(diverged, dtype=bool) if diverged is not None else np.ones(np.shape(main), dtype=bool)
-    flags = [np.asarray(main, dtype=bool)[kept], *(np.asarray(s, dtype=bool)[kept] for s in sides)]
+    flags = [_held(main)[kept], *(_held(s)[kept] for s in sides)]
     seeds = int(flags[0].size)
     if seeds == 0:
         nan_shares = tuple(math.nan for _ in flags)
         return Judgement(UNTESTABLE, math.nan, nan_shares, None, 0, (0.0, 1.0), (UNTESTABLE,), None, int(kept.size))
     support = _share(np.logical_and.reduce(flags))
     shares = tuple(_share(f) for f in flags)
-    presupposed = None if presupposition is None else _share(np.asarray(presupposition, dtype=bool)[kept])
+    presupposed = None if presupposition is None else _share(_held(presupposition)[kept])
     between = possible_verdicts(support, shares[0], presupposed, seeds)
     if len(between) == 1:
         verdict, decided_at = between[0], None
@@ -399,12 +405,26 @@ def consistent(of: int = 0) -> Condition:
     return Condition(f"{{{of}}}: consistency gap < {GAP}", lambda *cells, t=THRESHOLDS: cells[of].gap < t.gap)
 
 
-def larger_mean_gap(of: int = 0, than: int = 1) -> Condition:
-    """G's and D's views disagree more over training than in another variant, same seed."""
+GAP_UNITS = {"loss": ("late_gap", "consistency gap"), "logit": ("late_logit_gap", "consistency gap in logits")}
+
+
+def larger_late_gap(of: int = 0, than: int = 1, unit: str = "loss") -> Condition:
+    """G's and D's views disagree more over the last MOVING_WINDOW of training than in another variant, same seed.
+
+    Averaged over the final window only, the gap is the lag of settled averages, not the memory of their
+    start value that a whole-run average carries. `unit`: cross-entropy (`loss`) or mean logit (`logit`).
+    """
+    field, name = GAP_UNITS[unit]
+
+    def larger(*cells, t=THRESHOLDS):
+        a, b = np.asarray(getattr(cells[of], field), float), np.asarray(getattr(cells[than], field), float)
+        # NaN where a cell predates the metric (logits are logged since the lag sweeps per start): not measured
+        return np.where(np.isfinite(a) & np.isfinite(b), a > b, np.nan)
+
     return Condition(
-        f"mean consistency gap of {{{of}}} larger than of {{{than}}} (same seed)",
-        lambda *cells, t=THRESHOLDS: cells[of].mean_gap > cells[than].mean_gap,
-        lambda *cells: cells[of].mean_gap - cells[than].mean_gap,
+        f"late {name} of {{{of}}} larger than of {{{than}}} (same seed)",
+        larger,
+        lambda *cells: getattr(cells[of], field) - getattr(cells[than], field),
     )
 
 

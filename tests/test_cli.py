@@ -310,6 +310,9 @@ def test_bad_data_files_fail_in_one_line(bad_files, case, fragments):
         (["--set", "loss.shift_weight"], ["--set expects KEY=VALUE"]),
         (["--lr", "fast"], ["optimizer.learning_rate", "expected a number", "'fast'"]),
         (["--d-batch", "mixed"], ["strategy.d_batch", "split, joint"]),
+        (["--set", "strategy.order=sideways"], ["strategy.order", "g_first, d_first"]),
+        (["--set", "strategy.g_noise=fresh"], ["strategy.g_noise='fresh'", "order='d_first'"]),
+        (["--d-batch", "joint", "--set", "strategy.d_calls=real_first"], ["strategy.d_calls", "one call"]),
         (["--chunk-steps", "7"], ["--chunk-steps must be a multiple of log_every"]),
         (["--resume"], ["--resume needs --out"]),
         (["--resume", "--out", "no/such/run"], ["not a jaxbngan run directory"]),
@@ -373,6 +376,8 @@ def test_overrides_parse_by_field_type():
             ("discriminator.norms", "layer,none"),
             ("data.params", "radius:3,std:0.5"),
             ("strategy.keep_g_step_stats", "false"),
+            ("strategy.order", "d_first"),
+            ("strategy.d_calls", "real_first"),
             ("batch_size", "none"),
             ("steps", "100"),
             ("optimizer.learning_rate", "2e-4"),
@@ -381,6 +386,7 @@ def test_overrides_parse_by_field_type():
     assert config.discriminator.hidden == (32, 16) and config.discriminator.norms == ("layer", "none")
     assert config.data.params == (("radius", 3.0), ("std", 0.5))
     assert config.strategy.keep_g_step_stats is False and config.batch_size is None
+    assert (config.strategy.order, config.strategy.d_calls) == ("d_first", "real_first")
     assert config.steps == 100 and config.optimizer.learning_rate == 2e-4
     with pytest.raises(ConfigError, match="discriminator.norms: 'batchnorm' is not one of"):
         parsed(("discriminator.norms", "batchnorm,none"))

@@ -90,7 +90,10 @@ def test_image_presets_use_the_dcgan_defaults():
         assert config.loss.g_loss == "nonsaturating"
     assert PRESETS["dcgan-split"].config.discriminator.norms == ("none", "batch")
     assert PRESETS["dcgan-bn-first"].config.discriminator.norms == ("batch", "batch")
-    assert PRESETS["dcgan-running"].config.strategy == StrategyConfig(d_batch="split", g_view="running")
+    assert PRESETS["dcgan-running"].config.strategy == StrategyConfig(
+        d_batch="split", g_view="running", order="d_first", d_calls="real_first", g_noise="fresh"
+    )
+    assert PRESETS["dcgan-split"].config.strategy == StrategyConfig(order="d_first", d_calls="real_first")
     assert PRESETS["dcgan-joint-g-step"].config.strategy == StrategyConfig(d_batch="joint", g_view="joint")
 
 

@@ -149,6 +149,7 @@ def test_divergence_is_the_first_log_with_non_finite_training_numbers():
         std_ratio=np.full((seeds, logs, 2), np.inf),  # a constant real column: not a divergence
         energy_distance=np.zeros((seeds, logs)),
         d_fake_loss_by_view=np.zeros((seeds, logs, 3)),
+        d_fake_logit_by_view=np.zeros((seeds, logs, 3)),
         both_win=np.zeros((seeds, logs), bool),
         high_quality=np.full((seeds, logs), np.nan),  # data without modes: not a divergence
         mode_coverage=np.full((seeds, logs), np.nan),

@@ -30,6 +30,7 @@ def history(seeds: int = SEEDS, logs: int = LOGS, dims: int = 2) -> Metrics:
         std_ratio=values(dims),
         energy_distance=values(),
         d_fake_loss_by_view=values(3),
+        d_fake_logit_by_view=values(3),
         both_win=rng.random((seeds, logs)) > 0.5,
         high_quality=np.full((seeds, logs), np.nan, dtype=np.float32),
         mode_coverage=values(),
@@ -85,6 +86,9 @@ COLUMNS_2D = [
     "running_position_0_1",
     "running_between_0_0",
     "running_between_0_1",
+    "d_fake_logit_fake_view",
+    "d_fake_logit_joint_view",
+    "d_fake_logit_running_view",
 ]
 
 

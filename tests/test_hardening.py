@@ -298,6 +298,7 @@ def history_of(offsets: np.ndarray, std_ratio: float = 1.0) -> Metrics:
         std_ratio=np.full((seeds, logs, 2), std_ratio),
         energy_distance=zeros,
         d_fake_loss_by_view=np.zeros((seeds, logs, 3)),
+        d_fake_logit_by_view=np.zeros((seeds, logs, 3)),
         both_win=zeros.astype(bool),
         high_quality=zeros,
         mode_coverage=zeros,

@@ -141,6 +141,7 @@ def made_up_cell(*, brightness: float, frechet: float, d_loss: float = LN2) -> C
         std_ratio=full(1.0, 1),
         energy_distance=full(np.nan),
         d_fake_loss_by_view=full(LN2, len(VIEWS)),
+        d_fake_logit_by_view=full(0.0, len(VIEWS)),
         both_win=np.zeros((SEEDS, LOGS), bool),
         high_quality=full(np.nan),
         mode_coverage=full(0.9),
@@ -178,7 +179,7 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     assert verdicts["image_strategies.1"] == "not reproduced"  # nobody wins twice here
     assert set(verdicts.values()) <= set(VERDICTS)
     # The ranking table of the last section lists its variants by Frechet distance, lowest first.
-    ranking = report[report.index("## 5. ") :]
+    ranking = report[report.index(f"## {IMAGE_SECTIONS.index('image_norm_ranking') + 1}. ") :]
     ranked = re.findall(r"^\| digits \| (\d) \| `([^`]+)` \| ([\d.]+) ", ranking, re.MULTILINE)
     assert [int(r) for r, _, _ in ranked] == list(range(1, 7))
     assert [float(f) for _, _, f in ranked] == sorted(float(f) for _, _, f in ranked)
@@ -186,7 +187,8 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     for figure in re.findall(r"\]\((figures/[^)]+\.png)\)", report):
         assert (tmp_path / figure).stat().st_size > 0, figure
     assert "- Profile: `tiny`" in report
-    assert "- 3.1 (image_shift.1) **reproduced** at digits 12 seeds: Split BN" in report  # the closing note
+    shift = IMAGE_SECTIONS.index("image_shift") + 1
+    assert f"- {shift}.1 (image_shift.1) **reproduced** at digits 12 seeds: Split BN" in report  # the closing note
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from jaxbngan import NetworkConfig, make_network
-from jaxbngan.config import NORMS
-from jaxbngan.norms import BatchNorm
+from jaxbngan.config import NORMS, Config, ConfigError
+from jaxbngan.norms import BatchNorm, batch_norm
 
 pytestmark = pytest.mark.usefixtures("strict_dtypes")
 
@@ -167,3 +167,64 @@ def test_batch_norm_matches_flax_in_values_running_averages_and_gradients(shape,
     np.testing.assert_allclose(out, expected_out, rtol=1e-5, atol=1e-5)
     chex.assert_trees_all_close(stats, expected_stats, rtol=1e-5, atol=1e-6)
     chex.assert_trees_all_close(grads, expected_grads, rtol=1e-4, atol=1e-5)
+
+
+def _updated_stats(start: str, batches: list[jax.Array], momentum: float = 0.9) -> list[dict]:
+    """The running averages of a BatchNorm with `start` after each of `batches`, in training mode."""
+    module = BatchNorm(False, momentum=momentum, epsilon=1e-3, running_start=start)
+    variables = module.init(jax.random.key(0), batches[0])
+    after = []
+    for x in batches:
+        _, updated = module.apply(variables, x, mutable=["batch_stats"])
+        variables = {**variables, "batch_stats": updated["batch_stats"]}
+        after.append(updated["batch_stats"])
+    return after
+
+
+def _batches(shape=(64, 5)) -> list[jax.Array]:
+    return [3.0 + (1 + i) * jax.random.normal(jax.random.key(20 + i), shape) for i in range(3)]
+
+
+@pytest.mark.parametrize("start", ["first_batch", "debiased"])
+@pytest.mark.parametrize("shape", [(64, 5), (8, 4, 4, 5)], ids=["points", "images"])
+def test_first_batch_and_debiased_averages_equal_the_first_batch_moments(start, shape):
+    x = _batches(shape)[0]
+    first = _updated_stats(start, [x])[0]
+    # keep is 0 at the first update, so the average is the batch moment itself, not close to it
+    mean, var = _moments_as_bn(x)
+    np.testing.assert_array_equal(first["mean"], mean)
+    np.testing.assert_array_equal(first["var"], var)
+    assert float(first["count"]) == 1.0
+
+
+def _moments_as_bn(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The batch moments as the BatchNorm forward pass computes them (`norms.batch_norm`)."""
+    _, mean, var = batch_norm(x, jnp.ones(x.shape[-1]), jnp.zeros(x.shape[-1]), 1e-3)
+    return mean, var
+
+
+def test_debiased_average_is_the_bias_corrected_exponential_average():
+    m, batches = 0.9, _batches()
+    moments = [_moments_as_bn(x)[0] for x in batches]
+    weights = np.array([m**2, m, 1.0]) * (1 - m) / (1 - m**3)  # Adam's correction of a zero-started average
+    expected = sum(w * np.asarray(x) for w, x in zip(weights, moments, strict=True))
+    np.testing.assert_allclose(_updated_stats("debiased", batches, m)[-1]["mean"], expected, rtol=1e-5)
+
+
+def test_first_batch_then_keeps_the_momentum_and_zeros_keeps_the_start_value():
+    m, batches = 0.9, _batches()
+    first_batch = _updated_stats("first_batch", batches, m)
+    zeros = _updated_stats("zeros", batches, m)
+    mean_0, mean_1 = (_moments_as_bn(x)[0] for x in batches[:2])
+    np.testing.assert_allclose(first_batch[1]["mean"], m * mean_0 + (1 - m) * mean_1, rtol=1e-6)
+    np.testing.assert_allclose(zeros[0]["mean"], (1 - m) * mean_0, rtol=1e-6)  # 0.9 of the start value 0 kept
+    assert "count" not in zeros[0]  # zeros' state tree is what it always was
+
+
+def test_running_start_reaches_both_networks_and_a_bad_one_is_refused():
+    net = NetworkConfig(hidden=(8,), norms=("batch",), running_start="debiased")
+    model = make_network(net, 1)
+    params, stats = model.init(jax.random.key(0), jnp.zeros((4, 2)))
+    assert "count" in stats["BatchNorm_0"]
+    with pytest.raises(ConfigError, match="running_start"):
+        Config(discriminator=NetworkConfig(running_start="ones")).validate()

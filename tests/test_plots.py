@@ -20,6 +20,7 @@ def history(seeds: int = 4, logs: int = 5, dims: int = 2, partial: bool = False)
         std_ratio=rng.random((seeds, logs, dims)),
         energy_distance=rng.random((seeds, logs)),
         d_fake_loss_by_view=rng.random((seeds, logs, 3)),
+        d_fake_logit_by_view=rng.random((seeds, logs, 3)),
         both_win=rng.random((seeds, logs)) > 0.5,
         high_quality=np.full((seeds, logs), np.nan),
         mode_coverage=np.full((seeds, logs), np.nan),

@@ -11,12 +11,14 @@ import pytest
 from helpers import tiny
 
 from jaxbngan import PRESETS, ConfigError, StrategyConfig, get_preset, make_population, make_strategy, strategies
+from jaxbngan.config import from_dict, to_dict
 from jaxbngan.strategies import bce, d_on_fakes, match_moments
 
 # Every preset, and two choices no preset makes: the running-average updates of D in one train
 # step, in order. fake/real: a training-mode call on that batch alone; joint: on fake+real;
 # standing: the refresh before G's step. A D without batch norm makes none.
 SPLIT_FAKE = ("fake", "fake", "real")  # G's step in the fake view (kept), then D's split step: fake, then real
+PYTORCH = ("real", "fake", "fake")  # D's split step first, real then fake; then G's step in the fake view (kept)
 NO_BN = ()
 UPDATES = {
     "no-bn": NO_BN,
@@ -43,9 +45,9 @@ UPDATES = {
     "spectral-norm": NO_BN,
     "reference-norm": NO_BN,
     "reference-norm-shift": NO_BN,
-    "dcgan-split": SPLIT_FAKE,
+    "dcgan-split": PYTORCH,
     "dcgan-joint": ("fake", "joint"),
-    "dcgan-running": ("fake", "real"),
+    "dcgan-running": ("real", "fake"),  # Keras-GAN: D's split step first, real then fake; G's view makes none
     "dcgan-fix": ("joint",),
     "dcgan-joint-g-step": ("joint", "joint"),
     "dcgan-standing": ("standing", "joint"),
@@ -54,7 +56,7 @@ UPDATES = {
     "dcgan-layer": NO_BN,
     "dcgan-instance": NO_BN,
     "dcgan-spectral": NO_BN,
-    "dcgan-split-shift": SPLIT_FAKE,
+    "dcgan-split-shift": PYTORCH,
     "dcgan-bn-first-shift": SPLIT_FAKE,
     "dcgan-bn-first-shift-reflect": SPLIT_FAKE,
     "dcgan-instance-shift": NO_BN,
@@ -63,6 +65,13 @@ UPDATES = {
 BEYOND_PRESETS = {  # (preset, strategy choices replaced) -> updates
     ("bn-split", (("keep_g_step_stats", False),)): ("fake", "real"),
     ("joint-g-step", (("keep_g_step_stats", False),)): ("joint",),
+    ("bn-split", (("d_calls", "real_first"),)): ("fake", "real", "fake"),
+    ("bn-split", (("order", "d_first"),)): ("fake", "real", "fake"),
+    ("bn-split", (("order", "d_first"), ("d_calls", "real_first"), ("g_noise", "fresh"))): PYTORCH,
+    ("joint", (("order", "d_first"),)): ("joint", "fake"),
+    ("joint-g-step", (("order", "d_first"),)): ("joint", "joint"),
+    ("dcgan-split", (("keep_g_step_stats", False),)): ("real", "fake"),
+    ("dcgan-running", (("d_calls", "fake_first"),)): ("fake", "real"),
 }
 UPDATE_NAMES = (None, "fake", "real", "joint", "standing")  # the codes the recording D logs
 
@@ -153,15 +162,18 @@ def ema(old, new, momentum=0.99):
     return momentum * old + (1 - momentum) * new
 
 
-def test_split_d_step_updates_running_averages_fake_then_real():
-    _, s, state, fake_mean, real_mean = setup(d_batch="split", keep_g_step_stats=False)
+@pytest.mark.parametrize("d_calls", ["fake_first", "real_first"])
+def test_split_d_step_updates_running_averages_in_the_order_of_its_calls(d_calls):
+    _, s, state, fake_mean, real_mean = setup(d_batch="split", keep_g_step_stats=False, d_calls=d_calls)
     new_state, _ = s.train_step(state)
     m0 = state.d_stats["BatchNorm_0"]["mean"]
     got = new_state.d_stats["BatchNorm_0"]["mean"]
-    keras_order = ema(ema(m0, fake_mean), real_mean)
-    np.testing.assert_allclose(got, keras_order, rtol=0, atol=1e-6)
-    reversed_order = ema(ema(m0, real_mean), fake_mean)
-    assert float(jnp.max(jnp.abs(got - reversed_order))) > 10 * float(jnp.max(jnp.abs(got - keras_order)))
+    first, second = (fake_mean, real_mean) if d_calls == "fake_first" else (real_mean, fake_mean)
+    np.testing.assert_allclose(got, ema(ema(m0, first), second), rtol=0, atol=1e-6)
+    reversed_order = ema(ema(m0, second), first)
+    assert float(jnp.max(jnp.abs(got - reversed_order))) > 10 * float(
+        jnp.max(jnp.abs(got - ema(ema(m0, first), second)))
+    )
 
 
 def test_joint_d_step_updates_running_averages_once_with_joint_moments():
@@ -264,3 +276,82 @@ def test_standing_stats_need_the_running_view():
     bad = dataclasses.replace(config, strategy=StrategyConfig(d_batch="joint", g_view="fake", standing_stats=True))
     with pytest.raises(ConfigError, match="standing_stats"):
         bad.validate()
+
+
+def test_d_first_trains_d_as_g_first_does_and_g_against_the_d_after_its_update():
+    # D's step sees the same fakes (G's before its update) and reals in either order, so D ends the
+    # same bit for bit; G's step in D-first order is then G-first's step taken from the updated D.
+    _, g_first, state, _, _ = setup(d_batch="split", g_view="fake")
+    _, d_first, _, _, _ = setup(d_batch="split", g_view="fake", order="d_first")
+    after_g_first, losses_g_first = g_first.train_step(state)
+    after_d_first, losses_d_first = d_first.train_step(state)
+    chex.assert_trees_all_equal(after_d_first.d_params, after_g_first.d_params)
+    chex.assert_trees_all_equal(after_d_first.d_opt_state, after_g_first.d_opt_state)
+    assert (losses_d_first.d_loss, losses_d_first.d_fake_loss) == (losses_g_first.d_loss, losses_g_first.d_fake_loss)
+
+    d_updated = state._replace(d_params=after_d_first.d_params, d_opt_state=after_d_first.d_opt_state)
+    g_against_updated, losses_against_updated = g_first.train_step(d_updated)
+    chex.assert_trees_all_equal(after_d_first.g_params, g_against_updated.g_params)
+    chex.assert_trees_all_equal(after_d_first.g_stats, g_against_updated.g_stats)
+    assert losses_d_first.g_loss == losses_against_updated.g_loss
+    # ... and not against D as it was: the order is seen.
+    assert not np.array_equal(after_d_first.g_params["Dense_0"]["kernel"], after_g_first.g_params["Dense_0"]["kernel"])
+
+
+def test_fresh_noise_changes_g_step_only():
+    _, same, state, _, _ = setup(order="d_first", g_noise="same")
+    _, fresh, _, _, _ = setup(order="d_first", g_noise="fresh")
+    after_same, losses_same = same.train_step(state)
+    after_fresh, losses_fresh = fresh.train_step(state)
+    chex.assert_trees_all_equal(after_fresh.d_params, after_same.d_params)
+    assert losses_fresh.d_loss == losses_same.d_loss
+    assert losses_fresh.g_loss != losses_same.g_loss
+    assert not np.array_equal(after_fresh.g_params["Dense_0"]["kernel"], after_same.g_params["Dense_0"]["kernel"])
+
+
+def test_d_first_running_view_sees_averages_last_moved_by_the_second_d_call():
+    # Keras-GAN: D's calls real then fake, then G's step in inference mode: G's loss is D's (updated)
+    # on the fakes normalized by averages whose last update came from the fake batch.
+    _, s, state, fake_mean, real_mean = setup(g_view="running", order="d_first", d_calls="real_first")
+    new_state, losses = s.train_step(state)
+    m0 = state.d_stats["BatchNorm_0"]["mean"]
+    np.testing.assert_allclose(new_state.d_stats["BatchNorm_0"]["mean"], ema(ema(m0, real_mean), fake_mean), atol=1e-6)
+    _, k_noise, _ = jax.random.split(state.key, 3)
+    p = s.players(state.knobs)
+    fake, _ = p.g.apply(state.g_params, state.g_stats, s.sample_noise(k_noise), stats="batch")
+    logits, _ = p.d.apply(new_state.d_params, new_state.d_stats, fake, stats="running")
+    assert losses.g_loss == bce(logits, 0.0)
+
+
+@pytest.mark.parametrize(
+    "strategy, message",
+    [
+        (StrategyConfig(order="sideways"), "strategy.order: 'sideways' not in"),
+        (StrategyConfig(d_calls="both"), "strategy.d_calls: 'both' not in"),
+        (StrategyConfig(g_noise="new"), "strategy.g_noise: 'new' not in"),
+        (StrategyConfig(d_batch="joint", d_calls="real_first"), "d_batch='joint' makes one call"),
+        (StrategyConfig(g_noise="fresh"), "needs order='d_first'"),
+        (StrategyConfig(g_view="running", standing_stats=True, order="d_first"), "needs order='g_first'"),
+    ],
+)
+def test_order_choices_are_checked(strategy, message):
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(tiny("fix"), strategy=strategy).validate()
+
+
+def test_configs_saved_before_the_order_existed_load_in_the_blogs_order():
+    saved = to_dict(tiny("bn-split"))
+    for name in ("order", "d_calls", "g_noise"):
+        del saved["strategy"][name]
+    strategy = from_dict(saved).strategy
+    assert (strategy.order, strategy.d_calls, strategy.g_noise) == ("g_first", "fake_first", "same")
+
+
+def test_d_first_step_traces_once_across_steps():
+    config = dataclasses.replace(tiny("bn-split"), strategy=StrategyConfig(order="d_first", g_noise="fresh"))
+    s = make_strategy(config, make_population(config.data))
+    step = jax.jit(chex.assert_max_traces(s.train_step, n=1))
+    state = s.init(jax.random.key(0))
+    for _ in range(3):
+        state, losses = step(state)
+    assert np.isfinite(float(losses.g_loss))

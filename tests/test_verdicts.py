@@ -22,7 +22,8 @@ def numbers(seeds=4, **values) -> v.SeedNumbers:
         energy_reference=0.2,
         both_win=np.zeros(seeds, dtype=bool),
         gap=np.zeros(seeds),
-        mean_gap=np.zeros(seeds),
+        late_gap=np.zeros(seeds),
+        late_logit_gap=np.zeros(seeds),
         diverged=np.zeros(seeds, dtype=bool),
         mean_position=np.full((seeds, 2), 0.5),
     )
@@ -166,13 +167,14 @@ def test_closeness_is_measured_against_the_moved_data():
 
 
 def test_paired_conditions_compare_the_same_seed_of_two_cells():
-    slow = numbers(mean_gap=[0.3, 0.1, 0.5], displacement=[1.0, 0.0, 2.0])
-    fast = numbers(mean_gap=[0.2, 0.2, 0.2], displacement=[0.5, 0.5, 0.5])
-    np.testing.assert_array_equal(v.larger_mean_gap(0, 1).test(slow, fast), [True, False, True])
-    np.testing.assert_array_equal(v.larger_mean_gap(1, 0).test(slow, fast), [False, True, False])
+    slow = numbers(late_gap=[0.3, 0.1, 0.5], late_logit_gap=[1.0, 2.0, 0.0], displacement=[1.0, 0.0, 2.0])
+    fast = numbers(late_gap=[0.2, 0.2, 0.2], late_logit_gap=[0.5, 0.5, 0.5], displacement=[0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(v.larger_late_gap(0, 1).test(slow, fast), [True, False, True])
+    np.testing.assert_array_equal(v.larger_late_gap(1, 0).test(slow, fast), [False, True, False])
+    np.testing.assert_array_equal(v.larger_late_gap(0, 1, unit="logit").test(slow, fast), [True, True, False])
     np.testing.assert_array_equal(v.more_displaced(0, 1).test(slow, fast), [True, False, True])
     np.testing.assert_array_equal(v.more_displaced(0, 1).difference(slow, fast), [0.5, -0.5, 1.5])
-    np.testing.assert_array_equal(v.larger_mean_gap(0, 1).difference(slow, fast), [0.3 - 0.2, 0.1 - 0.2, 0.5 - 0.2])
+    np.testing.assert_array_equal(v.larger_late_gap(0, 1).difference(slow, fast), [0.3 - 0.2, 0.1 - 0.2, 0.5 - 0.2])
     near, far = numbers(3, energy_distance=[0.1, 0.5, 0.2]), numbers(3, energy_distance=[0.2, 0.2, 0.2])
     np.testing.assert_array_equal(v.closer_to_data(0, 1).test(near, far), [True, False, False])
     # `of` picks the cell: a condition on the second variant ignores the first.
@@ -180,7 +182,7 @@ def test_paired_conditions_compare_the_same_seed_of_two_cells():
 
 
 def test_condition_texts_name_their_variants_by_position():
-    assert v.larger_mean_gap(0, 1).text.format("a", "b") == "mean consistency gap of a larger than of b (same seed)"
+    assert v.larger_late_gap(0, 1).text.format("a", "b") == "late consistency gap of a larger than of b (same seed)"
     assert v.both_win(1).text.format("a", "b").startswith("b:")
 
 

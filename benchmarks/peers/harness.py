@@ -45,6 +45,8 @@ def check_supported(config: dict[str, Any]) -> None:
         problems.append("dropping D's statistics update of the G step")
     if config["strategy"].get("standing_stats"):
         problems.append("standing statistics")
+    if config["strategy"].get("order", "g_first") != "g_first" or config["strategy"].get("d_calls") == "real_first":
+        problems.append("another order of the steps or of D's calls than the blog's")
     if problems:
         raise Unsupported("not implemented in the peers: " + ", ".join(problems))
 

@@ -20,10 +20,10 @@ pads 1 before and 2 after, as XLA does; a stride-1 transposed convolution is a c
   (PyTorch's 0.1), epsilon 1e-5, as pytorch/examples' dcgan.
 - Adam(2e-4, b1 0.5, b2 0.999) for each net; batch 64 drawn without replacement from the population.
 
-One step, in jaxbngan's order: G step with the non-saturating loss (D in training mode on the fake
-batch, so its running averages update, as in pytorch/examples), then D step on the fakes made before
-G's update, the fake batch and the real batch as separate calls (fake first, as jaxbngan's split step),
-loss 0.5 * (BCE(real, 1) + BCE(fake, 0)).
+One step, in pytorch/examples' order as `dcgan-split` runs it: D step on the real batch and the
+fakes as separate calls (real first), loss 0.5 * (BCE(real, 1) + BCE(fake, 0)); then G step with the
+non-saturating loss on the same fakes, D (just updated) in training mode, so its running averages
+update a third time.
 """
 
 from __future__ import annotations
@@ -138,20 +138,19 @@ def make_step(
 
     def step():
         real = population[torch.randperm(POPULATION, device=device)[:batch]]
-        # G step: D in training mode on the fake batch alone; non-saturating loss.
         fake = g(torch.randn(batch, NOISE_DIM, device=device))
-        g_loss = bce(d(fake), real_labels)
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(g.parameters()))  # G's gradients only, as jax.grad takes them
-        g_opt.step()
-
-        # D step, on the fakes G made before its update: two calls, fake then real.
-        fake = fake.detach()
-        logits_fake, logits_real = d(fake), d(real)
+        # D step first: two calls, real then fake.
+        logits_real, logits_fake = d(real), d(fake.detach())
         d_loss = 0.5 * (bce(logits_real, real_labels) + bce(logits_fake, fake_labels))
         d_opt.zero_grad(set_to_none=True)
         d_loss.backward()
         d_opt.step()
+
+        # G step against the D just updated, in training mode on the same fakes; non-saturating loss.
+        g_loss = bce(d(fake), real_labels)
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=list(g.parameters()))  # G's gradients only, as jax.grad takes them
+        g_opt.step()
         return g_loss.detach(), d_loss.detach()
 
     return step

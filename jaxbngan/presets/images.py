@@ -4,8 +4,9 @@ Every preset shares the DCGAN defaults of Radford et al. 2015 as pytorch/example
 sets them: N(0, 0.02) kernels and N(1, 0.02) BN scales, BN momentum 0.9 in our convention
 (PyTorch's 0.1) and epsilon 1e-5, Adam(2e-4, 0.5, 0.999, 1e-8), batches of 64 sampled from the
 population, the non-saturating G loss, 100-dimensional noise, ReLU in G and LeakyReLU(0.2) in D,
-BN in every G layer but the output. They differ in D's normalization and in the three strategy
-choices (`jaxbngan.strategies`). Sources are summarized in `shared/references/dcgan.md`.
+BN in every G layer but the output. They differ in D's normalization and in the strategy choices
+(`jaxbngan.strategies`). A preset that names a codebase runs its order of the two steps; the others
+run the blog's (G's step first). Sources are summarized in `shared/references/dcgan.md`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ DIGITS = DataConfig(name="digits", size=1797)  # scikit-learn's 8x8 digits, all 
 G_CHANNELS = (128, 64)
 D_CHANNELS = (64, 128)
 DCGAN_RULE = ("none", "batch")  # no BN in D's first layer, BN in every other
+# The orders of a step (`StrategyConfig` fields), as `derived` variants take them.
+BLOG_ORDER = {"order": "g_first", "d_calls": "fake_first", "g_noise": "same"}
+PYTORCH_ORDER = {"order": "d_first", "d_calls": "real_first", "g_noise": "same"}
+KERAS_GAN_ORDER = {"order": "d_first", "d_calls": "real_first", "g_noise": "fresh"}
 
 
 def _network(
@@ -46,12 +51,13 @@ def _config(
     standing_stats: bool = False,
     shift: bool = False,
     d_padding: str = "zeros",
+    order: dict[str, str] = BLOG_ORDER,
 ) -> Config:
     return Config(
         data=DIGITS,
         generator=_network(G_CHANNELS, ("batch",) * len(G_CHANNELS), leaky_slope=0.0),
         discriminator=_network(D_CHANNELS, d_norms, leaky_slope=0.2, padding=d_padding),
-        strategy=StrategyConfig(d_batch=d_batch, g_view=g_view, standing_stats=standing_stats),
+        strategy=StrategyConfig(d_batch=d_batch, g_view=g_view, standing_stats=standing_stats, **order),
         loss=LossConfig(g_loss="nonsaturating", shift_weight=BRIGHTNESS_WEIGHT if shift else 0.0),
         optimizer=OptimizerConfig(learning_rate=2e-4, b1=0.5, b2=0.999, eps=1e-8),
         steps=2000,
@@ -62,9 +68,12 @@ def _config(
 
 
 def split(shift: bool = False) -> Config:
-    """pytorch/examples dcgan: D(real) and D(fake) as two calls; in G's step D stays in training mode
-    on the same fakes, and that third update of its running averages is kept."""
-    return _config(shift=shift)
+    """pytorch/examples `dcgan/main.py`, in its order: D's step first, D(real) then D(fake.detach())
+    as two calls; then G's step, where D, just updated and still in training mode, scores the same
+    fakes, and that third update of its running averages is kept. G makes the fakes once, in
+    training mode, so its statistics move once a step. Not followed: pytorch sums the two BCEs
+    where we average them (D's gradient is halved; Adam is nearly blind to the scale)."""
+    return _config(shift=shift, order=PYTORCH_ORDER)
 
 
 def joint() -> Config:
@@ -73,9 +82,14 @@ def joint() -> Config:
 
 
 def running() -> Config:
-    """Keras-GAN `dcgan.py` under TF2: split D calls; the frozen D (`trainable=False`) runs BN in
-    inference mode in G's step, so G is trained against D's running averages."""
-    return _config(g_view="running")
+    """Keras-GAN `dcgan.py` under TF2, in its order: D's step first, split calls on real then fake
+    images; then G's step on fresh noise through the combined model, where the frozen D
+    (`trainable=False`) runs BN in inference mode, so G is trained against D's running averages,
+    last moved by the fake batch. Not followed: Keras-GAN makes D's step two optimizer steps
+    (`train_on_batch` on reals, then on fakes) on half batches, and makes D's fakes with
+    `generator.predict` (G's running averages); here D takes one step on full batches of fakes made
+    with G's batch moments, as in every preset."""
+    return _config(g_view="running", order=KERAS_GAN_ORDER)
 
 
 def fix() -> Config:
@@ -114,9 +128,17 @@ def d_norm(norm: str, shift: bool = False) -> Config:
 
 
 BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
-    "dcgan-split": (split, "DCGAN rule in D, split D calls, D in training mode in G's step (pytorch/examples)"),
+    "dcgan-split": (
+        split,
+        "DCGAN rule in D, D's step first (real, then fake), then G's on the same fakes, D in training mode"
+        " (pytorch/examples)",
+    ),
     "dcgan-joint": (joint, "DCGAN rule in D, joint real+fake D batch, fake-only batch in G's step"),
-    "dcgan-running": (running, "DCGAN rule in D, split D calls, D's running averages in G's step (Keras-GAN, TF2)"),
+    "dcgan-running": (
+        running,
+        "DCGAN rule in D, D's step first (real, then fake), then G's on fresh noise against D's running averages"
+        " (Keras-GAN, TF2)",
+    ),
     "dcgan-fix": (fix, "DCGAN rule in D, joint D batch + running averages in G's step (the blog's fix)"),
     "dcgan-joint-g-step": (joint_g_step, "DCGAN rule in D, joint batch in both steps (compare_gan v3)"),
     "dcgan-standing": (standing, "the fix with D's averages recomputed from the joint batch before G's step"),

@@ -18,7 +18,7 @@ from jaxbngan.classifier import classifier_for
 from jaxbngan.config import KNOBS, Config, ConfigError, DataConfig, from_dict, get_field, to_dict
 from jaxbngan.data import make_population
 from jaxbngan.grid import Grid, point_config
-from jaxbngan.metrics import MOMENTS, Metrics
+from jaxbngan.metrics import MOMENTS, VIEWS, Metrics
 from jaxbngan.reproduce.provenance import device_text, git_revision
 from jaxbngan.reproduce.spec import Experiment, Profile, check_experiment, datasets_of
 from jaxbngan.rundir import atomic_path
@@ -219,11 +219,18 @@ def load_cell(path: Path, cell: Cell, seeds: int, seed: int, most: int | None = 
                 # A metric added since the cell was saved reads NaN (the image scores, for a 2-D cell).
                 name: saved[f"history.{name}"]
                 if f"history.{name}" in saved
-                else np.full(logged + (per_layer if name.startswith("running_") else ()), np.nan, np.float32)
+                else np.full(logged + _record_shape(name, per_layer), np.nan, np.float32)
                 for name in Metrics._fields
             }
         )
         return CellResult(history, saved["samples"], meta)
+
+
+def _record_shape(name: str, per_layer: tuple[int, int]) -> tuple[int, ...]:
+    """The shape of one logged record of a metric that a saved cell may predate."""
+    if name.startswith("running_"):
+        return per_layer
+    return (len(VIEWS),) if name.endswith("_by_view") else ()
 
 
 def extended(saved: CellResult, block: CellResult, why: Sequence[str]) -> CellResult:

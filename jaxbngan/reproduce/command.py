@@ -69,19 +69,24 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     return parser.parse_args(argv)
 
 
-def add_cell_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags on which cells to train: more seeds where claims are undecided, or none at all."""
-    parser.add_argument(
-        "--adaptive-seeds",
-        metavar="BLOCK:CAP",
-        help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
-        " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
-    )
+def add_report_only(parser: argparse.ArgumentParser) -> None:
+    """The flag that draws the report from the cells already trained, training nothing."""
     parser.add_argument(
         "--report-only",
         action="store_true",
         help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
         " missing is listed as not judged",
+    )
+
+
+def add_cell_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags on which cells a study trains: --report-only, and --adaptive-seeds for its undecided claims."""
+    add_report_only(parser)
+    parser.add_argument(
+        "--adaptive-seeds",
+        metavar="BLOCK:CAP",
+        help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
+        " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
     )
 
 

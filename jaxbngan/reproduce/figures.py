@@ -33,13 +33,13 @@ OFFSET_LABELS = {
 }
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
-def _save(fig: Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=FIGURE_DPI)
 
@@ -51,7 +51,7 @@ def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, m
     brightness minus the reference's, same seed, in std of the real pixels).
     """
     datasets = list(next(iter(values.values())))
-    fig = _figure(4.2 * len(datasets), 3.2)
+    fig = new_figure(4.2 * len(datasets), 3.2)
     for i, dataset in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), i + 1)
         lines = {"x_offset": (-verdicts.SHIFT, verdicts.SHIFT), "brightness": (verdicts.SHIFT,)}.get(measure, ())
@@ -67,13 +67,13 @@ def offset_histograms(values: dict[str, dict[str, np.ndarray]], path: Path, *, m
         ax.set_ylabel("seeds", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def gap_curves(curves: dict[str, dict[str, np.ndarray]], steps: np.ndarray, path: Path) -> None:
     """Median and interquartile band over seeds of the consistency gap during training, per data set."""
     datasets = list(next(iter(curves.values())))
-    fig = _figure(4.2 * len(datasets), 3.2)
+    fig = new_figure(4.2 * len(datasets), 3.2)
     for i, dataset in enumerate(datasets):
         ax = fig.add_subplot(1, len(datasets), i + 1)
         for j, (variant, by_dataset) in enumerate(curves.items()):
@@ -88,14 +88,14 @@ def gap_curves(curves: dict[str, dict[str, np.ndarray]], steps: np.ndarray, path
         ax.set_ylabel("consistency gap", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
     """Share of seeds ending with both players winning: one group of bars per variant, one bar per data set."""
     variants = list(rates)
     datasets = list(rates[variants[0]])
-    fig = _figure(max(5.0, 0.8 * len(variants) * len(datasets)), 3.4)
+    fig = new_figure(max(5.0, 0.8 * len(variants) * len(datasets)), 3.4)
     ax = fig.add_subplot()
     width = 0.8 / len(datasets)
     for j, dataset in enumerate(datasets):
@@ -105,17 +105,17 @@ def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("seeds where both win", fontsize=8)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def trend_panels(
     gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: str, path: Path
 ) -> None:
-    """Along variants (x, in order): the mean consistency gap's median and IQR over seeds, and the share
+    """Along variants (x, in order): the late consistency gap's median and IQR over seeds, and the share
     of seeds ending with both players winning; one line per data set."""
     variants = list(gaps)
     datasets = list(gaps[variants[0]])
-    fig = _figure(max(7.0, 1.1 * len(variants) * 2), 3.4)
+    fig = new_figure(max(7.0, 1.1 * len(variants) * 2), 3.4)
     x = np.arange(len(variants))
     gap_ax, share_ax = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     for j, dataset in enumerate(datasets):
@@ -125,14 +125,14 @@ def trend_panels(
         )
         share_ax.plot(x, [shares[v][dataset] for v in variants], marker="o", color=f"C{j}", label=dataset)
     gap_ax.set_yscale("symlog", linthresh=1e-3)
-    gap_ax.set_ylabel(f"mean consistency gap (median, IQR over {seeds} seeds)", fontsize=8)
+    gap_ax.set_ylabel(f"late consistency gap (median, IQR over {seeds} seeds)", fontsize=8)
     share_ax.set_ylim(-0.05, 1.05)
     share_ax.set_ylabel(f"share of {seeds} seeds where both win", fontsize=8)
     for ax in (gap_ax, share_ax):
         ax.set_xticks(x, variants, rotation=30, ha="right", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def median_intervals(values: dict[str, dict[str, dict[str, np.ndarray]]], path: Path) -> None:
@@ -144,7 +144,7 @@ def median_intervals(values: dict[str, dict[str, dict[str, np.ndarray]]], path: 
     scores = list(values)
     datasets = list(values[scores[0]])
     variants = list(values[scores[0]][datasets[0]])
-    fig = _figure(3.6 * len(datasets) + 1.5, 0.9 + 0.28 * len(variants) * len(scores))
+    fig = new_figure(3.6 * len(datasets) + 1.5, 0.9 + 0.28 * len(variants) * len(scores))
     for row, score in enumerate(scores):
         for col, dataset in enumerate(datasets):
             ax = fig.add_subplot(len(scores), len(datasets), row * len(datasets) + col + 1)
@@ -157,7 +157,7 @@ def median_intervals(values: dict[str, dict[str, dict[str, np.ndarray]]], path: 
             ax.set_title(f"{score} on {dataset}", fontsize=9)
             ax.set_xlabel("median over seeds, 95% interval", fontsize=7)
             ax.tick_params(labelsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path: Path) -> None:
@@ -169,7 +169,7 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
     """
     columns = [*datasets, "overall"]
     label_width = 0.06 * max(len(label) for label in labels)  # inches at font size 7
-    fig = _figure(label_width + 1.5 * len(columns), 0.9 + 0.42 * len(labels))
+    fig = new_figure(label_width + 1.5 * len(columns), 0.9 + 0.42 * len(labels))
     ax = fig.add_subplot()
     for row, cells in enumerate(rows):
         for col, cell in enumerate(cells):
@@ -195,7 +195,7 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
     ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def reward_values(plot: Plot, datasets, numbers) -> dict[str, dict[str, np.ndarray]]:
@@ -217,7 +217,7 @@ def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -
     between the fake-only (0) and the real-only (1) batch means over training, with its interquartile band."""
     variants = list(histories)
     datasets = list(histories[variants[0]])
-    fig = _figure(4.2 * len(datasets), 2.9 * len(variants))
+    fig = new_figure(4.2 * len(datasets), 2.9 * len(variants))
     for row, variant in enumerate(variants):
         for col, dataset in enumerate(datasets):
             ax = fig.add_subplot(len(variants), len(datasets), row * len(datasets) + col + 1)
@@ -237,13 +237,13 @@ def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -
             ax.set_ylabel("running mean: fake batch 0, real batch 1", fontsize=7)
             ax.tick_params(labelsize=7)
             ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -> None:
     """Each variant's main metric and consistency gap over training (median over the kept seeds), per data set,
     with the last MOVING_WINDOW of the logs shaded: the window `verdicts.still_moving` reads."""
-    fig = _figure(4.2 * len(datasets), 5.6)
+    fig = new_figure(4.2 * len(datasets), 5.6)
     for col, dataset in enumerate(datasets):
         metric_ax = fig.add_subplot(2, len(datasets), col + 1)
         gap_ax = fig.add_subplot(2, len(datasets), len(datasets) + col + 1)
@@ -272,7 +272,7 @@ def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -
         gap_ax.set_xlabel("step (shaded: the window judged for movement)", fontsize=8)
         if col == 0:
             metric_ax.legend(fontsize=6)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _seeds_text(counts: list[int]) -> str:
@@ -308,7 +308,7 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
         gap_curves(curves, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
     elif plot.kind == "trend":
         trend_panels(
-            {v: {d: numbers[f"{v}@{d}"].mean_gap for d in datasets} for v in plot.variants},
+            {v: {d: numbers[f"{v}@{d}"].late_gap for d in datasets} for v in plot.variants},
             {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants},
             _seeds_text([len(numbers[f"{v}@{d}"].both_win) for v in plot.variants for d in datasets]),
             path,

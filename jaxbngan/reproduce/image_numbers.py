@@ -14,7 +14,7 @@ from jaxbngan.image_metrics import noise_floor
 from jaxbngan.image_verdicts import ImageNumbers
 from jaxbngan.metrics import MOMENTS
 from jaxbngan.reproduce.cells import CellResult
-from jaxbngan.reproduce.numbers import consistency_gap, diverged_seeds, double_wins
+from jaxbngan.reproduce.numbers import consistency_gap, diverged_seeds, double_wins, late_mean, logit_gap
 
 
 class ImageStats(NamedTuple):
@@ -52,7 +52,8 @@ def image_seed_numbers(result: CellResult, config: Config, stats: ImageStats) ->
         d_loss=last.d_loss,
         both_win=np.asarray(result.history.both_win)[:, -1].astype(bool),
         gap=gap[:, -1],
-        mean_gap=gap.mean(axis=1),
+        late_gap=late_mean(gap),
+        late_logit_gap=late_mean(logit_gap(result.history, config)),
         brightness=last.offset.mean(axis=1) / stats.pixel_std,  # offset is per channel; channels weigh alike
         frechet=last.frechet_distance,
         kid=last.kid,

@@ -16,7 +16,14 @@ from jaxbngan.reproduce.cells import Cell
 from jaxbngan.reproduce.spec import PLOT_KINDS, Experiment, Plot, check_experiment
 
 # The image report's order (scripts in experiments/).
-IMAGE_SECTIONS = ("image_strategies", "image_lag", "image_shift", "image_later_layers", "image_norm_ranking")
+IMAGE_SECTIONS = (
+    "image_strategies",
+    "image_generator_norm",
+    "image_lag",
+    "image_shift",
+    "image_later_layers",
+    "image_norm_ranking",
+)
 
 IMAGE_PLOT_KINDS = (*PLOT_KINDS, "images", "brightness", "quality")
 

@@ -25,6 +25,7 @@ from jaxbngan.verdicts import (
     judge,
     still_moving,
     window_ends,
+    window_start,
 )
 
 
@@ -33,6 +34,17 @@ def consistency_gap(history: Metrics, config: Config) -> np.ndarray:
     own = "fake" if config.strategy.d_batch == "split" else "joint"
     by_view = np.asarray(history.d_fake_loss_by_view, dtype=float)
     return np.abs(by_view[..., VIEWS.index(config.strategy.g_view)] - by_view[..., VIEWS.index(own)])
+
+
+def logit_gap(history: Metrics, config: Config) -> np.ndarray:
+    """(seeds, logs): the consistency gap in D's mean logit on the fakes instead of its cross-entropy."""
+    return consistency_gap(history._replace(d_fake_loss_by_view=history.d_fake_logit_by_view), config)
+
+
+def late_mean(per_log: np.ndarray) -> np.ndarray:
+    """(seeds,): a (seeds, logs) quantity averaged over the last MOVING_WINDOW of the logs (`verdicts.window_start`)."""
+    per_log = np.asarray(per_log, dtype=float)
+    return per_log[:, window_start(per_log.shape[1]) :].mean(axis=1)
 
 
 class DataStats(NamedTuple):
@@ -86,7 +98,8 @@ def seed_numbers(result: CellResult, config: Config, stats: DataStats) -> SeedNu
         energy_reference=stats.energy_reference,
         both_win=np.asarray(result.history.both_win)[:, -1].astype(bool),
         gap=gap[:, -1],
-        mean_gap=gap.mean(axis=1),
+        late_gap=late_mean(gap),
+        late_logit_gap=late_mean(logit_gap(result.history, config)),
         double_win=double_wins(result.history),
         diverged=diverged_seeds(result, config, stats.population),
         mean_position=last.running_position[..., MOMENTS.index("mean")],
@@ -132,12 +145,18 @@ def judge_claim(claim: Claim, numbers: dict, thresholds: Thresholds = THRESHOLDS
 
 
 def described_shares(claim: Claim, numbers: dict) -> list[float]:
-    """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions."""
+    """The share of the kept seeds (none diverged) for each of a claim's descriptive conditions.
+
+    A condition may read NaN on a seed where its quantity was not logged (a cell older than the metric):
+    the share is over the seeds where it was, NaN (shown as n/a) where it was on none.
+    """
     cells = [numbers[v] for v in claim.variants]
     kept = kept_seeds(cells)
-    return [
-        float(np.mean(np.asarray(c.test(*cells), dtype=bool)[kept])) if kept.any() else np.nan for c in claim.describes
-    ]
+    shares = []
+    for condition in claim.describes:
+        held = np.asarray(condition.test(*cells), dtype=float)[kept]
+        shares.append(float(np.nanmean(held)) if np.isfinite(held).any() else np.nan)
+    return shares
 
 
 # The metric whose settling each cell is judged on, with the change below which a move is noise.

@@ -48,10 +48,10 @@ def derived(name: str, base: str, **changes) -> Variant:
     return Variant(name, dataclasses.replace(with_overrides(config, **sections), **fields))
 
 
-def swept(base: str, path: str, values: tuple[float, ...], name: str = "") -> tuple[Variant, ...]:
+def swept(base: str, path: str, values: tuple[float, ...], name: str = "", **changes) -> tuple[Variant, ...]:
     """Preset `base` at each value of the knob `path` (`config.KNOBS`), named `{name}-{value}` (name
-    defaults to `{base}-{field}`) and trained as one sweep program per data set."""
-    config = get_preset(base).config
+    defaults to `{base}-{field}`) and trained as one sweep program per data set; `changes` as `derived`'s."""
+    config = derived(base, base, **changes).config
     tag = name or f"{base}-{path.split('.')[-1]}"
     return tuple(Variant(f"{tag}-{value:g}", replace_field(config, path, value), tag) for value in values)
 
@@ -153,7 +153,7 @@ def running_positions(*variants: str) -> Plot:
 
 
 def trend(*variants: str) -> Plot:
-    """Along a sweep's variants (in order): the median mean consistency gap and the both-win share, per data set."""
+    """Along a sweep's variants (in order): the median late consistency gap and the both-win share, per data set."""
     return Plot("trend", variants)
 
 
