@@ -47,6 +47,7 @@ def train(
     progress: Progress | None = None,
     deadline: float | None = None,
     grid: Grid | None = None,
+    first_seed: int = 0,
 ) -> bool:
     """Run (or continue) every group of a run directory; True when all are done, False if stopped at `deadline`.
 
@@ -54,14 +55,15 @@ def train(
     (`classifier.classifier_for`); `deadline` is a `time.monotonic()` value after which the run
     stops at the next checkpoint. With a `grid`, the layout's seeds are the sweep's members, its
     points times its seeds (`grid.member_inputs`); a run without one is a sweep of one point, so
-    both compile the same chunk.
+    both compile the same chunk. `first_seed` offsets the seed keys: the run trains seeds
+    `first_seed`, `first_seed + 1`, ... of `seed_keys(seed, ...)`, as rows of a bigger run would.
     """
     if len(devices) != layout.devices:
         raise ConfigError(f"this run is laid out for {layout.devices} devices; pass --devices {layout.devices}")
     if rundir.is_complete(root):
         return True  # finished before
     chunk = make_chunk(config, layout, devices, population, classifier)
-    members = _member_inputs(config, layout, seed, grid)
+    members = _member_inputs(config, layout, seed, grid, first_seed)
     logs, chunk_logs = config.steps // config.log_every, layout.chunk_steps // config.log_every
     first, saved = _resume_point(root, chunk, members, layout)
     if progress is not None:
@@ -135,11 +137,13 @@ def make_chunk(
     )
 
 
-def _member_inputs(config: Config, layout: Layout, seed: int, grid: Grid | None) -> tuple[jax.Array, Any]:
+def _member_inputs(
+    config: Config, layout: Layout, seed: int, grid: Grid | None, first_seed: int
+) -> tuple[jax.Array, Any]:
     """(keys, knobs) of every slot of the run: its members, then the seeds that pad the last group."""
     slots = layout.groups * layout.group_size
     seed_index, knobs = member_inputs(config, grid, layout.seeds // (grid.size if grid else 1), slots)
-    return seed_keys(seed, slots)[seed_index], jax.tree.map(jax.numpy.asarray, knobs)
+    return seed_keys(seed, slots, first_seed)[seed_index], jax.tree.map(jax.numpy.asarray, knobs)
 
 
 def _resume_point(root: Path, chunk: Chunk, members: Any, layout: Layout) -> tuple[int, rundir.Checkpoint | None]:

@@ -113,6 +113,20 @@ def test_chunks_trace_once_per_run_also_when_resumed_and_seeds_keep_their_keys(t
     chex.assert_trees_all_close(history, expected, rtol=5e-3, atol=5e-3)
 
 
+def test_later_seeds_trained_alone_equal_those_rows_of_a_bigger_run_bit_for_bit(tmp_path):
+    # What --adaptive-seeds relies on: seeds 4 and 5 trained on their own are rows 4 and 5 of 6 seeds.
+    def run(root, seeds, first_seed):
+        rundir.create(root, {"config": to_dict(CONFIG)}, np.zeros((2, 2), np.float32))
+        layout = seed_layout.plan_layout(CONFIG, seeds, jax.devices()[:1], 2)
+        assert driver.train(root, CONFIG, layout, jax.devices()[:1], seed=3, first_seed=first_seed)
+        return rundir.load(root)
+
+    whole, block = run(tmp_path / "whole", 6, 0), run(tmp_path / "block", 2, 4)
+    chex.assert_trees_all_equal(block.history, jax.tree.map(lambda x: x[4:], whole.history))
+    np.testing.assert_array_equal(block.fakes, whole.fakes[4:])
+    assert not np.array_equal(block.fakes, whole.fakes[:2])  # the offset picks other keys
+
+
 def test_a_diverging_seed_is_flagged_and_leaves_the_others_alone(vmapped):
     _, clean, dirty = vmapped
     for seed in (0, 2):

@@ -107,6 +107,8 @@ def test_image_experiments_are_not_2d_sections():
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--datasets", "ring8"], "profile images-cpu has no data set 'ring8'"),
         (["--only", "shift"], "unknown experiment 'shift'"),
+        (["--adaptive-seeds", "8"], "--adaptive-seeds takes BLOCK:CAP"),
+        (["--profile", "tiny", "--adaptive-seeds", "1:2"], "the cap 2 must exceed the profile's 2 seeds"),
     ],
 )
 def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, message):
@@ -259,3 +261,30 @@ def test_a_shift_sweep_pairs_its_twin_seed_by_seed(tmp_path):
     other = run_cell(unrewarded, 2, 0, tmp_path / "bc.run", lambda *_: None).history
     chex.assert_trees_all_close(without_running_positions(other), without_running_positions(alone.history), rtol=1e-5)
     assert not np.array_equal(together[1].history.offset, alone.history.offset)  # the reward did something
+
+
+@pytest.mark.slow
+def test_adaptive_seeds_grow_the_undecided_cells_on_the_tiny_profile(tmp_path):
+    args = ["--profile", "tiny", "--only", "image_lag", "--datasets", "digits", "--out", str(tmp_path)]
+    assert image_main([*args, "--adaptive-seeds", "1:3"], experiments_dir=EXPERIMENTS) == 0
+    saved = json.loads((tmp_path / "verdicts.json").read_text())
+    metas = {path.stem: read_meta(path) for path in (tmp_path / "cells").glob("*.npz")}
+    grown = {key for key, meta in metas.items() if meta.get("blocks")}
+    assert grown and all(metas[key]["seeds"] == 3 and metas[key]["blocks"][0]["first_seed"] == 2 for key in grown)
+    assert all(meta["seeds"] == 2 for key, meta in metas.items() if key not in grown)
+    # A claim still undecided has every variant at the cap: they grew together.
+    variants = {c.statement: c.variants for c in load_experiments(EXPERIMENTS, ["image_lag"])[0].claims}
+    for claim in saved["claims"]:
+        if claim["by_dataset"]["digits"]["verdict"] == "undecided":
+            assert {f"{v}@digits" for v in variants[claim["statement"]]} <= grown
+    report = (tmp_path / "report.md").read_text()
+    assert "## Seeds per cell" in report and saved["profile"]["adaptive_seeds"] == {"block": 1, "cap": 3}
+    before = {path.name: path.read_bytes() for path in (tmp_path / "cells").glob("*.npz")}
+    assert image_main([*args, "--adaptive-seeds", "1:3"], experiments_dir=EXPERIMENTS) == 0  # nothing left to do
+    assert {path.name: path.read_bytes() for path in (tmp_path / "cells").glob("*.npz")} == before
+    assert image_main(args, experiments_dir=EXPERIMENTS) == 2  # without the flag the grown cells are refused
+
+
+def read_meta(path: Path) -> dict:
+    with np.load(path) as saved:
+        return json.loads(str(saved["meta"]))

@@ -28,7 +28,7 @@ from jaxbngan.reproduce import (
     quoted,
     run_cell,
 )
-from jaxbngan.reproduce.cells import run_sweep_cells
+from jaxbngan.reproduce.cells import cell_path, load_cell, run_sweep_cells
 from jaxbngan.reproduce.command import parse_args, resolve_profile
 from jaxbngan.reproduce.judging import Measured, Paired, measured_numbers, paired_numbers
 from jaxbngan.reproduce.text import verdict_text
@@ -106,6 +106,24 @@ def test_tiny_run_writes_the_report_then_resumes_with_shared_cells(tmp_path, cap
     assert "another config or seeds" in error and "\n" not in error
 
 
+@pytest.mark.slow  # the planner is tested on made-up claims (test_adaptive), the seed offset in test_driver
+def test_adaptive_seeds_grow_undecided_cells_into_what_a_bigger_run_trains(tmp_path):
+    # `shift` on ring8 at 2 seeds: undecided claims; their cells grow by a block of 2 to the cap of 4.
+    args = ("--tiny", "--only", "shift", "--datasets", "ring8")
+    assert reproduce(tmp_path / "grown", *args, "--adaptive-seeds", "2:4") == 0
+    cells = {c.key: c for c in plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])}
+    cells = {key: cell for key, cell in cells.items() if cell.dataset == "ring8"}
+    grown = {k: load_cell(cell_path(tmp_path / "grown", c), c, 2, 0, most=4) for k, c in cells.items()}
+    assert {r.meta["seeds"] for r in grown.values()} == {4}  # every claim of shift is undecided at 2 seeds
+    report = (tmp_path / "grown" / "report.md").read_text()
+    assert "- Adaptive seeds: `--adaptive-seeds 2:4`" in report and "| `no-bn@ring8` | 4 | 2 + 2 | seeds 2-3:" in report
+    assert reproduce(tmp_path / "fresh", *args, "--seeds", "4") == 0
+    for key, cell in cells.items():  # seeds 2 and 3 are those of a 4-seed run, bit for bit
+        fresh = load_cell(cell_path(tmp_path / "fresh", cell), cell, 4, 0)
+        chex.assert_trees_all_equal(grown[key].history, fresh.history)
+        np.testing.assert_array_equal(grown[key].samples, fresh.samples)
+
+
 @pytest.mark.slow  # the driver's checkpoint resume is checked in the default suite (test_driver, test_grid)
 def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
     cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
@@ -151,6 +169,7 @@ def test_progress_counts_part_trained_seeds(capsys):
         (["--seeds", "0"], "--seeds must be at least 1"),
         (["--quick", "--tiny"], "not allowed with argument"),
         (["--experiments", "/nonexistent"], "no experiment script"),
+        (["--adaptive-seeds", "4:2"], "the cap 2 must exceed the profile's 2 seeds"),
     ],
 )
 def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, message):

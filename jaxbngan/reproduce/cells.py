@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import jax
 import numpy as np
 
 from jaxbngan import driver, rundir
@@ -81,18 +82,21 @@ def cell_path(out: Path, cell: Cell) -> Path:
     return out / "cells" / f"{cell.key}.npz"
 
 
-def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block) -> CellResult:
+def run_cell(cell: Cell, seeds: int, seed: int, work: Path, report_block, first_seed: int = 0) -> CellResult:
     """Train every seed of a cell with the run driver, and keep what the report needs.
 
     The driver spreads the seeds over the devices and checkpoints into the run directory `work`,
     so a cell stopped halfway continues from its last checkpoint; `work` is deleted once the cell
     is saved. `report_block(seeds_done, seconds)` hears of each chunk; seeds_done counts part-trained
-    seeds by their share of the steps.
+    seeds by their share of the steps. With `first_seed` it trains seeds `first_seed` to
+    `first_seed + seeds - 1` of the seed keys: a block that `extended` appends to a saved cell.
     """
-    return _train_cells([cell], None, seeds, seed, work, report_block)[0]
+    return _train_cells([cell], None, seeds, seed, work, report_block, first_seed)[0]
 
 
-def run_sweep_cells(cells: Sequence[Cell], seeds: int, seed: int, work: Path, report_block) -> list[CellResult]:
+def run_sweep_cells(
+    cells: Sequence[Cell], seeds: int, seed: int, work: Path, report_block, first_seed: int = 0
+) -> list[CellResult]:
     """Train cells that differ in one knob (`config.KNOBS`) as one sweep program, each with the same seed keys.
 
     As `run_cell`, for a grid over that knob: `report_block` counts seeds of all the cells together.
@@ -105,16 +109,19 @@ def run_sweep_cells(cells: Sequence[Cell], seeds: int, seed: int, work: Path, re
     for cell, point in zip(cells, grid.points(), strict=True):
         if point_config(base, point) != cell.config:
             raise ConfigError(f"{cell.key} differs from {cells[0].key} in more than {paths[0]}")
-    return _train_cells(cells, grid, seeds, seed, work, report_block)
+    return _train_cells(cells, grid, seeds, seed, work, report_block, first_seed)
 
 
-def _train_cells(cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int, work: Path, report_block):
+def _train_cells(
+    cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int, work: Path, report_block, first_seed: int
+):
     start = time.perf_counter()
     config = cells[0].config
     members = seeds * len(cells)
     population = np.asarray(make_population(config.data))
     devices = seed_devices(seeds=members)
     spec = {"config": to_dict(config), "seeds": seeds, "seed": seed}
+    spec |= {"first_seed": first_seed} if first_seed else {}  # a cell's own seeds keep the spec they always had
     if grid is not None:
         spec = sweep_spec(spec, grid, seeds)
     spec = json.loads(json.dumps(spec))  # as stored
@@ -130,7 +137,17 @@ def _train_cells(cells: Sequence[Cell], grid: Grid | None, seeds: int, seed: int
     steps = config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
     classifier = classifier_for(config.data)
-    driver.train(work, config, layout, devices, seed=seed, classifier=classifier, progress=progress, grid=grid)
+    driver.train(
+        work,
+        config,
+        layout,
+        devices,
+        seed=seed,
+        classifier=classifier,
+        progress=progress,
+        grid=grid,
+        first_seed=first_seed,
+    )
     results = rundir.load(work)
     wall_s = time.perf_counter() - start
     kept = []
@@ -166,18 +183,34 @@ def save_cell(path: Path, result: CellResult) -> None:
         np.savez_compressed(f, samples=result.samples, meta=np.array(json.dumps(result.meta)), **arrays)
 
 
-def load_cell(path: Path, cell: Cell, seeds: int, seed: int) -> CellResult | None:
-    """A saved cell, None if there is none; ConfigError if it was made with another config or seeds."""
+def load_cell(path: Path, cell: Cell, seeds: int, seed: int, most: int | None = None) -> CellResult | None:
+    """A saved cell, None if there is none; ConfigError if it was made with another config or seeds.
+
+    A cell trained with `seeds` seeds and grown by blocks since (`extended`, --adaptive-seeds) is
+    accepted with up to `most` seeds, and refused without `most`.
+    """
     if not path.is_file():
         return None
     with np.load(path) as saved:
         meta = json.loads(str(saved["meta"]))
+        blocks = meta.get("blocks", [])
+        started = meta["seeds"] - sum(block["seeds"] for block in blocks)  # the profile's seeds it was trained with
         # Rebuilt through from_dict, so config fields added since the cell was saved take their
         # defaults, which keep the behaviour the cell was trained with.
-        if (from_dict(meta["config"]), meta["seeds"], meta["seed"]) != (cell.config, seeds, seed):
+        if (from_dict(meta["config"]), started, meta["seed"]) != (cell.config, seeds, seed):
             raise ConfigError(
                 f"{path} was made with another config or seeds than this run's {cell.key}; "
                 "use another --out or delete that file"
+            )
+        if most is None and blocks:
+            raise ConfigError(
+                f"{path} holds {meta['seeds']} seeds, grown by --adaptive-seeds past this run's {seeds};"
+                " pass --adaptive-seeds again or use another --out"
+            )
+        if most is not None and meta["seeds"] > most:
+            raise ConfigError(
+                f"{path} holds {meta['seeds']} seeds, more than the --adaptive-seeds cap {most};"
+                " raise the cap or use another --out"
             )
         logged = saved["history.g_loss"].shape
         per_layer = (len(cell.config.discriminator.layers), len(MOMENTS))  # running_position, running_between
@@ -198,6 +231,24 @@ def _record_shape(name: str, per_layer: tuple[int, int]) -> tuple[int, ...]:
     if name.startswith("running_"):
         return per_layer
     return (len(VIEWS),) if name.endswith("_by_view") else ()
+
+
+def extended(saved: CellResult, block: CellResult, why: Sequence[str]) -> CellResult:
+    """A saved cell with a block of its next seeds appended (trained with `first_seed` = its seed count).
+
+    `meta["blocks"]` records each block: its first seed, size, why it was trained, and by which commit.
+    """
+    first = saved.meta["seeds"]
+    history = jax.tree.map(lambda a, b: np.concatenate([a, b]), saved.history, block.history)
+    samples = np.concatenate([saved.samples, block.samples])[:SAMPLE_SEEDS]
+    made = {key: block.meta[key] for key in ("commit", "device", "wall_s")}
+    record = {"first_seed": first, "seeds": block.meta["seeds"], "why": list(why), **made}
+    meta = saved.meta | {
+        "seeds": first + block.meta["seeds"],
+        "wall_s": saved.meta["wall_s"] + block.meta["wall_s"],
+        "blocks": [*saved.meta.get("blocks", []), record],
+    }
+    return CellResult(history, samples, meta)
 
 
 class Progress:

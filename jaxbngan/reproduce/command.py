@@ -14,20 +14,23 @@ from pathlib import Path
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError, DataConfig
 from jaxbngan.data import make_population
+from jaxbngan.reproduce.adaptive import SeedRule, claims_of, growing, parse_seed_rule, plan_seeds
 from jaxbngan.reproduce.cells import (
     Cell,
     CellResult,
     Progress,
     cell_path,
+    extended,
     load_cell,
     plan_cells,
     run_cell,
     run_sweep_cells,
     save_cell,
 )
+from jaxbngan.reproduce.judging import Judged, judge_cells
 from jaxbngan.reproduce.provenance import git_revision
-from jaxbngan.reproduce.report import Invocation, write_report
-from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile
+from jaxbngan.reproduce.report import Invocation, cell_stats, point_numbers, write_report
+from jaxbngan.reproduce.spec import PROFILES, SECTIONS, Experiment, Profile, datasets_of
 from jaxbngan.tuning import use_tuned_xla_flags
 from jaxbngan.usage import StrictParser, fail
 
@@ -61,7 +64,7 @@ def parse_args(argv: Sequence[str], prog: str, default_out: str, experiments_dir
     parser.add_argument("--datasets", help="comma-separated data sets for every section (default: the profile's)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
-    add_report_only(parser)
+    add_cell_flags(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
@@ -74,6 +77,22 @@ def add_report_only(parser: argparse.ArgumentParser) -> None:
         help="draw the report from the cells already in --out and train nothing; a claim whose cells are"
         " missing is listed as not judged",
     )
+
+
+def add_cell_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags on which cells a study trains: --report-only, and --adaptive-seeds for its undecided claims."""
+    add_report_only(parser)
+    parser.add_argument(
+        "--adaptive-seeds",
+        metavar="BLOCK:CAP",
+        help="after the profile's seeds, add BLOCK more seeds at a time to the cells of each claim still undecided,"
+        " until it is decided or its cells hold CAP seeds (e.g. 8:32)",
+    )
+
+
+def seed_rule(args: argparse.Namespace, seeds: int) -> SeedRule | None:
+    """The rule of --adaptive-seeds, None without it; `seeds`: the most seeds a cell of the profile starts with."""
+    return None if args.adaptive_seeds is None else parse_seed_rule(args.adaptive_seeds, seeds)
 
 
 def resolve_profile(args: argparse.Namespace) -> Profile:
@@ -151,26 +170,43 @@ def _reproduce(args: argparse.Namespace, command: str, given: Sequence[Experimen
     profile = resolve_profile(args)
     sections = SECTIONS if args.only else tuple(s for s in SECTIONS if s not in profile.leaves_out)
     given = select_experiments(args, sections, given, "reproduction")
+    rule = seed_rule(args, profile.seeds)
     cells = plan_cells(given, profile)
+    by_key = {c.key: c for c in cells}
     out = Path(args.out)
+
+    def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
+        stats = cell_stats(cells)
+        datasets_for = lambda e: datasets_of(e, profile)  # noqa: E731
+        return lambda results: claims_of(
+            judge_cells(given, datasets_for, results, by_key, point_numbers(stats)).judged_all
+        )
+
     with rundir.owned(out, command):  # one process trains into a report directory at a time
-        results, trained = train_cells(cells, out, lambda cell: profile.seeds, args.seed, train=not args.report_only)
-        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-        report = write_report(out, run, given, results, {c.key: c for c in cells})
+        results, trained = train_study_cells(cells, out, lambda cell: profile.seeds, args, rule, make_judge)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
+        report = write_report(out, run, given, results, by_key)
     print(f"report: {report}", file=sys.stderr)
     return 0
 
 
 def train_cells(
-    cells: Sequence[Cell], out: Path, seeds_of: Callable[[Cell], int], seed: int, *, train: bool = True
+    cells: Sequence[Cell],
+    out: Path,
+    seeds_of: Callable[[Cell], int],
+    seed: int,
+    *,
+    train: bool = True,
+    most: int | None = None,
 ) -> tuple[dict[str, CellResult], int]:
     """Load the cells already in `out`, train the others (`seeds_of(cell)` seeds each); (results by key, trained).
 
-    With `train` False the missing cells stay missing: the report judges what is there.
+    With `train` False the missing cells stay missing: the report judges what is there. Cells grown
+    by --adaptive-seeds load with up to `most` seeds.
     """
     results: dict[str, CellResult] = {}
     for cell in cells:
-        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed)
+        found = load_cell(cell_path(out, cell), cell, seeds_of(cell), seed, most)
         if found is not None:
             results[cell.key] = found
     to_run = [cell for cell in cells if cell.key not in results]
@@ -186,18 +222,7 @@ def train_cells(
         return results, 0
     progress = Progress(len(cells), len(to_run))
     for batch in _sweep_batches(to_run):
-        first, cell_seeds = batch[0], seeds_of(batch[0])
-        seeds = cell_seeds * len(batch)  # a sweep's seeds count as those of all its cells
-
-        def report_block(done: float, spent: float, cell: Cell = first, seeds: int = seeds) -> None:
-            progress.block(cell, done, seeds, spent)
-
-        if len(batch) == 1:
-            work = cell_path(out, first).with_suffix(".run")
-            trained = [run_cell(first, cell_seeds, seed, work, report_block)]
-        else:  # one program for the whole sweep
-            work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
-            trained = run_sweep_cells(batch, cell_seeds, seed, work, report_block)
+        trained, work = _train_batch(batch, out, seeds_of(batch[0]), seed, 0, progress)
         for cell, result in zip(batch, trained, strict=True):
             save_cell(cell_path(out, cell), result)
             progress.finished(result.meta["wall_s"])
@@ -206,11 +231,75 @@ def train_cells(
     return results, len(to_run)
 
 
-def _sweep_batches(cells: Sequence[Cell]) -> list[list[Cell]]:
-    """The cells to train, in order, the cells of one sweep on one data set gathered at its first."""
-    batches: dict[tuple[str, str] | int, list[Cell]] = {}
+def train_study_cells(
+    cells: Sequence[Cell],
+    out: Path,
+    seeds_of: Callable[[Cell], int],
+    args: argparse.Namespace,
+    rule: SeedRule | None,
+    make_judge: Callable[[], Callable[[dict[str, CellResult]], list[Judged]]],
+) -> tuple[dict[str, CellResult], int]:
+    """`train_cells` under the flags, then, with --adaptive-seeds, `grow_cells` with the judge `make_judge` builds."""
+    most = None if rule is None else rule.cap
+    results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only, most=most)
+    if rule is not None and not args.report_only:
+        grow_cells(cells, out, results, args.seed, rule, make_judge())
+    return results, trained
+
+
+def grow_cells(
+    cells: Sequence[Cell],
+    out: Path,
+    results: dict[str, CellResult],
+    seed: int,
+    rule: SeedRule,
+    judge: Callable[[dict[str, CellResult]], list[Judged]],
+) -> None:
+    """Add blocks of seeds to the cells of undecided claims (`adaptive.plan_seeds`) until every claim is decided
+    or its cells hold the cap; `results` is updated in place.
+
+    `judge(results)` judges every claim on the cells as they are. Each block is appended to its cell's
+    file as soon as it is trained, so a stopped run resumes at the block it was in.
+    """
+    while grow := growing(plan_seeds(judge(results), {k: r.meta["seeds"] for k, r in results.items()}, rule)):
+        to_grow = [cell for cell in cells if cell.key in grow]
+        print(
+            f"--adaptive-seeds {rule.text}: {len(to_grow)} cells of undecided claims get more seeds",
+            file=sys.stderr,
+            flush=True,
+        )
+        progress = Progress(len(to_grow), len(to_grow))
+        for batch in _sweep_batches(to_grow, lambda cell: (grow[cell.key].seeds, grow[cell.key].target)):
+            now, target = grow[batch[0].key].seeds, grow[batch[0].key].target
+            trained, work = _train_batch(batch, out, target - now, seed, now, progress)
+            for cell, block in zip(batch, trained, strict=True):
+                results[cell.key] = extended(results[cell.key], block, grow[cell.key].why)
+                save_cell(cell_path(out, cell), results[cell.key])
+                progress.finished(block.meta["wall_s"])
+            rundir.remove(work)
+
+
+def _train_batch(
+    batch: Sequence[Cell], out: Path, seeds: int, seed: int, first_seed: int, progress: Progress
+) -> tuple[list[CellResult], Path]:
+    """Train seeds `first_seed`.. of one cell, or of one sweep's cells as one program; (results, run directory)."""
+    first = batch[0]
+
+    def report_block(done: float, spent: float, members: int = seeds * len(batch)) -> None:
+        progress.block(first, done, members, spent)  # a sweep's seeds count as those of all its cells
+
+    if len(batch) == 1:
+        work = cell_path(out, first).with_suffix(".run")
+        return [run_cell(first, seeds, seed, work, report_block, first_seed)], work
+    work = out / "cells" / f"{first.sweep}@{first.dataset}.run"
+    return run_sweep_cells(batch, seeds, seed, work, report_block, first_seed), work
+
+
+def _sweep_batches(cells: Sequence[Cell], alike: Callable[[Cell], tuple] = lambda cell: ()) -> list[list[Cell]]:
+    """The cells to train, in order, the cells of one sweep on one data set (and alike) gathered at its first."""
+    batches: dict[tuple | int, list[Cell]] = {}
     for index, cell in enumerate(cells):
-        batches.setdefault((cell.sweep, cell.dataset) if cell.sweep else index, []).append(cell)
+        batches.setdefault((cell.sweep, cell.dataset, *alike(cell)) if cell.sweep else index, []).append(cell)
     return list(batches.values())
 
 

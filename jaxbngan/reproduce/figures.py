@@ -11,7 +11,7 @@ from matplotlib.patches import Rectangle
 
 from jaxbngan import plots, verdicts
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS
-from jaxbngan.reproduce.numbers import consistency_gap, kept_seeds, log_steps
+from jaxbngan.reproduce.numbers import common_seeds, consistency_gap, kept_seeds, log_steps
 from jaxbngan.reproduce.spec import Plot
 from jaxbngan.rundir import atomic_path
 
@@ -111,7 +111,7 @@ def both_win_bars(rates: dict[str, dict[str, float]], path: Path) -> None:
 
 
 def trend_panels(
-    gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: int, path: Path
+    gaps: dict[str, dict[str, np.ndarray]], shares: dict[str, dict[str, float]], seeds: str, path: Path
 ) -> None:
     """Along variants (x, in order): the late consistency gap's median and IQR over seeds, and the share
     of seeds ending with both players winning; one line per data set."""
@@ -214,7 +214,7 @@ def reward_values(
     for rewarded, twin in pairs:
         values[rewarded] = {}
         for d in datasets:
-            a, b = numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]
+            a, b = common_seeds([numbers[f"{rewarded}@{d}"], numbers[f"{twin}@{d}"]])
             kept = kept_seeds([a, b])
             values[rewarded][d] = np.asarray(moved.difference(a, b), dtype=float)[kept]
     return values
@@ -311,6 +311,11 @@ def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -
     save_figure(fig, path)
 
 
+def _seeds_text(counts: list[int]) -> str:
+    """The cells' seed counts, as a range where --adaptive-seeds grew some of them."""
+    return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}-{max(counts)}"
+
+
 def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
     """Draw one figure of an experiment into `path`."""
     first = datasets[0]
@@ -341,7 +346,7 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
         trend_panels(
             {v: {d: numbers[f"{v}@{d}"].late_gap for d in datasets} for v in plot.variants},
             {v: {d: float(np.mean(numbers[f"{v}@{d}"].both_win)) for d in datasets} for v in plot.variants},
-            len(numbers[f"{plot.variants[0]}@{first}"].both_win),
+            _seeds_text([len(numbers[f"{v}@{d}"].both_win) for v in plot.variants for d in datasets]),
             path,
         )
     else:  # check_experiment admits no other kind

@@ -6,14 +6,23 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jaxbngan import compile_cache, rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.reproduce.command import add_report_only, run_command, select_experiments, train_cells
-from jaxbngan.reproduce.image_report import write_image_report
+from jaxbngan.reproduce.adaptive import claims_of
+from jaxbngan.reproduce.cells import CellResult
+from jaxbngan.reproduce.command import (
+    add_cell_flags,
+    run_command,
+    seed_rule,
+    select_experiments,
+    train_study_cells,
+)
+from jaxbngan.reproduce.image_report import image_numbers, profile_stats, write_image_report
 from jaxbngan.reproduce.image_spec import IMAGE_PROFILES, IMAGE_SECTIONS, ImageProfile, plan_image_cells
+from jaxbngan.reproduce.judging import Judged, judge_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.reproduce.spec import Experiment
 from jaxbngan.usage import StrictParser
@@ -36,7 +45,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
     parser.add_argument("--datasets", help="comma-separated data sets of the profile to run (default: all)")
     parser.add_argument("--only", help=f"comma-separated experiments to run, of: {', '.join(IMAGE_SECTIONS)}")
     parser.add_argument("--experiments", default=experiments_dir, help="directory of the experiment scripts")
-    add_report_only(parser)
+    add_cell_flags(parser)
     compile_cache.add_argument(parser)
     return parser.parse_args(argv)
 
@@ -74,13 +83,23 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
     start = time.perf_counter()
     profile = resolve_image_profile(args)
     given = select_experiments(args, IMAGE_SECTIONS, given, "study")
+    rule = seed_rule(args, max(s.seeds for s in profile.sets))
     cells = plan_image_cells(list(given), profile)
+    by_key = {c.key: c for c in cells}
     out = Path(args.out)
+
+    def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
+        stats = profile_stats(profile)
+        datasets_for = lambda e: profile.datasets  # noqa: E731
+        return lambda results: claims_of(
+            judge_cells(given, datasets_for, results, by_key, image_numbers(stats)).judged_all
+        )
+
     with rundir.owned(out, command):  # one process trains into a report directory at a time
         seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731
-        results, trained = train_cells(cells, out, seeds_of, args.seed, train=not args.report_only)
-        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained)
-        report = write_image_report(out, run, given, results, {c.key: c for c in cells})
+        results, trained = train_study_cells(cells, out, seeds_of, args, rule, make_judge)
+        run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
+        report = write_image_report(out, run, given, results, by_key)
     print(f"report: {report}", file=sys.stderr)
     return 0
 

@@ -9,13 +9,14 @@ ranked by Frechet distance, beside the score of real data against real data), an
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from jaxbngan import plots
 from jaxbngan.image_verdicts import REWARD_OFFSETS, ImageNumbers, brightened
+from jaxbngan.reproduce.adaptive import adaptive_text, grown_seed_lines
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import (
     draw_plot,
@@ -32,13 +33,12 @@ from jaxbngan.reproduce.judging import (
     controls_lines,
     divergence_lines,
     drawable,
-    judge_experiments,
+    judge_cells,
     sensitivity_lines,
     settling_lines,
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import settling
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.report import (
     VERDICT_RULES_TEXT,
@@ -149,6 +149,7 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
         f" {profile.g_channels}, D channels {profile.d_channels}, metrics every {profile.log_every} steps on"
         f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
         f"- Data sets: {sets}.",
+        *([] if run.seed_rule is None else [f"- Adaptive seeds: {adaptive_text(run.seed_rule)}."]),
         f"- Versions: {versions_text()}.",
         f"- Cells trained by: {cells_commit_text(results)}.",
         f"- Device: {device_text()}.",
@@ -182,6 +183,16 @@ def _offset_label(direction: str) -> str:
 
 def _params(params: tuple) -> str:
     return "".join(f", {name} {value:g}" for name, value in params)
+
+
+def profile_stats(profile: ImageProfile) -> dict[str, ImageStats]:
+    """Each data set's population and yardsticks, by name."""
+    return {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
+
+
+def image_numbers(stats: dict[str, ImageStats]) -> Callable[[CellResult, Cell], ImageNumbers]:
+    """An image cell's per-seed numbers, measured against its data set's `stats` (for `judging.judge_cells`)."""
+    return lambda result, cell: image_seed_numbers(result, cell.config, stats[cell.dataset])
 
 
 def draw_image_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numbers, stats) -> None:
@@ -225,12 +236,11 @@ def write_image_report(
     profile: ImageProfile = run.profile
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    stats = {s.name: image_stats(s.data, profile.metric_samples) for s in profile.sets}
+    stats = profile_stats(profile)
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    numbers = {k: image_seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
-    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    judging = judge_cells(experiments, lambda e: profile.datasets, results, cells, image_numbers(stats))
+    numbers, settled, judged_all, unjudged = judging
     datasets = profile.datasets
-    judged_all, unjudged = judge_experiments(experiments, lambda e: datasets, numbers, settled)
     verified = verify_checks(experiments, lambda e: datasets, results)
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
@@ -240,6 +250,9 @@ def write_image_report(
     lines += divergence_lines(numbers, present)
     lines += sensitivity_lines(judged_all)
     lines += settling_lines(settled)
+    if run.seed_rule is not None:
+        base = lambda key: profile.seeds_of(cells[key].dataset)  # noqa: E731
+        lines += grown_seed_lines(judged_all, results, present, base, run.seed_rule)
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
         lines += [experiment.summary, ""]
@@ -264,6 +277,7 @@ def write_image_report(
     record = {
         **profile._asdict(),
         "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds} for s in profile.sets],
+        "adaptive_seeds": None if run.seed_rule is None else run.seed_rule._asdict(),
     }
     write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all, verified)
     return report

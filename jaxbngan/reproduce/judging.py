@@ -22,10 +22,12 @@ import numpy as np
 from jaxbngan.reproduce.numbers import (
     CheckResult,
     Settling,
+    common_seeds,
     control_numbers,
     described_shares,
     judge_claim,
     kept_seeds,
+    settling,
     verify_identity,
 )
 from jaxbngan.reproduce.spec import Check, Claim, Experiment
@@ -98,6 +100,15 @@ class Unjudged(NamedTuple):
     missing: list[str]  # the cell keys it lacks
 
 
+class Judging(NamedTuple):
+    """A report's trained cells, by key, with every claim judged on them."""
+
+    numbers: dict  # per-seed numbers (SeedNumbers or ImageNumbers)
+    settled: dict[str, Settling]
+    judged_all: list[tuple[Experiment, list[Judged]]]  # per experiment, its judged claims
+    unjudged: list[Unjudged]
+
+
 class Verified(NamedTuple):
     """A check of the step code verified on each of its cells, by cell key."""
 
@@ -168,8 +179,11 @@ def judge_experiments(
             if missing:
                 unjudged.append(Unjudged(f"{e_index}.{c_index}", f"{experiment.name}.{c_index}", claim, missing))
                 continue
-            cells_of = {d: [numbers[f"{v}@{d}"] for v in claim.variants] for d in datasets}
-            named = {d: {v: numbers[f"{v}@{d}"] for v in claim.cells} for d in datasets}  # controls' cells too
+            cells_of = {d: common_seeds([numbers[f"{v}@{d}"] for v in claim.variants]) for d in datasets}
+            named = {  # the controls' cells too
+                d: {v: numbers[f"{v}@{d}"] for v in claim.cells} | dict(zip(claim.variants, cells_of[d], strict=True))
+                for d in datasets
+            }
             by_dataset = {d: judge_claim(claim, named[d]) for d in datasets}
             verdict = overall_judged(list(by_dataset.values()))
             fragile: dict[str, list[str]] = {d: [] for d in [*datasets, "overall"]}
@@ -197,6 +211,20 @@ def judge_experiments(
             )
         judged_all.append((experiment, judged))
     return judged_all, unjudged
+
+
+def judge_cells(
+    experiments: Sequence[Experiment],
+    datasets_for: Callable[[Experiment], Sequence[str]],
+    results: dict,
+    cells: dict,
+    numbers_of: Callable,
+) -> Judging:
+    """The trained cells' numbers (`numbers_of(result, cell)`) and settling, and every claim judged on them."""
+    present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
+    numbers = {k: numbers_of(results[k], cells[k]) for k in present}
+    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
+    return Judging(numbers, settled, *judge_experiments(experiments, datasets_for, numbers, settled))
 
 
 def verify_checks(

@@ -113,6 +113,22 @@ def diverged_seeds(result: CellResult, config: Config, population: np.ndarray) -
     return divergence_steps(result.history, log_steps(config), population) >= 0
 
 
+def common_seeds(cells: list) -> list:
+    """Cells' numbers cut to the seeds they all have, so they pair seed by seed.
+
+    Seed i has the same key in every cell (`--adaptive-seeds` grows cells by their next seeds), so
+    the first n seeds of each pair; a number that is not per seed (a data set's yardstick) is kept whole.
+    """
+    count = min(len(cell.diverged) for cell in cells)
+
+    def cut(value):
+        if isinstance(value, dict):
+            return {key: cut(item) for key, item in value.items()}
+        return value[:count] if np.ndim(value) else value
+
+    return [type(cell)(*(cut(value) for value in cell)) for cell in cells]
+
+
 def kept_seeds(cells) -> np.ndarray:
     """(seeds,) bool: the seeds that diverged in none of the cells."""
     return ~np.logical_or.reduce([np.asarray(cell.diverged, dtype=bool) for cell in cells])

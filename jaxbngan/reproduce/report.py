@@ -4,12 +4,13 @@ verdicts.json, from finished cells."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from jaxbngan.reproduce.adaptive import SeedRule, adaptive_text, grown_seed_lines
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
 from jaxbngan.reproduce.judging import (
@@ -20,14 +21,14 @@ from jaxbngan.reproduce.judging import (
     controls_lines,
     divergence_lines,
     drawable,
-    judge_experiments,
+    judge_cells,
     paired_lines,
     sensitivity_lines,
     settling_lines,
     unjudged_lines,
     verify_checks,
 )
-from jaxbngan.reproduce.numbers import data_stats, seed_numbers, settling
+from jaxbngan.reproduce.numbers import DataStats, data_stats, seed_numbers
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, versions_text
 from jaxbngan.reproduce.spec import Experiment, Profile, datasets_of
 from jaxbngan.reproduce.text import (
@@ -177,6 +178,7 @@ class Invocation(NamedTuple):
     seed: int
     wall: float  # seconds this invocation took
     trained: int  # cells it trained; the others were loaded
+    seed_rule: SeedRule | None = None  # --adaptive-seeds: blocks of seeds for the cells of undecided claims
 
 
 def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict[str, CellResult]) -> list[str]:
@@ -196,6 +198,7 @@ def header_lines(run: Invocation, experiments: Sequence[Experiment], cells: dict
         f" the same for every variant), {profile.steps} steps, batch = the whole population of {profile.data_size}"
         f" samples unless a variant says otherwise, metrics every {profile.log_every} steps.",
         f"- Data sets: {data_line}.",
+        *([] if run.seed_rule is None else [f"- Adaptive seeds: {adaptive_text(run.seed_rule)}."]),
         *skipped_lines,
         f"- Versions: {versions_text()}.",
         f"- Cells trained by: {cells_commit_text(cells)}.",
@@ -274,15 +277,12 @@ def write_report(
     profile = run.profile
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    stats = {}
-    for cell in cells.values():  # every variant of a data set learns the same population
-        if cell.dataset not in stats:
-            stats[cell.dataset] = data_stats(cell.config.data)
+    stats = cell_stats(cells.values())
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    numbers = {k: seed_numbers(results[k], cells[k].config, stats[cells[k].dataset]) for k in present}
-    settled = {k: settling(results[k], cells[k].config, numbers[k].diverged) for k in present}
     datasets_for = lambda e: datasets_of(e, profile)  # noqa: E731
-    judged_all, unjudged = judge_experiments(experiments, datasets_for, numbers, settled)
+    numbers, settled, judged_all, unjudged = judge_cells(
+        experiments, datasets_for, results, cells, point_numbers(stats)
+    )
     verified = verify_checks(experiments, datasets_for, results)
     all_datasets = sorted({d for e in experiments for d in datasets_of(e, profile)}, key=_dataset_order(profile))
     lines = header_lines(run, experiments, results)
@@ -293,6 +293,8 @@ def write_report(
     lines += divergence_lines(numbers, present)
     lines += sensitivity_lines(judged_all)
     lines += settling_lines(settled)
+    if run.seed_rule is not None:
+        lines += grown_seed_lines(judged_all, results, present, lambda key: profile.seeds, run.seed_rule)
 
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
         datasets = datasets_of(experiment, profile)
@@ -316,8 +318,23 @@ def write_report(
     report = out / "report.md"
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines).rstrip() + "\n")
-    write_verdicts(out / "verdicts.json", run.command, profile._asdict(), run.seed, judged_all, verified)
+    record = profile._asdict() | {"adaptive_seeds": None if run.seed_rule is None else run.seed_rule._asdict()}
+    write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all, verified)
     return report
+
+
+def cell_stats(cells: Iterable[Cell]) -> dict[str, DataStats]:
+    """What the numbers of each data set's cells are measured against, by data set."""
+    stats = {}
+    for cell in cells:  # every variant of a data set learns the same population
+        if cell.dataset not in stats:
+            stats[cell.dataset] = data_stats(cell.config.data)
+    return stats
+
+
+def point_numbers(stats: dict[str, DataStats]) -> Callable[[CellResult, Cell], SeedNumbers]:
+    """A 2-D cell's per-seed numbers, measured against its data set's `stats` (for `judging.judge_cells`)."""
+    return lambda result, cell: seed_numbers(result, cell.config, stats[cell.dataset])
 
 
 def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: Sequence[str], grid: Path) -> list[str]:
