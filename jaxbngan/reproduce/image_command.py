@@ -90,9 +90,8 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
 
     def make_judge() -> Callable[[dict[str, CellResult]], list[Judged]]:
         stats = profile_stats(profile)
-        datasets_for = lambda e: profile.datasets  # noqa: E731
         return lambda results: claims_of(
-            judge_cells(given, datasets_for, results, by_key, image_numbers(stats)).judged_all
+            judge_cells(given, profile.datasets_of, results, by_key, image_numbers(stats)).judged_all
         )
 
     with rundir.owned(out, command):  # one process trains into a report directory at a time

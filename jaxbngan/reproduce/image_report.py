@@ -139,7 +139,11 @@ generator reaches.
 def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[str]:
     """The report header: how it was made, under which image profile."""
     profile: ImageProfile = run.profile
-    sets = ", ".join(f"{s.name} ({s.seeds} seeds, {s.data.size} images{_params(s.data.params)})" for s in profile.sets)
+    sets = ", ".join(
+        f"{s.name} ({s.seeds} seeds, {s.data.size} images{_params(s.data.params)}"
+        f"{'; sections ' + ', '.join(s.sections) if s.sections else ''})"
+        for s in profile.sets
+    )
     compute = sum(c.meta["wall_s"] for c in results.values())
     return [
         "# Batch normalization in GANs at image scale: the blog's claims and open questions over many seeds",
@@ -148,6 +152,7 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
         f"- Profile: `{profile.name}`: {profile.steps} steps, batches of {profile.batch_size}, G channels"
         f" {profile.g_channels}, D channels {profile.d_channels}, metrics every {profile.log_every} steps on"
         f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
+        *([f"- Steps: {profile.steps_why}."] if profile.steps_why else []),
         f"- Data sets: {sets}.",
         *([] if run.seed_rule is None else [f"- Adaptive seeds: {adaptive_text(run.seed_rule)}."]),
         f"- Versions: {versions_text()}.",
@@ -238,10 +243,10 @@ def write_image_report(
     figures.mkdir(parents=True, exist_ok=True)
     stats = profile_stats(profile)
     present = [k for k in cells if k in results]  # all of them, unless --report-only left some untrained
-    judging = judge_cells(experiments, lambda e: profile.datasets, results, cells, image_numbers(stats))
+    judging = judge_cells(experiments, profile.datasets_of, results, cells, image_numbers(stats))
     numbers, settled, judged_all, unjudged = judging
     datasets = profile.datasets
-    verified = verify_checks(experiments, lambda e: datasets, results)
+    verified = verify_checks(experiments, profile.datasets_of, results)
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
     lines += unjudged_lines(unjudged)
@@ -254,6 +259,7 @@ def write_image_report(
         base = lambda key: profile.seeds_of(cells[key].dataset)  # noqa: E731
         lines += grown_seed_lines(judged_all, results, present, base, run.seed_rule)
     for e_index, (experiment, judged) in enumerate(judged_all, start=1):
+        datasets = profile.datasets_of(experiment)
         lines += [f"## {e_index}. {experiment.section}", "", f"*`experiments/{experiment.name}.py`*", ""]
         lines += [experiment.summary, ""]
         lines += image_numbers_table(experiment, datasets, numbers) + [""]
@@ -276,7 +282,7 @@ def write_image_report(
         tmp.write_text("\n".join(lines).rstrip() + "\n")
     record = {
         **profile._asdict(),
-        "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds} for s in profile.sets],
+        "sets": [{"data": dataclasses.asdict(s.data), "seeds": s.seeds, "sections": s.sections} for s in profile.sets],
         "adaptive_seeds": None if run.seed_rule is None else run.seed_rule._asdict(),
     }
     write_verdicts(out / "verdicts.json", run.command, record, run.seed, judged_all, verified)

@@ -59,10 +59,15 @@ def quality(*variants: str) -> Plot:
 
 
 class ImageSet(NamedTuple):
-    """One data set of an image profile and how many seeds each of its cells trains."""
+    """One data set of an image profile, how many seeds each of its cells trains, and which sections run on it."""
 
     data: DataConfig
     seeds: int
+    sections: tuple[str, ...] = ()  # experiments (IMAGE_SECTIONS) that run on this data set; () for every one
+
+    def covers(self, experiment: str) -> bool:
+        """Whether the experiment called `experiment` runs on this data set."""
+        return not self.sections or experiment in self.sections
 
     @property
     def name(self) -> str:
@@ -81,6 +86,7 @@ class ImageProfile(NamedTuple):
     g_channels: tuple[int, ...]  # G's conv layers, one entry per layer of the dcgan presets
     d_channels: tuple[int, ...]
     metric_samples: int  # fakes and reals behind each image score (KID and Frechet depend on it)
+    steps_why: str = ""  # how the steps were chosen, for the report's header
 
     def seeds_of(self, dataset: str) -> int:
         """Seeds per cell on `dataset`."""
@@ -91,26 +97,38 @@ class ImageProfile(NamedTuple):
         """The data sets' names, in report order."""
         return tuple(s.name for s in self.sets)
 
+    def datasets_of(self, experiment: Experiment) -> tuple[str, ...]:
+        """The data sets `experiment` runs on, in report order."""
+        return tuple(s.name for s in self.sets if s.covers(experiment.name))
+
 
 DIGITS = DataConfig(name="digits", size=1797)
-SHAPES_8 = DataConfig(name="shapes", size=2048, params=(("side", 8.0),))  # 8x8 like digits: same nets, same cost
 SHAPES_16 = DataConfig(name="shapes", size=4096)  # the data set's default 16x16
 
+# How the images-cpu steps were chosen, shown in its report's header.
+CPU_STEPS_WHY = (
+    "2000 steps: in the long runs of `experiments/image_convergence.py` (4 seeds, 4000 steps, these widths, on"
+    " digits; experiments/results-convergence/) the double win of approach 2 forms by step 1500 and stays, approach"
+    " 1's from the start, and the fix and split calls show none through 4000 steps, so the last fifth of 2000 steps"
+    " reads settled regimes. The Frechet distance of split calls and the fix still drifts by 10-20% up to step"
+    " 3400-3900, so verdicts on quality can carry the still-moving mark."
+)
+
 IMAGE_PROFILES = {
-    # A 2-core CPU in about 1.5 to 2 hours: 48 cells (24 variants x 2 data sets), 336 000 seed-steps,
-    # 42 compilations (the lag sweep's 4 momenta compile once per data set).
-    # Measured with `run_cell` on dcgan-split@digits, 4 seeds x 1500 steps at these widths took 178 CPU
-    # seconds on a loaded machine, about 28 of them compiling and setting up, the rest 40 seed-steps per
-    # CPU second: 60-80 seed-steps/s on 2 free cores, so 4200-5600 s of steps and about 1200 s of setup.
+    # A 2-core CPU in about 6 hours: digits for every section (55 cells x 8 seeds x 2000 steps, 880 000
+    # seed-steps at about 85 per second on 2 free cores: 2.9 h, plus compiling about 45 programs), 16x16
+    # shapes for the strategies and G's BN (12 cells x 8 seeds, 192 000 seed-steps at about a quarter of
+    # the digits rate: 2.5 h); --adaptive-seeds 4:16 adds blocks where a claim stays undecided.
     "images-cpu": ImageProfile(
         "images-cpu",
-        (ImageSet(DIGITS, 12), ImageSet(SHAPES_8, 8)),
-        steps=700,
-        log_every=70,
+        (ImageSet(DIGITS, 8), ImageSet(SHAPES_16, 8, sections=("image_strategies", "image_generator_norm"))),
+        steps=2000,
+        log_every=100,
         batch_size=64,
         g_channels=(64, 32),
         d_channels=(32, 64),
         metric_samples=512,
+        steps_why=CPU_STEPS_WHY,
     ),
     # A GPU: the presets' DCGAN widths, 64 seeds per cell, shapes at their default 16x16.
     "images-gpu": ImageProfile(
@@ -122,6 +140,8 @@ IMAGE_PROFILES = {
         g_channels=(128, 64),
         d_channels=(64, 128),
         metric_samples=512,  # digits has 1797 images: its real-vs-real floor can score at most 898 per half
+        steps_why="5000 steps at the presets' widths: past every settle step the CPU's long runs measured (by 4000"
+        " steps at half widths); not yet measured on a GPU at these widths",
     ),
     # For tests: every code path in seconds, no meaningful numbers.
     "tiny": ImageProfile(
@@ -157,7 +177,7 @@ def plan_image_cells(experiments: list[Experiment], profile: ImageProfile) -> li
     for experiment in experiments:
         check_experiment(experiment, IMAGE_PLOT_KINDS)
         for variant in experiment.variants:
-            for image_set in profile.sets:
+            for image_set in (s for s in profile.sets if s.covers(experiment.name)):
                 config = image_cell_config(variant.config, image_set, profile)
                 cell = Cell(variant.name, image_set.name, config, variant.sweep)
                 known = cells.setdefault(cell.key, cell)
