@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import jax
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -72,7 +73,7 @@ class Profile(NamedTuple):
 # see report.md, which flags any variant whose median accuracy still moved over the last 20% of its logs.
 FULL = Profile(
     seeds=32,
-    points=Budget(DataConfig(name="ring8", size=4096), 800, 100, 256, 1024, points.no_bn().discriminator, 1e-3, 0.9),
+    points=Budget(DataConfig(name="ring8", size=4096), 2000, 250, 256, 1024, points.no_bn().discriminator, 1e-3, 0.9),
     images=Budget(
         images.DIGITS,
         120,
@@ -133,7 +134,7 @@ def run_variant(name: str, config: ProbeConfig, seeds: int, seed: int, out: Path
         print(f"{name}: done before", file=sys.stderr)
         return saved
     start = time.perf_counter()
-    result = make_probe(config, make_population(config.data))(seed_keys(seed, seeds))
+    result = jax.block_until_ready(make_probe(config, make_population(config.data))(seed_keys(seed, seeds)))
     seconds = time.perf_counter() - start
     saved = settings | {
         "steps": [config.log_every * (i + 1) for i in range(config.logs)],
