@@ -193,7 +193,7 @@ def accuracy_figure(results: dict[str, dict], summaries: dict[str, dict], path: 
         ax.axhline(CHANCE, color="grey", lw=0.8)
         ax.axhline(CHANCE + MARGIN, color="grey", lw=0.8, ls="--")
         ax.set_ylim(0.3, 1.02)
-        ax.set_ylabel(f"held-out accuracy\n{label}")
+        ax.set_ylabel(f"held-out accuracy,\n{label.split(' (')[0]}")
         ax.set_xticks(range(len(names)), names if row == 1 else [""] * len(names), rotation=60, ha="right")
     _save(fig, path)
 
