@@ -1,6 +1,6 @@
 """The image study: the blog's claims and open questions on DCGAN conv nets over many seeds, with verdicts.
 
-python experiments/images.py --profile images-cpu --adaptive-seeds 4:16 --out experiments/results-images  # 2 cores: ~6 h
+python experiments/images.py --profile images-cpu --adaptive-seeds 4:16 --out experiments/results-images  # ~6 h
 python experiments/images.py --profile images-gpu --out experiments/results-images-gpu  # 64+ seeds per cell (GPU)
 python experiments/images.py --profile tiny --out /tmp/images-tiny  # the machinery only
 
