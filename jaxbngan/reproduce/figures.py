@@ -248,9 +248,10 @@ def reward_weight_curves(curves: dict[str, dict[str, dict[float, np.ndarray]]], 
     save_figure(fig, path)
 
 
-def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -> None:
-    """Per data set (column) and variant (row): the median over seeds of each BN layer's running-mean position
-    between the fake-only (0) and the real-only (1) batch means over training, with its interquartile band."""
+def position_curves(histories: dict[str, dict], kept: dict[str, dict], steps: np.ndarray, path: Path) -> None:
+    """Per data set (column) and variant (row): the median over the kept seeds (`kept[variant][dataset]`, those
+    that did not diverge) of each BN layer's running-mean position between the fake-only (0) and the real-only
+    (1) batch means over training, with its interquartile band."""
     variants = list(histories)
     datasets = list(histories[variants[0]])
     fig = new_figure(4.2 * len(datasets), 2.9 * len(variants))
@@ -258,6 +259,7 @@ def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -
         for col, dataset in enumerate(datasets):
             ax = fig.add_subplot(len(variants), len(datasets), row * len(datasets) + col + 1)
             position = np.asarray(histories[variant][dataset].running_position, dtype=float)[..., 0]
+            position = position[np.asarray(kept[variant][dataset], dtype=bool)]
             for layer in range(position.shape[-1]):
                 values = position[..., layer]
                 if not np.isfinite(values).any():
@@ -268,11 +270,12 @@ def position_curves(histories: dict[str, dict], steps: np.ndarray, path: Path) -
             ax.axhspan(0, 1, color="0.9", zorder=0)
             ax.axhline(0, color="C3", linewidth=0.8, linestyle="--")
             ax.axhline(1, color="C2", linewidth=0.8, linestyle="--")
-            ax.set_title(f"{variant} on {dataset}", fontsize=9)
+            ax.set_title(f"{variant} on {dataset} ({len(position)} seeds not diverged)", fontsize=9)
             ax.set_xlabel("step", fontsize=8)
             ax.set_ylabel("running mean: fake batch 0, real batch 1", fontsize=7)
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=7)
+            if ax.get_legend_handles_labels()[0]:  # a variant without BN in D has no line to name
+                ax.legend(fontsize=7)
     save_figure(fig, path)
 
 
@@ -332,7 +335,8 @@ def draw_plot(plot: Plot, path: Path, experiment, datasets, results, cells, numb
         offset_histograms(reward_values(plot, datasets, numbers), path, measure="reward")
     elif plot.kind == "positions":
         histories = {v: {d: results[f"{v}@{d}"].history for d in datasets} for v in plot.variants}
-        position_curves(histories, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
+        kept = {v: {d: ~np.asarray(numbers[f"{v}@{d}"].diverged, dtype=bool) for d in datasets} for v in plot.variants}
+        position_curves(histories, kept, log_steps(cells[f"{plot.variants[0]}@{first}"].config), path)
     elif plot.kind == "offsets":
         values = {v: {d: getattr(numbers[f"{v}@{d}"], plot.measure) for d in datasets} for v in plot.variants}
         offset_histograms(values, path, measure=plot.measure)
