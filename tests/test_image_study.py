@@ -90,7 +90,9 @@ def test_every_image_experiment_plans_its_cells_once(profile):
     assert len(cells) == sum(len(variants) for variants in covered)
     for cell in cells:
         c = cell.config
-        assert (c.steps, c.batch_size, c.metric_samples) == (p.steps, p.batch_size, p.metric_samples)
+        image_set = next(s for s in p.sets if s.name == cell.dataset)
+        assert (c.steps, c.log_every) == (image_set.steps or p.steps, image_set.log_every or p.log_every)
+        assert (c.batch_size, c.metric_samples) == (p.batch_size, p.metric_samples)
         assert (c.generator.channels, c.discriminator.channels) == (p.g_channels, p.d_channels)
         assert c.data == next(s.data for s in p.sets if s.name == cell.dataset)
 

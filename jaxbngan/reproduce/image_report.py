@@ -141,6 +141,7 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
     profile: ImageProfile = run.profile
     sets = ", ".join(
         f"{s.name} ({s.seeds} seeds, {s.data.size} images{_params(s.data.params)}"
+        f"{f'; {s.steps} steps, metrics every {s.log_every}' if s.steps else ''}"
         f"{'; sections ' + ', '.join(s.sections) if s.sections else ''})"
         for s in profile.sets
     )
@@ -149,10 +150,11 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
         "# Batch normalization in GANs at image scale: the blog's claims and open questions over many seeds",
         "",
         f"- Command: `{run.command}`",
-        f"- Profile: `{profile.name}`: {profile.steps} steps, batches of {profile.batch_size}, G channels"
+        f"- Profile: `{profile.name}`: {profile.steps} steps (unless a data set says otherwise), batches of"
+        f" {profile.batch_size}, G channels"
         f" {profile.g_channels}, D channels {profile.d_channels}, metrics every {profile.log_every} steps on"
         f" {profile.metric_samples} fakes; seed keys `seed_keys({run.seed}, n)`, the same for every variant.",
-        *([f"- Steps: {profile.steps_why}."] if profile.steps_why else []),
+        *([f"- Steps, chosen {profile.steps_why}."] if profile.steps_why else []),
         f"- Data sets: {sets}.",
         *([] if run.seed_rule is None else [f"- Adaptive seeds: {adaptive_text(run.seed_rule)}."]),
         f"- Versions: {versions_text()}.",

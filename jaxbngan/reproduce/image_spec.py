@@ -64,6 +64,8 @@ class ImageSet(NamedTuple):
     data: DataConfig
     seeds: int
     sections: tuple[str, ...] = ()  # experiments (IMAGE_SECTIONS) that run on this data set; () for every one
+    steps: int | None = None  # this data set's own steps and log interval; None: the profile's
+    log_every: int | None = None
 
     def covers(self, experiment: str) -> bool:
         """Whether the experiment called `experiment` runs on this data set."""
@@ -107,21 +109,27 @@ SHAPES_16 = DataConfig(name="shapes", size=4096)  # the data set's default 16x16
 
 # How the images-cpu steps were chosen, shown in its report's header.
 CPU_STEPS_WHY = (
-    "2000 steps: in the long runs of `experiments/image_convergence.py` (4 seeds, 4000 steps, these widths, on"
-    " digits; experiments/results-convergence/) the double win of approach 2 forms by step 1500 and stays, approach"
-    " 1's from the start, and the fix and split calls show none through 4000 steps, so the last fifth of 2000 steps"
-    " reads settled regimes. The Frechet distance of split calls and the fix still drifts by 10-20% up to step"
-    " 3400-3900, so verdicts on quality can carry the still-moving mark."
+    "from the long runs of `experiments/image_convergence.py` (4 seeds, 4000 steps, these widths;"
+    " experiments/results-convergence/). On digits, 2000 steps: approach 2's double win forms by step 1500 and"
+    " stays, approach 1's holds from the start, and the fix and split calls show none through 4000 steps, so the"
+    " last fifth of 2000 steps reads settled regimes; the Frechet distance of split calls and the fix drifts by"
+    " 10-20% until step 3400-3900, so quality verdicts can carry the still-moving mark. On 16x16 shapes, 4000"
+    " steps: the fix's Frechet distance falls until step 3400 and its double-win share wanders between 0.2 and 0.5"
+    " of the seeds through 4000 steps"
 )
 
 IMAGE_PROFILES = {
     # A 2-core CPU in about 6 hours: digits for every section (55 cells x 8 seeds x 2000 steps, 880 000
     # seed-steps at about 85 per second on 2 free cores: 2.9 h, plus compiling about 45 programs), 16x16
-    # shapes for the strategies and G's BN (12 cells x 8 seeds, 192 000 seed-steps at about a quarter of
-    # the digits rate: 2.5 h); --adaptive-seeds 4:16 adds blocks where a claim stays undecided.
+    # shapes for the strategies and G's BN at 4000 steps (12 cells x 8 seeds, 384 000 seed-steps: the
+    # convergence runs trained 16x16 shapes at 24 seed-steps/s on the loaded CPU, about half the digits rate,
+    # so about 2.5 h quiet); --adaptive-seeds 4:16 adds blocks where a claim stays undecided.
     "images-cpu": ImageProfile(
         "images-cpu",
-        (ImageSet(DIGITS, 8), ImageSet(SHAPES_16, 8, sections=("image_strategies", "image_generator_norm"))),
+        (
+            ImageSet(DIGITS, 8),
+            ImageSet(SHAPES_16, 8, ("image_strategies", "image_generator_norm"), steps=4000, log_every=200),
+        ),
         steps=2000,
         log_every=100,
         batch_size=64,
@@ -162,8 +170,8 @@ def image_cell_config(config: Config, image_set: ImageSet, profile: ImageProfile
     return dataclasses.replace(
         config,
         data=image_set.data,
-        steps=profile.steps,
-        log_every=profile.log_every,
+        steps=image_set.steps or profile.steps,
+        log_every=image_set.log_every or profile.log_every,
         batch_size=profile.batch_size,
         generator=dataclasses.replace(config.generator, channels=profile.g_channels),
         discriminator=dataclasses.replace(config.discriminator, channels=profile.d_channels),
