@@ -344,6 +344,8 @@ def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: S
         for j in judged:
             labels.append(f"{j.number} {_short(j.claim.statement)}")
             rows.append([j.by_dataset.get(d) for d in datasets] + [j.verdict])
+    if not labels:  # every claim lacks a cell (--report-only early in a profile)
+        return ["## Summary", "", "No claim is judged yet: each lacks a cell (listed below).", ""]
     verdict_grid(labels, list(datasets), rows, grid)
     lines = ["## Summary", "", "| claim | " + " | ".join(datasets) + " | overall |"]
     lines.append("|" + " --- |" * (len(datasets) + 2))
