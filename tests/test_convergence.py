@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jaxbngan.reproduce.convergence import budget, settled_at
+from jaxbngan.reproduce.convergence import curve_budget, settled_at
 from jaxbngan.verdicts import still_moving
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +31,11 @@ def test_a_change_below_the_floor_is_noise():
     assert settled_at(wobble, floor=0.05) == 0
 
 
-def test_the_budget_is_the_latest_settle_step_and_none_if_one_never_settled():
-    assert budget([{"gap": 300, "frechet_distance": 900}, {"gap": 1200, "frechet_distance": 100}]) == 1200
-    assert budget([{"gap": 300}, {"gap": None}]) is None
+def test_a_curves_budget_is_its_latest_settle_step_with_the_cells_still_moving_counted():
+    settled = [{"gap": 300, "frechet_distance": 900}, {"gap": 1200, "frechet_distance": None}]
+    assert curve_budget(settled, "gap") == (1200, 0)
+    assert curve_budget(settled, "frechet_distance") == (900, 1)
+    assert curve_budget([{"gap": None}], "gap") == (None, 1)
 
 
 @pytest.mark.slow  # two tiny image cells: about a minute with compilation

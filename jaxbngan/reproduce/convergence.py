@@ -141,10 +141,11 @@ def settle_steps(result: CellResult, config: Config) -> dict[str, int | None]:
     return found
 
 
-def budget(settled: Sequence[dict[str, int | None]]) -> int | None:
-    """The steps that let every curve of every given cell settle; None if one of them never did."""
-    steps = [step for found in settled for step in found.values()]
-    return None if any(step is None for step in steps) else max(steps, default=0)
+def curve_budget(settled: Sequence[dict[str, int | None]], curve: str) -> tuple[int | None, int]:
+    """Over cells' settle steps (`settle_steps`): the latest step by which `curve` settled where it did (None if
+    nowhere), and in how many cells it still moved at the end."""
+    steps = [found[curve] for found in settled if found[curve] is not None]
+    return (max(steps) if steps else None), len(settled) - len(steps)
 
 
 def cells_dir(out: Path) -> Path:
@@ -212,7 +213,8 @@ def convergence_table(results: dict[str, CellResult], cells: dict[str, Cell]) ->
 
 
 def budget_lines(results: dict[str, CellResult], cells: dict[str, Cell]) -> list[str]:
-    """Per (data set, widths): the steps that let every trained strategy's three curves settle."""
+    """Per (data set, widths) and curve: the latest step by which the strategies' curves settled, and how many
+    still moved at the end of their runs."""
     groups: dict[tuple[str, str], list[dict[str, int | None]]] = {}
     for key, cell in cells.items():
         if key in results:
@@ -221,11 +223,14 @@ def budget_lines(results: dict[str, CellResult], cells: dict[str, Cell]) -> list
             )
     lines = []
     for (dataset, widths), settled in groups.items():
-        steps = budget(settled)
-        verdict = (
-            "a curve still moves at the end of its run" if steps is None else f"every curve settled by step {steps}"
-        )
-        lines.append(f"- {dataset}, {widths} widths ({len(settled)} strategies): {verdict}.")
+        parts = []
+        for curve in CURVES:
+            latest, moving = curve_budget(settled, curve)
+            settled_in = len(settled) - moving
+            part = f"{curve} settled by step {latest} in {settled_in}" if latest else f"{curve} settled in none"
+            parts.append(part + (f", still moving in {moving}" if moving else ""))
+        count = f"{len(settled)} strateg{'y' if len(settled) == 1 else 'ies'}"
+        lines.append(f"- {dataset}, {widths} widths ({count}): {'; '.join(parts)}.")
     return lines
 
 
