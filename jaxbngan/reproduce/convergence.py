@@ -148,11 +148,6 @@ def curve_budget(settled: Sequence[dict[str, int | None]], curve: str) -> tuple[
     return (max(steps) if steps else None), len(settled) - len(steps)
 
 
-def cells_dir(out: Path) -> Path:
-    """Where the finished convergence cells are saved."""
-    return out / "cells"
-
-
 def convergence_plan(settings: ConvergenceSettings) -> list[Cell]:
     """The long runs, in the order they answer most: the four blog strategies at the profile's widths on
     digits, the presets' widths and 16x16 shapes where the double win forms (running, fix), then the rest."""
