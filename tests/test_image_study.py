@@ -30,7 +30,7 @@ from jaxbngan.reproduce import (
 from jaxbngan.reproduce.cells import run_cell, run_sweep_cells
 from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_profile
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers
-from jaxbngan.reproduce.image_spec import plan_image_cells
+from jaxbngan.reproduce.image_spec import OPEN_QUESTIONS, OpenQuestion, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
 from jaxbngan.strategies import shift_reward
 from jaxbngan.verdicts import LN2, NOT_JUDGED, SHIFT, VERDICTS, judge
@@ -214,6 +214,29 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     assert "- Profile: `tiny`" in report
     shift = IMAGE_SECTIONS.index("image_shift") + 1
     assert f"- {shift}.4 (image_shift.4) **reproduced** at digits 12 seeds: Instance norm" in report  # closing note
+    # The open questions come first, each with the verdicts of its claims, their seeds and steps.
+    answers = report[report.index("## The blog's open questions") : report.index("## How to read this report")]
+    instance_norm = answers[answers.index("### Is instance norm blind") :]
+    assert f"- {shift}.4 Instance norm in every D layer (reflected borders) is blind: at weight 0.05" in instance_norm
+    assert "**reproduced**: digits at 6 steps, reproduced, 12/12 seeds support it (100% [76, 100])" in instance_norm
+    assert "digits at 6 steps, not judged: controls failed at weight 0.005 (positive control did not move)." in answers
+    assert "Measured elsewhere: the moment probe" in answers
+
+
+def test_every_open_question_names_claims_the_image_study_makes():
+    experiments = load_experiments(EXPERIMENTS, IMAGE_SECTIONS)
+    ids = {f"{e.name}.{i}" for e in experiments for i in range(1, len(e.claims) + 1)}
+    for question in OPEN_QUESTIONS:
+        assert question.claims and set(question.claims) <= ids, question.question
+
+
+def test_an_open_question_whose_cells_are_missing_says_so_and_one_without_claims_is_left_out():
+    experiment = load_experiments(EXPERIMENTS, ["image_lag"])[0]
+    missing = image_report.Unjudged("3.1", "image_lag.1", experiment.claims[0], ["dcgan-fix-momentum-0.5@digits"])
+    questions = [OpenQuestion("Lag?", ("image_lag.1",)), OpenQuestion("Shift?", ("image_shift.1",))]
+    lines = image_report.open_question_lines(questions, [], [missing], {"digits": 2000})
+    assert "### Lag?" in lines and "### Shift?" not in lines
+    assert f"- 3.1 {experiment.claims[0].statement} **Not judged yet**: missing dcgan-fix-momentum-0.5@digits." in lines
 
 
 @pytest.mark.slow

@@ -27,8 +27,10 @@ from jaxbngan.reproduce.figures import (
     settling_curves,
 )
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers, image_stats
-from jaxbngan.reproduce.image_spec import ImageProfile
+from jaxbngan.reproduce.image_spec import OPEN_QUESTIONS, ImageProfile, OpenQuestion
 from jaxbngan.reproduce.judging import (
+    Judged,
+    Unjudged,
     checks_lines,
     controls_lines,
     divergence_lines,
@@ -48,9 +50,17 @@ from jaxbngan.reproduce.report import (
     write_verdicts,
 )
 from jaxbngan.reproduce.spec import Experiment, Plot
-from jaxbngan.reproduce.text import diverged_text, spread_text, win_texts
+from jaxbngan.reproduce.text import (
+    diverged_text,
+    filled,
+    interval_text,
+    share_text,
+    spread_text,
+    verdict_text,
+    win_texts,
+)
 from jaxbngan.rundir import atomic_path
-from jaxbngan.verdicts import SHIFT, median_interval
+from jaxbngan.verdicts import NOT_JUDGED, SHIFT, median_interval
 
 QUALITY = {"frechet": "Frechet distance", "kid": "KID", "coverage": "class coverage"}  # ImageNumbers field: name
 
@@ -168,6 +178,63 @@ def image_header_lines(run: Invocation, results: dict[str, CellResult]) -> list[
     ]
 
 
+def open_question_lines(
+    questions: Sequence[OpenQuestion],
+    judged_all: list[tuple[Experiment, list[Judged]]],
+    unjudged: Sequence[Unjudged],
+    steps: dict[str, int],
+) -> list[str]:
+    """Each open question with what this report measured on it: the verdict of every claim that answers it,
+    per data set with its steps, supporting seeds and interval, the main condition's paired median, and how
+    many seeds would decide it; claims whose cells are missing say so. `steps`: each data set's steps."""
+    judged = {j.id: j for _, js in judged_all for j in js}
+    missing = {u.id: u for u in unjudged}
+    lines = [
+        "## The blog's open questions: what this report measured",
+        "",
+        "Each question with the verdicts of the claims that answer it (the sections below give their rules and"
+        " figures). Per data set: the verdict, the seeds supporting it with the 95% interval of that share, and"
+        " the median over seeds of the main condition's paired difference A - B (same seed) with its 95% interval.",
+        "",
+    ]
+    for question in questions:
+        ids = [i for i in question.claims if i in judged or i in missing]
+        if not ids:
+            continue
+        lines += [f"### {question.question}", ""]
+        for claim_id in ids:
+            if claim_id in missing:
+                item = missing[claim_id]
+                lines.append(
+                    f"- {item.number} {item.claim.statement} **Not judged yet**: missing {', '.join(item.missing)}."
+                )
+                continue
+            j = judged[claim_id]
+            per_dataset = "; ".join(_dataset_answer(j, d, steps[d]) for d in j.by_dataset)
+            lines.append(f"- {j.number} {j.claim.statement} **{j.verdict}**: {per_dataset}.")
+        if question.elsewhere:
+            lines.append(f"- Measured elsewhere: {question.elsewhere}.")
+        lines.append("")
+    return lines
+
+
+def _dataset_answer(judged: Judged, dataset: str, steps: int) -> str:
+    judgement = judged.by_dataset[dataset]
+    text = f"{dataset} at {steps} steps, {verdict_text(judgement)}"
+    if judgement.verdict == NOT_JUDGED:
+        return text
+    supporting = round(judgement.support * judgement.seeds) if judgement.seeds else 0
+    text += f", {supporting}/{judgement.seeds} seeds support it ({share_text(judgement.support, judgement.seeds)})"
+    main = next((p for p in judged.paired.get(dataset, []) if p.condition == 0), None)
+    if main is not None:
+        claim = judged.claim
+        text += (
+            f", paired {filled(claim.main.text, claim.variants)}: median A - B {main.median:+.3f}"
+            f" {interval_text(main.low, main.high, sign='+')}"
+        )
+    return text
+
+
 def closing_lines(judged_all: list, run: Invocation, results: dict[str, CellResult]) -> list[str]:
     """The closing note: every verdict with its seed counts, and the wall time with the command that made it."""
     compute = sum(c.meta["wall_s"] for c in results.values())
@@ -251,6 +318,8 @@ def write_image_report(
     verified = verify_checks(experiments, profile.datasets_of, results)
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
+    steps = {s.name: s.steps or profile.steps for s in profile.sets}
+    lines += open_question_lines(OPEN_QUESTIONS, judged_all, unjudged, steps)
     lines += unjudged_lines(unjudged)
     lines += [VERDICT_RULES_TEXT + IMAGE_TEXT]
     lines += checks_lines(verified)

@@ -28,6 +28,44 @@ IMAGE_SECTIONS = (
 IMAGE_PLOT_KINDS = (*PLOT_KINDS, "images", "brightness", "reward-weights", "quality")
 
 
+class OpenQuestion(NamedTuple):
+    """A question the blog leaves open, the claims of the image study (by id) whose verdicts answer it, and
+    where else in the repository evidence on it is measured."""
+
+    question: str
+    claims: tuple[str, ...]  # claim ids, `{experiment}.{index}` as in verdicts.json
+    elsewhere: str = ""
+
+
+# The report's first section after the summary answers these from the verdicts it judged.
+OPEN_QUESTIONS = (
+    OpenQuestion(
+        'Does the fix\'s double win return at scale (the blog: it persists "in larger-scale experiments")?',
+        ("image_strategies.3", "image_strategies.1", "image_strategies.2"),
+        "the long runs of `experiments/image_convergence.py` (`experiments/results-convergence/report.md`, 4 seeds,"
+        " 4000 steps) draw the both-win share of each strategy against step",
+    ),
+    OpenQuestion(
+        "Is it the running averages' lag, and does a faster or unbiased average close it?",
+        tuple(f"image_lag.{i}" for i in range(1, 7)),
+    ),
+    OpenQuestion(
+        'Is instance norm blind to what it normalizes away (the blog: it "cannot be tested" on points)?',
+        (*(f"image_shift.{i}" for i in (3, 4, 5, 9, 10)), *(f"image_shift.{i}" for i in (1, 2, 6, 7, 8))),
+    ),
+    OpenQuestion(
+        "Does BN in later D layers hide higher-order differences?",
+        tuple(f"image_later_layers.{i}" for i in range(1, 4)),
+        "the moment probe (`experiments/moment_probe.py`, `experiments/results-probe/report.md`, 32 seeds) trains D"
+        " alone against fakes matched in mean and variance, with BN in the first or in every layer",
+    ),
+    OpenQuestion(
+        "Does G's BN matter for the regimes?",
+        tuple(f"image_generator_norm.{i}" for i in range(1, 4)),
+    ),
+)
+
+
 def image_samples(variant: str) -> Plot:
     """Real images and each seed's fakes, one row per seed (first data set), as `plots.image_grid` draws."""
     return Plot("images", (variant,))
