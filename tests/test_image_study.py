@@ -190,7 +190,7 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
         for i, (key, cell) in enumerate(cells.items())
     }
     run = Invocation("made up", profile, 0, 1.0, 0)
-    report = image_report.write_image_report(tmp_path, run, experiments, results, cells).read_text()
+    report = image_report.write_image_report(tmp_path, run, experiments, results, cells, EXPERIMENTS).read_text()
 
     verdicts = {c["id"]: c["verdict"] for c in json.loads((tmp_path / "verdicts.json").read_text())["claims"]}
     assert len(verdicts) == sum(len(e.claims) for e in experiments)
@@ -221,6 +221,8 @@ def test_image_report_from_made_up_cells(tmp_path, monkeypatch):
     assert "**reproduced**: digits at 6 steps, reproduced, 12/12 seeds support it (100% [76, 100])" in instance_norm
     assert "digits at 6 steps, not judged: controls failed at weight 0.005 (positive control did not move)." in answers
     assert "Measured elsewhere: the moment probe" in answers
+    probe = re.search(r"!\[results-probe/accuracy.png\]\(([^)]+)\)", answers)
+    assert probe and (tmp_path / probe.group(1)).resolve() == EXPERIMENTS / "results-probe/accuracy.png"
 
 
 def test_every_open_question_names_claims_the_image_study_makes():
@@ -234,7 +236,7 @@ def test_an_open_question_whose_cells_are_missing_says_so_and_one_without_claims
     experiment = load_experiments(EXPERIMENTS, ["image_lag"])[0]
     missing = image_report.Unjudged("3.1", "image_lag.1", experiment.claims[0], ["dcgan-fix-momentum-0.5@digits"])
     questions = [OpenQuestion("Lag?", ("image_lag.1",)), OpenQuestion("Shift?", ("image_shift.1",))]
-    lines = image_report.open_question_lines(questions, [], [missing], {"digits": 2000})
+    lines = image_report.open_question_lines(questions, [], [missing], {"digits": 2000}, Path("."))
     assert "### Lag?" in lines and "### Shift?" not in lines
     assert f"- 3.1 {experiment.claims[0].statement} **Not judged yet**: missing dcgan-fix-momentum-0.5@digits." in lines
 

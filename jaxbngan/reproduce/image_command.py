@@ -98,7 +98,7 @@ def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] |
         seeds_of = lambda cell: profile.seeds_of(cell.dataset)  # noqa: E731
         results, trained = train_study_cells(cells, out, seeds_of, args, rule, make_judge)
         run = Invocation(command, profile, args.seed, time.perf_counter() - start, trained, rule)
-        report = write_image_report(out, run, given, results, by_key)
+        report = write_image_report(out, run, given, results, by_key, Path(args.experiments))
     print(f"report: {report}", file=sys.stderr)
     return 0
 

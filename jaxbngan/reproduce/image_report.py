@@ -9,6 +9,7 @@ ranked by Frechet distance, beside the score of real data against real data), an
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -183,10 +184,13 @@ def open_question_lines(
     judged_all: list[tuple[Experiment, list[Judged]]],
     unjudged: Sequence[Unjudged],
     steps: dict[str, int],
+    out: Path,
+    experiments_dir: Path | None = None,
 ) -> list[str]:
     """Each open question with what this report measured on it: the verdict of every claim that answers it,
     per data set with its steps, supporting seeds and interval, the main condition's paired median, and how
-    many seeds would decide it; claims whose cells are missing say so. `steps`: each data set's steps."""
+    many seeds would decide it; claims whose cells are missing say so. `steps`: each data set's steps. The
+    figures of evidence measured elsewhere are linked from `out` where `experiments_dir` holds them."""
     judged = {j.id: j for _, js in judged_all for j in js}
     missing = {u.id: u for u in unjudged}
     lines = [
@@ -214,6 +218,10 @@ def open_question_lines(
             lines.append(f"- {j.number} {j.claim.statement} **{j.verdict}**: {per_dataset}.")
         if question.elsewhere:
             lines.append(f"- Measured elsewhere: {question.elsewhere}.")
+        for figure in question.figures:
+            path = experiments_dir / figure if experiments_dir else None
+            if path and path.exists():
+                lines += ["", f"![{figure}]({Path(os.path.relpath(path.resolve(), out.resolve())).as_posix()})"]
         lines.append("")
     return lines
 
@@ -305,8 +313,10 @@ def write_image_report(
     experiments: Sequence[Experiment],
     results: dict[str, CellResult],
     cells: dict[str, Cell],
+    experiments_dir: Path | None = None,
 ) -> Path:
-    """Draw the figures and write report.md and verdicts.json from finished image cells."""
+    """Draw the figures and write report.md and verdicts.json from finished image cells; the open questions
+    link the figures of evidence measured elsewhere that `experiments_dir` holds."""
     profile: ImageProfile = run.profile
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
@@ -319,7 +329,7 @@ def write_image_report(
     lines = image_header_lines(run, results)
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
     steps = {s.name: s.steps or profile.steps for s in profile.sets}
-    lines += open_question_lines(OPEN_QUESTIONS, judged_all, unjudged, steps)
+    lines += open_question_lines(OPEN_QUESTIONS, judged_all, unjudged, steps, out, experiments_dir)
     lines += unjudged_lines(unjudged)
     lines += [VERDICT_RULES_TEXT + IMAGE_TEXT]
     lines += checks_lines(verified)

@@ -35,6 +35,7 @@ class OpenQuestion(NamedTuple):
     question: str
     claims: tuple[str, ...]  # claim ids, `{experiment}.{index}` as in verdicts.json
     elsewhere: str = ""
+    figures: tuple[str, ...] = ()  # that evidence's figures, relative to the experiments directory
 
 
 # The report's first section after the summary answers these from the verdicts it judged.
@@ -44,6 +45,7 @@ OPEN_QUESTIONS = (
         ("image_strategies.3", "image_strategies.1", "image_strategies.2"),
         "the long runs of `experiments/image_convergence.py` (`experiments/results-convergence/report.md`, 4 seeds,"
         " 4000 steps) draw the both-win share of each strategy against step",
+        ("results-convergence/curves.png",),
     ),
     OpenQuestion(
         "Is it the running averages' lag, and does a faster or unbiased average close it?",
@@ -58,6 +60,7 @@ OPEN_QUESTIONS = (
         tuple(f"image_later_layers.{i}" for i in range(1, 4)),
         "the moment probe (`experiments/moment_probe.py`, `experiments/results-probe/report.md`, 32 seeds) trains D"
         " alone against fakes matched in mean and variance, with BN in the first or in every layer",
+        ("results-probe/accuracy.png",),
     ),
     OpenQuestion(
         "Does G's BN matter for the regimes?",
