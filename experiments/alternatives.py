@@ -1,7 +1,7 @@
 """Blog section "It's Not Over Yet…": joint batches in both steps, no BN in D's first layer, layer norm."""
 
+from jaxbngan.conditions import held_by_d, stayed_put
 from jaxbngan.reproduce import Check, Claim, Experiment, preset, reward_effects, run_alone, samples, views
-from jaxbngan.verdicts import held_by_d, stayed_put
 
 EXPERIMENT = Experiment(
     name="alternatives",

@@ -1,7 +1,8 @@
 """Blog section "Setting The Stage": a small GAN without normalization learns the toy data."""
 
+from jaxbngan.conditions import close_to_data, d_near_ln2
 from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, run_alone, samples
-from jaxbngan.verdicts import LN2, close_to_data, d_near_ln2
+from jaxbngan.verdicts import LN2
 
 EXPERIMENT = Experiment(
     name="baseline",

@@ -1,7 +1,8 @@
 """Blog section "Introducing Batch Normalization": BN in D, real and fake batches normalized apart."""
 
+from jaxbngan.conditions import d_near_ln2, more_displaced
 from jaxbngan.reproduce import Claim, Experiment, losses, offsets, preset, quoted, run_alone, samples
-from jaxbngan.verdicts import LN2, d_near_ln2, more_displaced
+from jaxbngan.verdicts import LN2
 
 EXPERIMENT = Experiment(
     name="bn_split",

@@ -1,7 +1,7 @@
 """Blog section "How Do We Actually Fix This?": joint batches for D and running statistics for G."""
 
+from jaxbngan.conditions import close_to_data, consistent, held_by_d, no_both_win, stayed_put
 from jaxbngan.reproduce import Claim, Experiment, preset, reward_effects, run_alone, samples, views
-from jaxbngan.verdicts import close_to_data, consistent, held_by_d, no_both_win, stayed_put
 
 EXPERIMENT = Experiment(
     name="fix",

@@ -1,7 +1,7 @@
 """Blog footnote 1: "Whether or not G includes BN is not relevant here." Approach 1 with BN in G too."""
 
+from jaxbngan.conditions import both_win, same_double_win
 from jaxbngan.reproduce import Claim, Experiment, both_win_rates, derived, preset, run_alone, samples
-from jaxbngan.verdicts import both_win, same_double_win
 
 EXPERIMENT = Experiment(
     name="generator_norm",

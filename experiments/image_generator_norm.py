@@ -1,8 +1,8 @@
 """Image scale: does G's BN matter? The approaches without normalization in G, each beside its DCGAN twin."""
 
+from jaxbngan.conditions import same_double_win
 from jaxbngan.reproduce import Claim, Experiment, both_win_rates, derived, preset, run_alone_images
 from jaxbngan.reproduce.image_spec import image_samples, quality
-from jaxbngan.verdicts import same_double_win
 
 # The strategies whose regime G's normalization could change, each with its twin whose G has no BN.
 TWINS = {

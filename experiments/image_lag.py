@@ -1,6 +1,6 @@
 """Image scale: do the running averages of the fix lag behind the batch statistics? A momentum sweep per start."""
 
-from jaxbngan.image_verdicts import lower_frechet
+from jaxbngan.image_conditions import lower_frechet
 from jaxbngan.reproduce import Check, Claim, Experiment, gaps, preset, run_alone_images, running_positions, trend
 from jaxbngan.reproduce.image_spec import image_samples, quality
 from jaxbngan.reproduce.lag import STARTS, start_claims, start_sweeps, sweep_name, wider_gap

@@ -1,10 +1,10 @@
 """Image scale: the blog's bonus question, whether BN in later D layers still hides what moment matching leaves."""
 
-from jaxbngan.image_verdicts import lower_frechet
+from jaxbngan.conditions import both_win, no_both_win
+from jaxbngan.image_conditions import lower_frechet
 from jaxbngan.presets.images import BLOG_ORDER
 from jaxbngan.reproduce import Check, Claim, Experiment, both_win_rates, derived, gaps, run_alone_images
 from jaxbngan.reproduce.image_spec import image_samples, quality
-from jaxbngan.verdicts import both_win, no_both_win
 
 MATCHED = {"moment_matching": True}
 

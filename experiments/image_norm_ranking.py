@@ -1,6 +1,6 @@
 """Image scale: the ranking of D's normalizations that Kurach et al. (ICML 2019) report, over our seeds."""
 
-from jaxbngan.image_verdicts import lower_frechet
+from jaxbngan.image_conditions import lower_frechet
 from jaxbngan.reproduce import Claim, Experiment, preset, run_alone_images
 from jaxbngan.reproduce.image_spec import image_samples, quality
 

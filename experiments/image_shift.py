@@ -21,11 +21,11 @@ a cell of the other sections costs at the profile's steps and seeds; WEIGHTS and
 where to trim.
 """
 
-from jaxbngan.image_verdicts import brightened, kept_brightness
+from jaxbngan.conditions import d_loss_unchanged, d_near_ln2
+from jaxbngan.image_conditions import brightened, kept_brightness
 from jaxbngan.presets.images import BRIGHTNESS_WEIGHT
 from jaxbngan.reproduce import Claim, Controls, Experiment, preset, run_alone_images, swept
 from jaxbngan.reproduce.image_spec import brightness, image_samples, reward_by_weight
-from jaxbngan.verdicts import d_loss_unchanged, d_near_ln2
 
 WEIGHTS = (BRIGHTNESS_WEIGHT, 0.05, 0.5)  # the brightness reward: the presets' weight, 10 and 100 times it
 CONTRAST_WEIGHTS = (0.05, 0.5)  # the brightness-and-contrast reward

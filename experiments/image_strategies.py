@@ -1,6 +1,7 @@
 """Image scale: the strategies for BN in D that the codebases people copy use, on DCGAN conv nets."""
 
-from jaxbngan.image_verdicts import lower_frechet
+from jaxbngan.conditions import both_win, no_both_win, same_double_win
+from jaxbngan.image_conditions import lower_frechet
 from jaxbngan.presets.images import BLOG_ORDER
 from jaxbngan.reproduce import (
     Check,
@@ -15,7 +16,6 @@ from jaxbngan.reproduce import (
     views,
 )
 from jaxbngan.reproduce.image_spec import image_samples, quality
-from jaxbngan.verdicts import both_win, no_both_win, same_double_win
 
 STRATEGIES = (
     "dcgan-split",

@@ -1,7 +1,7 @@
 """Blog section "How Do We Fix This?" (approach 1): D trains on joint real+fake batches."""
 
+from jaxbngan.conditions import both_win, far_from_data
 from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, run_alone, samples, views
-from jaxbngan.verdicts import both_win, far_from_data
 
 EXPERIMENT = Experiment(
     name="joint_batches",

@@ -1,7 +1,7 @@
 """Blog section "A Bonus Experiment": fakes forced to the real mean and variance before D sees them."""
 
+from jaxbngan.conditions import both_win, no_both_win
 from jaxbngan.reproduce import Check, Claim, Experiment, both_win_rates, derived, losses, preset, run_alone, samples
-from jaxbngan.verdicts import both_win, no_both_win
 
 EXPERIMENT = Experiment(
     name="moment_matching",

@@ -30,8 +30,9 @@ from jaxbngan.data import make_population
 from jaxbngan.presets import images, points
 from jaxbngan.probe import CHANCE, ProbeConfig, above_chance_share, make_probe, seed_keys, with_norms
 from jaxbngan.reproduce.provenance import device_text, git_revision, versions_text
+from jaxbngan.settling import still_moving
 from jaxbngan.usage import StrictParser, fail
-from jaxbngan.verdicts import median_interval, still_moving
+from jaxbngan.verdicts import median_interval
 
 PROG = "python experiments/moment_probe.py"
 DEFAULT_OUT = "experiments/results-probe"

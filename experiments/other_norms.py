@@ -1,8 +1,8 @@
 """Beyond the blog: does D with another normalization see the shift that split-batch BN hides?"""
 
+from jaxbngan.conditions import held_by_d, no_both_win, stayed_put
 from jaxbngan.presets import SHIFT_WEIGHT
 from jaxbngan.reproduce import Check, Claim, Experiment, derived, preset, reward_effects, run_alone, samples
-from jaxbngan.verdicts import held_by_d, no_both_win, stayed_put
 
 SHIFT = {"shift_weight": SHIFT_WEIGHT}
 

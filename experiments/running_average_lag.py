@@ -1,8 +1,8 @@
 """Beyond the blog: does the fix suffer from running averages that lag behind the batch statistics?"""
 
+from jaxbngan.conditions import closer_to_data
 from jaxbngan.reproduce import Check, Claim, Experiment, gaps, preset, run_alone, running_positions, trend, views
 from jaxbngan.reproduce.lag import STARTS, start_claims, start_sweeps, sweep_name, wider_gap
-from jaxbngan.verdicts import closer_to_data
 
 MOMENTA = (0.5, 0.9, 0.99, 0.995, 0.999)  # D's BN momentum: the share of the average kept per update
 

@@ -1,5 +1,6 @@
 """Blog section "A Step Back" (approach 2): split batches for D, running statistics in G's step."""
 
+from jaxbngan.conditions import both_win, closer_to_data, far_from_data, running_means_between
 from jaxbngan.reproduce import (
     Claim,
     Experiment,
@@ -11,7 +12,6 @@ from jaxbngan.reproduce import (
     samples,
     views,
 )
-from jaxbngan.verdicts import both_win, closer_to_data, far_from_data, running_means_between
 
 EXPERIMENT = Experiment(
     name="running_stats",

@@ -1,7 +1,8 @@
 """Blog section "Encouraging Distribution Shift": G is paid to move right; only a blind D lets it."""
 
+from jaxbngan.conditions import d_loss_unchanged, d_near_ln2, held_by_d, moved_by_reward, shifted_right, stayed_put
 from jaxbngan.reproduce import Claim, Experiment, losses, preset, quoted, reward_effects, run_alone, samples
-from jaxbngan.verdicts import LN2, d_loss_unchanged, d_near_ln2, held_by_d, moved_by_reward, shifted_right, stayed_put
+from jaxbngan.verdicts import LN2
 
 EXPERIMENT = Experiment(
     name="shift",

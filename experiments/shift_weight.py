@@ -1,7 +1,7 @@
 """Beyond the blog: how strong may the shift reward be before G leaves the game, with and without BN?"""
 
+from jaxbngan.conditions import held_by_d, more_displaced, moved_by_reward, shifted_right, stayed_put
 from jaxbngan.reproduce import Claim, Experiment, offsets, preset, run_alone, swept
-from jaxbngan.verdicts import held_by_d, more_displaced, moved_by_reward, shifted_right, stayed_put
 
 WEIGHTS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05)  # the blog's shift weight is 0.005
 

@@ -1,7 +1,7 @@
 """Beyond the blog: the Q&A article's remedies for "zero loss in both D and G", tried on both failures."""
 
+from jaxbngan.conditions import both_win, close_to_data, no_both_win
 from jaxbngan.reproduce import Claim, Experiment, both_win_rates, derived, preset, run_alone
-from jaxbngan.verdicts import both_win, close_to_data, no_both_win
 
 FAILURES = ("joint", "running")  # approach 1 and approach 2: both end with both players winning
 QA = "`../shared/seeds/zero-loss-qa.md`"

@@ -3,16 +3,17 @@
 import numpy as np
 import pytest
 from helpers import tiny
+from test_conditions import numbers
 from test_judging import experiment, judged
-from test_verdicts import numbers
 
+from jaxbngan.conditions import d_near_ln2
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.metrics import Metrics
 from jaxbngan.reproduce.adaptive import SeedRule, growing, parse_seed_rule, plan_seeds, seed_lines
 from jaxbngan.reproduce.cells import Cell, CellResult, extended, load_cell, save_cell
 from jaxbngan.reproduce.judging import Judged
 from jaxbngan.reproduce.spec import Claim
-from jaxbngan.verdicts import UNDECIDED, d_near_ln2, judge
+from jaxbngan.verdicts import UNDECIDED, judge
 
 RULE = SeedRule(block=8, cap=28)
 OPEN = judge(np.arange(12) < 8)  # 8 of 12 seeds: "partly" and "reproduced" both within the interval

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxbngan.reproduce.convergence import curve_budget, settled_at
-from jaxbngan.verdicts import still_moving
+from jaxbngan.settling import still_moving
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from helpers import without_running_positions
 
 from jaxbngan import rundir
 from jaxbngan.config import ConfigError
-from jaxbngan.image_verdicts import ImageNumbers, brightened, kept_brightness, lower_frechet
+from jaxbngan.image_conditions import ImageNumbers, brightened, kept_brightness, lower_frechet
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.reproduce import (
     IMAGE_PROFILES,

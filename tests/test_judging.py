@@ -5,13 +5,13 @@ import math
 
 import numpy as np
 import pytest
-from test_verdicts import numbers
+from test_conditions import numbers
 
+from jaxbngan.conditions import d_near_ln2, moved_by_reward
 from jaxbngan.reproduce.judging import judge_experiments, sensitivity_lines, unjudged_lines
 from jaxbngan.reproduce.numbers import Settling, verify_identity
 from jaxbngan.reproduce.report import summary_lines
 from jaxbngan.reproduce.spec import Check, Claim, Controls, Experiment, preset
-from jaxbngan.verdicts import d_near_ln2, moved_by_reward
 
 CALM = Settling("energy_distance", False, False, 0.0, 0.0)
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jaxbngan import driver, get_preset, rundir
+from jaxbngan.conditions import SeedNumbers, both_win, more_displaced
 from jaxbngan.config import ConfigError
 from jaxbngan.metrics import VIEWS, Metrics
 from jaxbngan.reproduce import (
@@ -32,7 +33,7 @@ from jaxbngan.reproduce.cells import cell_path, load_cell, run_sweep_cells
 from jaxbngan.reproduce.command import parse_args, resolve_profile
 from jaxbngan.reproduce.judging import Measured, Paired, measured_numbers, paired_numbers
 from jaxbngan.reproduce.text import verdict_text
-from jaxbngan.verdicts import UNDECIDED, VERDICTS, SeedNumbers, both_win, judge, more_displaced
+from jaxbngan.verdicts import UNDECIDED, VERDICTS, judge
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 HEADER_ITEMS = ("Command", "Profile", "Data sets", "Versions", "Cells trained by", "Device", "Wall time")

@@ -4,7 +4,7 @@
 
 Each section of the blog is one script in `experiments/` that defines an `Experiment`: the variants
 it trains (presets, or presets with a few fields changed), the claims it tests (conditions from
-`jaxbngan.verdicts`) and the figures it shows. A cell is one variant on one data set, trained for
+`jaxbngan.conditions`) and the figures it shows. A cell is one variant on one data set, trained for
 every seed from the same seed keys; cells that several sections need run once. Each finished cell is
 written to OUT/cells/ at once, so an interrupted run resumes where it stopped. The report (Markdown
 and PNG figures) and verdicts.json are rewritten from the cells at the end of every invocation.

@@ -6,7 +6,7 @@ metrics every `log_every` steps. Three curves are read from it, each the median 
 seeds at every log: the double-win share (D's loss below half of G's, `Metrics.both_win`), the
 consistency gap (`numbers.consistency_gap`) and the Frechet distance. A curve has *settled by*
 step T when, cut at T and at every later log, its last MOVING_WINDOW of logs is not still moving
-(`verdicts.still_moving`, the rule that flags the report's verdicts). A profile's budget is chosen
+(`settling.still_moving`, the rule that flags the report's verdicts). A profile's budget is chosen
 as at least the latest settle step of the cells its claims rest on.
 
     python experiments/image_convergence.py --out experiments/results-convergence
@@ -35,9 +35,9 @@ from jaxbngan.reproduce.image_spec import DIGITS, SHAPES_16
 from jaxbngan.reproduce.numbers import MOVING_FLOORS, consistency_gap, log_steps
 from jaxbngan.reproduce.provenance import cells_commit_text, device_text, git_revision
 from jaxbngan.rundir import atomic_path
+from jaxbngan.settling import still_moving
 from jaxbngan.tuning import use_tuned_xla_flags
 from jaxbngan.usage import StrictParser, fail
-from jaxbngan.verdicts import still_moving
 
 WIDTHS = {
     "presets": ((128, 64), (64, 128)),  # G's and D's channels as the dcgan presets (pytorch/examples' ratios)

@@ -9,7 +9,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from jaxbngan import plots, verdicts
+from jaxbngan import conditions, plots, settling, verdicts
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS
 from jaxbngan.reproduce.numbers import common_seeds, consistency_gap, kept_seeds, log_steps
 from jaxbngan.reproduce.spec import Plot
@@ -201,14 +201,14 @@ def verdict_grid(labels: list[str], datasets: list[str], rows: list[list], path:
 
 
 def reward_values(
-    plot: Plot, datasets, numbers, moved: verdicts.Condition | None = None
+    plot: Plot, datasets, numbers, moved: conditions.Condition | None = None
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per rewarded variant and data set: the offset in the reward's direction minus its twin's, kept seeds.
 
     `plot.variants` pairs each rewarded variant with its twin; `moved` measures a pair (default: the
-    offset `verdicts.moved_by_reward` reads).
+    offset `conditions.moved_by_reward` reads).
     """
-    moved = moved or verdicts.moved_by_reward(0, 1)
+    moved = moved or conditions.moved_by_reward(0, 1)
     values = {}
     pairs = zip(plot.variants[::2], plot.variants[1::2], strict=True)
     for rewarded, twin in pairs:
@@ -281,7 +281,7 @@ def position_curves(histories: dict[str, dict], kept: dict[str, dict], steps: np
 
 def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -> None:
     """Each variant's main metric and consistency gap over training (median over the kept seeds), per data set,
-    with the last MOVING_WINDOW of the logs shaded: the window `verdicts.still_moving` reads."""
+    with the last MOVING_WINDOW of the logs shaded: the window `settling.still_moving` reads."""
     fig = new_figure(4.2 * len(datasets), 5.6)
     for col, dataset in enumerate(datasets):
         metric_ax = fig.add_subplot(2, len(datasets), col + 1)
@@ -303,7 +303,7 @@ def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -
             metric_ax.set_ylabel("energy distance" if points else "Frechet distance", fontsize=8)
         for ax in (metric_ax, gap_ax):
             if steps is not None:
-                ax.axvspan(steps[verdicts.window_start(steps.size)], steps[-1], color="0.9", zorder=0)
+                ax.axvspan(steps[settling.window_start(steps.size)], steps[-1], color="0.9", zorder=0)
             ax.set_yscale("symlog", linthresh=1e-3)
             ax.tick_params(labelsize=7)
         metric_ax.set_title(dataset, fontsize=9)

@@ -10,8 +10,8 @@ import numpy as np
 from jaxbngan.classifier import classifier_for
 from jaxbngan.config import Config, DataConfig
 from jaxbngan.data import labelled_population
+from jaxbngan.image_conditions import ImageNumbers
 from jaxbngan.image_metrics import noise_floor
-from jaxbngan.image_verdicts import ImageNumbers
 from jaxbngan.metrics import MOMENTS
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.numbers import consistency_gap, diverged_seeds, double_wins, late_mean, logit_gap

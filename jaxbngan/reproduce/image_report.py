@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from jaxbngan import plots
-from jaxbngan.image_verdicts import REWARD_OFFSETS, ImageNumbers, brightened
+from jaxbngan.image_conditions import REWARD_OFFSETS, ImageNumbers, brightened
 from jaxbngan.reproduce.adaptive import adaptive_text, grown_seed_lines
 from jaxbngan.reproduce.cells import SAMPLE_SEEDS, Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import (

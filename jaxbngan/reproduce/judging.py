@@ -7,7 +7,7 @@
 * Sensitivity: every verdict judged again at the neighbouring thresholds (`verdicts.NEIGHBOURS`);
   one that changes is fragile.
 * Settling: whether the cells a claim reads were still moving over their last logs
-  (`verdicts.still_moving`); a verdict on such a cell is flagged.
+  (`settling.still_moving`); a verdict on such a cell is flagged.
 
 The 2-D and the image reports both judge through here; they differ in their numbers and tables.
 """
@@ -38,9 +38,8 @@ from jaxbngan.reproduce.text import (
     interval_text,
     share_text,
 )
+from jaxbngan.settling import MOVING_TOLERANCE, MOVING_WINDOW
 from jaxbngan.verdicts import (
-    MOVING_TOLERANCE,
-    MOVING_WINDOW,
     NEIGHBOURS,
     THRESHOLDS,
     UNDECIDED,

@@ -3,8 +3,8 @@ momentum once per way its running averages start, and the claims that tell the l
 
 from __future__ import annotations
 
+from jaxbngan.conditions import Condition, larger_late_gap
 from jaxbngan.reproduce.spec import Claim, Variant, swept
-from jaxbngan.verdicts import Condition, larger_late_gap
 
 # How D's running averages start (`NetworkConfig.running_start`), and the infix of each start's sweep name.
 STARTS = {"zeros": "", "first_batch": "first-batch-", "debiased": "debiased-"}

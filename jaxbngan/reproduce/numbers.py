@@ -8,26 +8,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxbngan.conditions import SeedNumbers
 from jaxbngan.config import Config, DataConfig
 from jaxbngan.data import make_population
 from jaxbngan.finals import divergence_steps
 from jaxbngan.metrics import MOMENTS, VIEWS, Metrics, energy_distance
 from jaxbngan.reproduce.cells import CellResult
 from jaxbngan.reproduce.spec import Claim, Controls
+from jaxbngan.settling import still_moving, window_ends, window_start
 from jaxbngan.verdicts import (
     CLOSE_SHIFTS,
     LN2,
     ROBUST,
     THRESHOLDS,
     Judgement,
-    SeedNumbers,
     Thresholds,
     control_failures,
     judge,
     not_judged,
-    still_moving,
-    window_ends,
-    window_start,
 )
 
 
@@ -44,7 +42,7 @@ def logit_gap(history: Metrics, config: Config) -> np.ndarray:
 
 
 def late_mean(per_log: np.ndarray) -> np.ndarray:
-    """(seeds,): a (seeds, logs) quantity averaged over the last MOVING_WINDOW of the logs (`verdicts.window_start`)."""
+    """(seeds,): a (seeds, logs) quantity averaged over the last MOVING_WINDOW of the logs (`settling.window_start`)."""
     per_log = np.asarray(per_log, dtype=float)
     return per_log[:, window_start(per_log.shape[1]) :].mean(axis=1)
 
@@ -183,7 +181,7 @@ MOVING_FLOORS = {"energy_distance": 0.002, "frechet_distance": 0.05, "gap": 0.01
 
 
 class Settling(NamedTuple):
-    """Whether a cell's main metrics were still moving over the last logs (`verdicts.still_moving`)."""
+    """Whether a cell's main metrics were still moving over the last logs (`settling.still_moving`)."""
 
     metric: str  # energy_distance (points) or frechet_distance (images)
     metric_moving: bool

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxbngan.conditions import SeedNumbers
 from jaxbngan.reproduce.adaptive import SeedRule, adaptive_text, grown_seed_lines
 from jaxbngan.reproduce.cells import Cell, CellResult, duration_text
 from jaxbngan.reproduce.figures import draw_plot, settling_curves, verdict_grid
@@ -52,7 +53,6 @@ from jaxbngan.verdicts import (
     UNDECIDED,
     VERDICTS,
     Judgement,
-    SeedNumbers,
     seeds_to_decide,
     wilson_interval,
 )

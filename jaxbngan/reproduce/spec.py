@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import NamedTuple
 
+from jaxbngan.conditions import Condition
 from jaxbngan.config import Config, ConfigError, replace_field
 from jaxbngan.presets import get_preset, with_overrides
-from jaxbngan.verdicts import Condition
 
 # The report's order: the blog's sections, then the experiments beyond it (scripts in experiments/).
 SECTIONS = (

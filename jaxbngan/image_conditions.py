@@ -1,13 +1,13 @@
-"""Per-seed numbers of an image cell and the conditions the image claims add to `jaxbngan.verdicts`.
+"""Per-seed numbers of an image cell and the conditions the image claims add to `jaxbngan.conditions`.
 
 The verdict rule is the 2-D one (`verdicts.judge`); so are the conditions on losses, the double
-win and the consistency gap, which read fields of the same names. What images add: the offset along
-the reward's direction (`LossConfig.shift_direction`): the brightness offset (the mean pixel of the
-fakes minus that of the data, in standard deviations of the data's pixels), plus for
-"brightness_contrast" the contrast offset (the std of the fakes' pixels minus the data's, same unit),
-compared with the twin of the same seed without the reward, since G's fakes need not
-match the data's brightness even where D sees everything; and the sample-quality scores of the in-house
-classifier (`jaxbngan.image_metrics`), compared seed by seed.
+win and the consistency gap (`jaxbngan.conditions`), which read fields of the same names. What
+images add: the offset along the reward's direction (`LossConfig.shift_direction`): the brightness
+offset (the mean pixel of the fakes minus that of the data, in standard deviations of the data's
+pixels), plus for "brightness_contrast" the contrast offset (the std of the fakes' pixels minus the
+data's, same unit), compared with the twin of the same seed without the reward, since G's fakes need
+not match the data's brightness even where D sees everything; and the sample-quality scores of the
+in-house classifier (`jaxbngan.image_metrics`), compared seed by seed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from jaxbngan.verdicts import THRESHOLDS, Condition, Thresholds, held_by_d, moved_by_reward
+from jaxbngan.conditions import Condition, held_by_d, moved_by_reward
+from jaxbngan.verdicts import THRESHOLDS, Thresholds
 
 
 class ImageNumbers(NamedTuple):
