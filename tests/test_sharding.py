@@ -117,6 +117,7 @@ def test_a_seed_gets_the_same_numbers_on_any_layout_of_the_driver(single):
     assert_layouts_agree(load(single / "layouts.npz"), 6)
 
 
+@pytest.mark.slow  # the tiny layouts above are checked by default; these compile a program per device at full size
 def test_the_same_holds_at_the_sizes_of_real_presets(tmp_path_factory):
     # bn-split (batches of 2048, 64-wide layers) on 1, 2 and 4 devices: XLA rounds a program partitioned
     # over 2 or more devices unlike the one-device program, so each device runs the one-device program.
