@@ -19,7 +19,9 @@ compared by `run_changes`, the directory locked, laid out by `plan`, created) ->
 On a CPU, `jaxbngan run` gives JAX one device per core by setting XLA_FLAGS before JAX starts its
 backend. `run` cannot: the backend may already be running, and the flags then do nothing. Importing
 jaxbngan does not start it, so call `jaxbngan.tuning.use_tuned_xla_flags()` before your first JAX
-computation for the command line's layout; `run` says on stderr when it has fewer CPU devices than cores.
+computation for the command line's layout and numbers: the flags also change how XLA:CPU rounds
+reductions, so without them a seed's last bits differ from the command line's; `run` says on stderr
+when it has fewer CPU devices than cores.
 """
 
 from __future__ import annotations

@@ -9,9 +9,12 @@ histories and final samples go to the run directory, and the next group starts f
 
 A seed's numbers do not depend on the layout: on a CPU every seed runs the same one-device program
 (each device its own copy, `tuning.separate_programs`; one seed at a time; the step scan unrolled
-by `tuning.scan_unroll`, which depends on the backend alone), whatever the devices, seeds and group
-size. On a GPU the vmap width is each device's share of a group, which can change rounding; the
-run records it in config.json.
+by `tuning.scan_unroll`, which depends on the backend alone), whatever the devices, seeds, group
+size and first seed, for points and conv nets with their image scores alike. The process sets the
+rest: its XLA flags and cores decide how XLA rounds that program, so a plain Python process,
+without the commands' `tuning.xla_flags`, gives other last bits (docs/devices.md). On a GPU the
+vmap width is each device's share of a group, which can change rounding; the run records it in
+config.json.
 """
 
 from __future__ import annotations

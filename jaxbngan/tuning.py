@@ -13,7 +13,8 @@ from typing import Any
 import jax
 
 # XLA:CPU hands reductions and elementwise fusions to YNNPACK by default; for the train step XLA's
-# own loops are faster: 12-18% in the committed benchmark (3x while D used flax's BatchNorm).
+# own loops are faster: 12-18% in the committed benchmark (3x while D used flax's BatchNorm). They
+# also sum in another order, so a run with and one without this flag differ in the last bits.
 CPU_YNN_FUSION_OFF = "--xla_cpu_experimental_ynn_fusion_type=-reduce,-eltwise"
 
 

@@ -10,8 +10,10 @@ from jaxbngan.conditions import d_near_ln2
 from jaxbngan.config import ConfigError, to_dict
 from jaxbngan.metrics import Metrics
 from jaxbngan.reproduce.adaptive import SeedRule, growing, parse_seed_rule, plan_seeds, seed_lines
-from jaxbngan.reproduce.cells import Cell, CellResult, extended, load_cell, save_cell
+from jaxbngan.reproduce.cells import Cell, CellResult, check_same_device, extended, load_cell, save_cell
+from jaxbngan.reproduce.command import grow_cells
 from jaxbngan.reproduce.judging import Judged
+from jaxbngan.reproduce.provenance import device_text
 from jaxbngan.reproduce.spec import Claim
 from jaxbngan.verdicts import UNDECIDED, judge
 
@@ -123,3 +125,17 @@ def test_a_grown_cell_loads_only_under_its_cap(tmp_path):
         load_cell(tmp_path / "x.npz", cell, 12, 0, most=16)
     with pytest.raises(ConfigError, match="another config or seeds"):
         load_cell(tmp_path / "x.npz", cell, 24, 0, most=28)  # fewer seeds than the profile's
+
+
+def test_a_cell_grows_only_where_it_was_trained(tmp_path):
+    # Other XLA flags round reductions differently (a plain Python process lacks the commands' CPU
+    # flags): a block trained under them would not hold the numbers of a bigger run of the cell.
+    cell = Cell("bn-split", "ring8", tiny("bn-split"))
+    here = made_up_result(0, 12)._replace(meta=made_up_result(0, 12).meta | {"device": device_text()})
+    elsewhere = here._replace(meta=here.meta | {"device": f"{device_text()} --xla_cpu_enable_fast_math=true"})
+    results = {cell.key: elsewhere}
+    judge = lambda _: [claim("a.1", "bn-split", ring8=OPEN)]  # noqa: E731
+    with pytest.raises(ConfigError, match=r"bn-split@ring8 was trained on .*fast_math=true, this process runs on"):
+        grow_cells([cell], tmp_path, results, 0, RULE, judge)
+    assert results == {cell.key: elsewhere} and not (tmp_path / "cells").exists()  # refused before training
+    check_same_device(cell.key, here.meta)  # where it was trained, it grows

@@ -4,7 +4,10 @@ A profile trains every cell with its seeds; `--adaptive-seeds BLOCK:CAP` then gr
 only the cells of a claim whose verdict on a data set is undecided, until it is decided or its cells
 hold CAP seeds. A block trains the cell's next seeds (seed i is the i-th key of the same split, see
 `train.seed_keys`), so a grown cell holds exactly the seeds a bigger run from scratch would, and a
-claim's variants pair seed by seed on the seeds they all have (`numbers.common_seeds`). The claim's
+claim's variants pair seed by seed on the seeds they all have (`numbers.common_seeds`). On a CPU
+their numbers are those of the bigger run bit for bit (`driver`), scores of conv cells included,
+since a cell grows only in a process with the XLA flags, devices and cores that trained it
+(`cells.check_same_device`). The claim's
 variants grow together: each to the claim's fewest seeds plus a block, so a twin catches up first.
 """
 

@@ -233,6 +233,22 @@ def _record_shape(name: str, per_layer: tuple[int, int]) -> tuple[int, ...]:
     return (len(VIEWS),) if name.endswith("_by_view") else ()
 
 
+def check_same_device(key: str, meta: dict) -> None:
+    """Refuse to train more seeds of a saved cell unless this process runs as the one that trained it.
+
+    A block's numbers equal the rows of a bigger run bit for bit only under the same `device_text`:
+    the XLA flags, the devices and the cores set how XLA rounds. A plain Python process lacks the
+    commands' CPU flags (`tuning.xla_flags`), and its Frechet distances of the same seeds differ
+    by up to 5e-4 (docs/devices.md).
+    """
+    trained, here = meta.get("device", "an unrecorded device"), device_text()
+    if trained != here:
+        raise ConfigError(
+            f"{key} was trained on {trained}, this process runs on {here}: its next seeds would round differently"
+            " from a bigger run of it; grow it under the same XLA_FLAGS and cores, or use another --out"
+        )
+
+
 def extended(saved: CellResult, block: CellResult, why: Sequence[str]) -> CellResult:
     """A saved cell with a block of its next seeds appended (trained with `first_seed` = its seed count).
 

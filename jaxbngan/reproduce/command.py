@@ -20,6 +20,7 @@ from jaxbngan.reproduce.cells import (
     CellResult,
     Progress,
     cell_path,
+    check_same_device,
     extended,
     load_cell,
     plan_cells,
@@ -259,10 +260,14 @@ def grow_cells(
     or its cells hold the cap; `results` is updated in place.
 
     `judge(results)` judges every claim on the cells as they are. Each block is appended to its cell's
-    file as soon as it is trained, so a stopped run resumes at the block it was in.
+    file as soon as it is trained, so a stopped run resumes at the block it was in. A cell grows only
+    in a process that runs as the one that trained it (`cells.check_same_device`), checked before
+    anything trains.
     """
     while grow := growing(plan_seeds(judge(results), {k: r.meta["seeds"] for k, r in results.items()}, rule)):
         to_grow = [cell for cell in cells if cell.key in grow]
+        for cell in to_grow:
+            check_same_device(cell.key, results[cell.key].meta)
         print(
             f"--adaptive-seeds {rule.text}: {len(to_grow)} cells of undecided claims get more seeds",
             file=sys.stderr,
