@@ -57,6 +57,7 @@ from jaxbngan.reproduce.text import (
     interval_text,
     share_text,
     spread_text,
+    supporting_seeds,
     verdict_text,
     win_texts,
 )
@@ -231,8 +232,8 @@ def _dataset_answer(judged: Judged, dataset: str, steps: int) -> str:
     text = f"{dataset} at {steps} steps, {verdict_text(judgement)}"
     if judgement.verdict == NOT_JUDGED:
         return text
-    supporting = round(judgement.support * judgement.seeds) if judgement.seeds else 0
-    text += f", {supporting}/{judgement.seeds} seeds support it ({share_text(judgement.support, judgement.seeds)})"
+    share = share_text(judgement.support, judgement.seeds)
+    text += f", {supporting_seeds(judgement)}/{judgement.seeds} seeds support it ({share})"
     main = next((p for p in judged.paired.get(dataset, []) if p.condition == 0), None)
     if main is not None:
         claim = judged.claim

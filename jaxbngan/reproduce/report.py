@@ -41,6 +41,7 @@ from jaxbngan.reproduce.text import (
     percent_text,
     share_text,
     spread_text,
+    supporting_seeds,
     verdict_text,
     win_texts,
 )
@@ -63,7 +64,7 @@ NOT_RUN = "-"  # a claim on a data set its experiment does not use
 def _summary_cell(judgement: Judgement, fragile: bool = False, moving: bool = False) -> str:
     low, high = judgement.interval
     short = judgement.verdict if judgement.verdict != UNDECIDED else f"undecided: {' or '.join(judgement.between)}"
-    supporting = round(judgement.support * judgement.seeds) if judgement.seeds else 0
+    supporting = supporting_seeds(judgement)
     diverged = f"; {judgement.diverged} diverged left out" if judgement.diverged else ""
     marks = (FRAGILE_MARK if fragile else "") + (MOVING_MARK if moving else "")
     if judgement.verdict == NOT_JUDGED:
@@ -146,7 +147,7 @@ def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
     lines += ["", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for dataset in datasets:
         j = judged.by_dataset[dataset]
-        supporting = round(j.support * j.seeds) if j.seeds else 0
+        supporting = supporting_seeds(j)
         row = [dataset, verdict_text(j), f"{supporting}/{j.seeds}: {share_text(j.support, j.seeds)}", str(j.diverged)]
         row += [share_text(share, j.seeds) for share in j.shares]
         if claim.presupposes:

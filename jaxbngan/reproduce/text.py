@@ -42,6 +42,11 @@ def share_text(share: float, seeds: int) -> str:
     return f"{percent_text(share)} [{100 * low:.0f}, {100 * high:.0f}]"
 
 
+def supporting_seeds(judgement: Judgement) -> int:
+    """How many of the judged seeds support the claim."""
+    return round(judgement.support * judgement.seeds) if judgement.seeds else 0
+
+
 def verdict_text(judgement: Judgement) -> str:
     """The verdict; when undecided, between what and how many seeds would decide it at the observed shares;
     when not judged, which control failed."""
