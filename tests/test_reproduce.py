@@ -162,6 +162,13 @@ def test_progress_counts_part_trained_seeds(capsys):
     assert "0.6/6 seeds" in second and "about 38 s left" in second
 
 
+def test_progress_counts_a_sweeps_cells_as_they_train_together(capsys):
+    cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
+    progress = Progress(total=5, to_run=5)
+    progress.block(cell, 3.0, 12, 5.0, cells=4)  # a quarter of a sweep of 4 cells: one cell's worth in 5 s
+    assert "about 20 s left" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

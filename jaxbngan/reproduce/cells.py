@@ -273,8 +273,9 @@ class Progress:
     def __init__(self, total: int, to_run: int):
         self.total, self.to_run, self.done, self.ran, self.spent = total, to_run, total - to_run, 0, 0.0
 
-    def block(self, cell: Cell, seeds_done: float, seeds: int, elapsed: float) -> None:
-        ran = self.ran + seeds_done / seeds
+    def block(self, cell: Cell, seeds_done: float, seeds: int, elapsed: float, cells: int = 1) -> None:
+        """`seeds_done` of the block's `seeds`, which train `cells` cells together (a sweep's as one program)."""
+        ran = self.ran + cells * seeds_done / seeds
         eta = duration_text((self.spent + elapsed) / ran * (self.to_run - ran)) if ran > 0 else "?"
         print(
             f"[{self.done + 1}/{self.total}] {cell.key}: {seeds_done:.1f}/{seeds} seeds, {elapsed:.0f} s"

@@ -291,7 +291,7 @@ def _train_batch(
     first = batch[0]
 
     def report_block(done: float, spent: float, members: int = seeds * len(batch)) -> None:
-        progress.block(first, done, members, spent)  # a sweep's seeds count as those of all its cells
+        progress.block(first, done, members, spent, len(batch))  # a sweep's seeds count as those of all its cells
 
     if len(batch) == 1:
         work = cell_path(out, first).with_suffix(".run")
