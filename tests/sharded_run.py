@@ -1,6 +1,6 @@
 """A tiny run with its seeds sharded over devices, for tests/test_sharding.py (run in a subprocess).
 
-    XLA_FLAGS=--xla_force_host_platform_device_count=8 python tests/sharded_run.py OUT
+    XLA_FLAGS=--xla_force_host_platform_device_count=4 python tests/sharded_run.py OUT
     XLA_FLAGS=--xla_force_host_platform_device_count=4 python tests/sharded_run.py OUT points|images
 
 One process: writes the run on all devices, the same run unsharded, the run with every seed but
@@ -35,7 +35,7 @@ SEEDS = 16
 WIDTH, BLOCK_WIDTH = 1, 2
 CHUNKS = 2
 # (seeds, devices, group size) of the driver's layouts; the first two seeds are compared across them.
-LAYOUTS = ((4, 1, 4), (4, 4, 4), (4, 2, 2), (4, 1, 1), (2, 2, 2), (6, 2, 4))
+LAYOUTS = ((4, 1, 4), (4, 2, 2), (4, 1, 1), (2, 2, 2), (6, 2, 4))
 # The same at real sizes (`... OUT points|images`, 4 devices): few layouts, as each device compiles its program.
 REAL_LAYOUTS = ((2, 1, 2), (2, 2, 2), (4, 4, 4))
 
@@ -112,7 +112,7 @@ def single_process(out: Path, run, keys) -> None:
         "devices_for_seeds_with_limit": len(seed_devices(2, seeds=20)),
     }
     errors = {
-        "uneven": error_of(lambda: shard_seeds(keys[:12], devices)),
+        "uneven": error_of(lambda: shard_seeds(keys[:10], devices)),
         "too_many": error_of(lambda: seed_devices(len(devices) + 1)),
         "zero": error_of(lambda: seed_devices(0)),
         "ragged": error_of(lambda: shard_seeds((keys, keys[:8]), devices)),

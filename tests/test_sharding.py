@@ -1,7 +1,7 @@
 """Seeds sharded over devices and processes: the same numbers bit for bit, independent seeds, no collectives.
 
 XLA gives the CPU several devices only in a fresh process, so tests/sharded_run.py runs the sharded
-runs in subprocesses: one process with 8 devices, and two processes with 2 devices each joined by
+runs in subprocesses: one process with 4 devices, and two processes with 2 devices each joined by
 `jax.distributed` on localhost, exactly as two hosts would be.
 """
 
@@ -55,9 +55,9 @@ def load(path: Path) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory) -> Path:
-    """Outputs of one process with 8 devices."""
+    """Outputs of one process with 4 devices (each compiles its own program: more devices, more compiling)."""
     out = tmp_path_factory.mktemp("single")
-    finish(launch(out, 8))
+    finish(launch(out, 4))
     return out
 
 
@@ -90,15 +90,15 @@ def real_sizes(tmp_path_factory, kind: str) -> Path:
     return out
 
 
-def test_eight_devices_give_the_numbers_of_one(single):
+def test_four_devices_give_the_numbers_of_one(single):
     reference, sharded = load(single / "reference.npz"), load(single / "sharded.npz")
     assert reference.keys() == sharded.keys()
     chex.assert_trees_all_equal(sharded, reference)
     layout = json.loads((single / "single.json").read_text())["layout"]
-    assert (layout["devices"], layout["history_devices"], layout["history_spec"]) == (8, 8, "P('seeds',)")
-    # Device i holds seeds 2i and 2i + 1, in order.
+    assert (layout["devices"], layout["history_devices"], layout["history_spec"]) == (4, 4, "P('seeds',)")
+    # Device i holds seeds 4i to 4i + 3, in order.
     np.testing.assert_array_equal(
-        np.asarray(layout["key_shards"]), np.asarray(jax.random.key_data(seed_keys(0, 16))).reshape(8, 2, 2)
+        np.asarray(layout["key_shards"]), np.asarray(jax.random.key_data(seed_keys(0, 16))).reshape(4, 4, 2)
     )
 
 
@@ -113,8 +113,8 @@ def assert_layouts_agree(layouts: dict[str, np.ndarray], count: int) -> None:
 
 
 def test_a_seed_gets_the_same_numbers_on_any_layout_of_the_driver(single):
-    # Devices 1, 2 or 4, 2 to 6 seeds, groups of 1 to 4 (padded or not): one backend, one result per seed.
-    assert_layouts_agree(load(single / "layouts.npz"), 6)
+    # Devices 1 or 2, 2 to 6 seeds, groups of 1 to 4 (padded or not): one backend, one result per seed.
+    assert_layouts_agree(load(single / "layouts.npz"), 5)
 
 
 @pytest.mark.slow  # the tiny layouts above are checked by default; these compile a program per device at full size
@@ -140,7 +140,7 @@ def test_a_seed_ignores_the_other_seeds(single):
 def test_the_compiled_chunk_never_communicates(single):
     # Separate one-device programs cannot; the partitioned program (accelerators') holds no collective either.
     chunk = (single / "chunk.hlo").read_text()
-    assert "num_partitions=8" in chunk  # one program partitioned over all 8 devices
+    assert "num_partitions=4" in chunk  # one program partitioned over all 4 devices
     assert COLLECTIVE.findall(chunk) == []
     # The same check sees the all-reduce of a mean over seeds.
     assert "all-reduce" in COLLECTIVE.findall((single / "across_seeds.hlo").read_text())
@@ -148,15 +148,15 @@ def test_the_compiled_chunk_never_communicates(single):
 
 def test_no_more_devices_than_seeds_unless_asked(single):
     layout = json.loads((single / "single.json").read_text())["layout"]
-    assert layout["devices_for_seeds"] == {"1": 1, "3": 3, "8": 8, "20": 8}
+    assert layout["devices_for_seeds"] == {"1": 1, "3": 3, "8": 4, "20": 4}
     assert layout["devices_for_seeds_with_limit"] == 2
 
 
 def test_bad_requests_are_one_line_errors(single):
     errors = json.loads((single / "single.json").read_text())["errors"]
-    assert errors["uneven"].startswith("12 seeds cannot be split evenly over 8 devices")
-    assert errors["too_many"] == "--devices must be between 1 and 8 (visible devices), got 9"
-    assert errors["zero"] == "--devices must be between 1 and 8 (visible devices), got 0"
+    assert errors["uneven"].startswith("10 seeds cannot be split evenly over 4 devices")
+    assert errors["too_many"] == "--devices must be between 1 and 4 (visible devices), got 5"
+    assert errors["zero"] == "--devices must be between 1 and 4 (visible devices), got 0"
     assert errors["ragged"].startswith("every leaf needs the same leading seed axis")
     visible = jax.device_count()
     with pytest.raises(ConfigError, match=f"between 1 and {visible}"):
