@@ -29,6 +29,7 @@ from jaxbngan.reproduce import (
     quoted,
     run_cell,
 )
+from jaxbngan.reproduce import cells as cells_module
 from jaxbngan.reproduce.cells import cell_path, load_cell, run_sweep_cells
 from jaxbngan.reproduce.command import parse_args, resolve_profile
 from jaxbngan.reproduce.judging import Measured, Paired, measured_numbers, paired_numbers
@@ -125,19 +126,41 @@ def test_adaptive_seeds_grow_undecided_cells_into_what_a_bigger_run_trains(tmp_p
         np.testing.assert_array_equal(grown[key].samples, fresh.samples)
 
 
+def stop_after_one_chunk(monkeypatch):
+    """Make `driver.train` stop as a Ctrl-C does after its first checkpoint."""
+    train = driver.train
+
+    def stopped_after_one_chunk(*args, **kwargs):
+        assert not train(*args, **kwargs, deadline=0.0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(driver, "train", stopped_after_one_chunk)
+    return train
+
+
+def test_a_cell_left_half_trained_under_other_xla_flags_is_trained_afresh(tmp_path, monkeypatch, capsys):
+    cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
+    work = tmp_path / "cell.run"
+    train = stop_after_one_chunk(monkeypatch)
+    here = cells_module.device_text()
+    monkeypatch.setattr(cells_module, "device_text", lambda: here + " --xla_other_flag")
+    with pytest.raises(KeyboardInterrupt):
+        run_cell(cell, 2, 0, work, lambda *_: None)
+    monkeypatch.setattr(driver, "train", train)
+    monkeypatch.setattr(cells_module, "device_text", lambda: here)
+    reports = []
+    run_cell(cell, 2, 0, work, lambda seeds, _: reports.append(seeds))
+    assert reports == [1.0, 2.0]  # both chunks: the other flags' checkpoint was not continued
+    assert "training it afresh" in capsys.readouterr().err
+
+
 @pytest.mark.slow  # the driver's checkpoint resume is checked in the default suite (test_driver, test_grid)
 def test_a_stopped_cell_continues_from_its_checkpoint(tmp_path, monkeypatch):
     cell = plan_cells(load_experiments(EXPERIMENTS, ["shift"]), PROFILES["tiny"])[0]
     reports = []
     fresh = run_cell(cell, 2, 0, tmp_path / "fresh.run", lambda seeds, _: reports.append(seeds))
     assert reports == [1.0, 2.0]  # one report per chunk, in seeds trained (20 steps in 2 chunks)
-    train = driver.train
-
-    def stopped_after_one_chunk(*args, **kwargs):  # as a Ctrl-C after the first checkpoint
-        assert not train(*args, **kwargs, deadline=0.0)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(driver, "train", stopped_after_one_chunk)
+    train = stop_after_one_chunk(monkeypatch)
     work = tmp_path / "stopped.run"
     with pytest.raises(KeyboardInterrupt):
         run_cell(cell, 2, 0, work, lambda *_: None)

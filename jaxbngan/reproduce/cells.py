@@ -125,15 +125,18 @@ def _train_cells(
     if grid is not None:
         spec = sweep_spec(spec, grid, seeds)
     spec = json.loads(json.dumps(spec))  # as stored
+    here = device_text()
     if rundir.is_run_dir(work):
         saved = rundir.read_spec(work)
-        if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
-            rundir.remove(work)  # left by another profile, seed or device count: start the cell afresh
+        same_run = {key: saved.get(key) for key in spec} == spec and saved["layout"]["devices"] == len(devices)
+        if not same_run or saved.get("device", here) != here:  # its checkpoint would round as another run's
+            print(f"{work} was left by another profile, seed, device or XLA_FLAGS: training it afresh", file=sys.stderr)
+            rundir.remove(work)
     if rundir.is_run_dir(work):
         layout = Layout(**rundir.read_spec(work)["layout"])
     else:
         layout = plan_layout(config, members, devices, sample_shape(population))
-        rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
+        rundir.create(work, {**spec, "device": here, "layout": dataclasses.asdict(layout)}, population)
     steps = config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
     classifier = classifier_for(config.data)
@@ -152,7 +155,7 @@ def _train_cells(
     wall_s = time.perf_counter() - start
     kept = []
     for index, cell in enumerate(cells):
-        meta = {"config": to_dict(cell.config), "seeds": seeds, "seed": seed, "device": device_text()}
+        meta = {"config": to_dict(cell.config), "seeds": seeds, "seed": seed, "device": here}
         meta["commit"] = git_revision()  # the code that trained the cell
         # A sweep's wall time is shared evenly by its cells.
         meta |= {"wall_s": wall_s / len(cells)} | ({"sweep": grid.to_json()} if grid else {})
