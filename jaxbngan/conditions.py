@@ -33,7 +33,7 @@ class SeedNumbers(NamedTuple):
     energy_reference: dict  # {close shift in std: energy distance of the real data moved that far along x}
     both_win: np.ndarray  # bool: D loss < G loss / 2 at the last log, impossible in one zero-sum game
     gap: np.ndarray  # consistency gap at the end of training
-    late_gap: np.ndarray  # consistency gap averaged over the last MOVING_WINDOW of the logs
+    late_gap: np.ndarray  # consistency gap averaged over the last settling.MOVING_WINDOW of the logs
     late_logit_gap: np.ndarray  # the same in logits: |D's mean logit on the fakes in G's view - in its own|
     double_win: dict  # {reading of DOUBLE_WIN_READINGS: (seeds,) bool}
     diverged: np.ndarray  # bool: the seed left the sane range (`finals.divergence_steps`)
@@ -180,7 +180,7 @@ GAP_UNITS = {"loss": ("late_gap", "consistency gap"), "logit": ("late_logit_gap"
 
 
 def larger_late_gap(of: int = 0, than: int = 1, unit: str = "loss") -> Condition:
-    """G's and D's views disagree more over the last MOVING_WINDOW of training than in another variant, same seed.
+    """G's and D's views disagree more over the last settling.MOVING_WINDOW of training than another variant, same seed.
 
     Averaged over the final window only, the gap is the lag of settled averages, not the memory of their
     start value that a whole-run average carries. `unit`: cross-entropy (`loss`) or mean logit (`logit`).

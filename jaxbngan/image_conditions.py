@@ -27,7 +27,7 @@ class ImageNumbers(NamedTuple):
     d_loss: np.ndarray  # 0.5 * (BCE_real + BCE_fake) in D's own step
     both_win: np.ndarray  # bool: D loss < G loss / 2
     gap: np.ndarray  # consistency gap at the end of training
-    late_gap: np.ndarray  # consistency gap averaged over the last MOVING_WINDOW of the logs
+    late_gap: np.ndarray  # consistency gap averaged over the last settling.MOVING_WINDOW of the logs
     late_logit_gap: np.ndarray  # the same in logits: |D's mean logit on the fakes in G's view - in its own|
     brightness: np.ndarray  # mean fake pixel - mean real pixel, in std of the real pixels
     contrast: np.ndarray  # std of the fake pixels - std of the real pixels (per channel, averaged), same unit
