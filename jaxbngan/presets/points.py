@@ -142,8 +142,8 @@ BUILDERS: dict[str, tuple[Callable[[], Config], str]] = {
     ),
     "fix-standing": (
         fix_standing,
-        "the fix with D's averages recomputed from the joint batch before G's step: a smaller gap than the fix in "
-        "32/32 on ring8, 31/31 on moons [running_average_lag.3: reproduced at 32 seeds, standard]",
+        "the fix with D's averages recomputed from the joint batch before G's step: a smaller late gap than the fix "
+        "in 32/32 on ring8, 31/31 on moons [running_average_lag.6: reproduced at 32 seeds, standard]",
     ),
     "joint-g-step": (
         joint_g_step,
