@@ -38,7 +38,7 @@ def parse_image_args(argv: Sequence[str], prog: str, default_out: str, experimen
         "--profile",
         default="images-cpu",
         choices=tuple(IMAGE_PROFILES),
-        help="images-cpu: about 6 h on 2 CPU cores (estimated); images-gpu: 64+ seeds per cell; tiny: the machinery",
+        help="images-cpu: about 6.5 h on 2 CPU cores (estimated); images-gpu: 64+ seeds per cell; tiny: the machinery",
     )
     parser.add_argument("--seeds", type=int, help="seeds per cell on every data set (default: the profile's)")
     parser.add_argument("--seed", type=int, default=0, help="integer the seed keys derive from (default: 0)")

@@ -53,7 +53,8 @@ OPEN_QUESTIONS = (
     ),
     OpenQuestion(
         'Is instance norm blind to what it normalizes away (the blog: it "cannot be tested" on points)?',
-        tuple(f"image_shift.{i}" for i in (3, 4, 5, 9, 10, 1, 2, 6, 7, 8)),  # instance norm's claims first
+        # Instance norm's claims first, each reward's weights in order (the strong weights' claims came last).
+        tuple(f"image_shift.{i}" for i in (3, 4, 5, 11, 12, 9, 10, 1, 2, 6, 7, 8, 13, 14)),
     ),
     OpenQuestion(
         "Does BN in later D layers hide higher-order differences?",
@@ -160,8 +161,8 @@ CPU_STEPS_WHY = (
 )
 
 IMAGE_PROFILES = {
-    # A 2-core CPU in about 6 hours: digits for every section (55 cells x 8 seeds x 2000 steps, 880 000
-    # seed-steps at about 85 per second on 2 free cores: 2.9 h, plus compiling about 45 programs), 16x16
+    # A 2-core CPU in about 6.5 hours: digits for every section (63 cells x 8 seeds x 2000 steps, 1 008 000
+    # seed-steps at about 85 per second on 2 free cores: 3.3 h, plus compiling about 50 programs), 16x16
     # shapes for the strategies and G's BN at 4000 steps (12 cells x 8 seeds, 384 000 seed-steps: the
     # convergence runs trained 16x16 shapes at 24 seed-steps/s on the loaded CPU, about half the digits rate,
     # so about 2.5 h quiet); --adaptive-seeds 4:16 adds blocks where a claim stays undecided.
