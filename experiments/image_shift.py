@@ -32,8 +32,10 @@ from jaxbngan.reproduce.image_spec import brightness, image_samples, reward_by_w
 
 WEIGHTS = (BRIGHTNESS_WEIGHT, 0.05, 0.5)  # the brightness reward: the presets' weight, 10 and 100 times it
 CONTRAST_WEIGHTS = (0.05, 0.5)  # the brightness-and-contrast reward
-# A pilot (2 seeds, digits, 2000 steps; offset minus the twin's) saw the positive control move +0.26 and +0.37
-# std at 5 and turn G's images white at 20 (+1.85), while D without norm held G (-0.03 and -0.02; +0.13, +0.06).
+# A pilot at the presets' widths (2 seeds, digits, 2000 steps; offset minus the twin's) saw the positive control
+# move +0.26 and +0.37 std at 5 and turn G's images white at 20 (+1.85), while D without norm held G (-0.03 and
+# -0.02; +0.13, +0.06). At images-cpu's half widths (8 seeds) both controls behave at 5; at 20 every D lets G
+# turn white, D without norm too (+1.80).
 STRONG_WEIGHTS = (5.0, 20.0)
 BRIGHTNESS_SWEEP = (*WEIGHTS, *STRONG_WEIGHTS)
 CONTRAST = "brightness_contrast"
