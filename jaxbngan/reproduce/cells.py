@@ -124,19 +124,18 @@ def _train_cells(
     spec |= {"first_seed": first_seed} if first_seed else {}  # a cell's own seeds keep the spec they always had
     if grid is not None:
         spec = sweep_spec(spec, grid, seeds)
-    spec = json.loads(json.dumps(spec))  # as stored
-    here = device_text()
+    here = device_text()  # the XLA flags, devices and cores: another's checkpoint would round as another run
+    spec = json.loads(json.dumps({**spec, "device": here}))  # as stored
     if rundir.is_run_dir(work):
         saved = rundir.read_spec(work)
-        same_run = {key: saved.get(key) for key in spec} == spec and saved["layout"]["devices"] == len(devices)
-        if not same_run or saved.get("device", here) != here:  # its checkpoint would round as another run's
+        if {key: saved.get(key) for key in spec} != spec or saved["layout"]["devices"] != len(devices):
             print(f"{work} was left by another profile, seed, device or XLA_FLAGS: training it afresh", file=sys.stderr)
             rundir.remove(work)
     if rundir.is_run_dir(work):
         layout = Layout(**rundir.read_spec(work)["layout"])
     else:
         layout = plan_layout(config, members, devices, sample_shape(population))
-        rundir.create(work, {**spec, "device": here, "layout": dataclasses.asdict(layout)}, population)
+        rundir.create(work, {**spec, "layout": dataclasses.asdict(layout)}, population)
     steps = config.steps
     progress = _CellProgress(lambda done: report_block(done / steps, time.perf_counter() - start))
     classifier = classifier_for(config.data)
