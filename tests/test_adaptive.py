@@ -25,7 +25,7 @@ CLOSED = judge(np.ones(12, bool))
 def claim(claim_id: str, *variants: str, **by_dataset) -> Judged:
     """A judged claim on `variants` with these judgements per data set; only what the planner reads."""
     made_up = Claim("statement", "blog", variants, d_near_ln2())
-    return Judged("1.1", claim_id, made_up, by_dataset, UNDECIDED, {}, {}, {}, {}, {})
+    return Judged("1.1", claim_id, made_up, by_dataset, UNDECIDED, {}, {}, {}, {}, {}, [])
 
 
 def test_the_made_up_verdicts_are_what_the_tests_say():

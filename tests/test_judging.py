@@ -59,6 +59,20 @@ def test_a_claim_without_its_cells_is_left_unjudged_and_keeps_its_number():
     assert "bn-split-shift@ring8" in "\n".join(unjudged_lines([missing]))
 
 
+def test_a_claim_missing_a_cell_on_one_data_set_is_judged_on_the_others(tmp_path):
+    claim = Claim("moved", "blog", ("bn-split-shift", "bn-split"), moved_by_reward(0, 1))
+    cells = {"bn-split-shift@ring8": numbers(12, x_offset=np.ones(12)), "bn-split@ring8": numbers(12)}
+    cells |= {"bn-split@moons": numbers(12)}  # its twin on moons is not trained
+    settled = dict.fromkeys(cells, CALM)
+    [(_, [j])], unjudged = judge_experiments([experiment(claim)], lambda e: ["ring8", "moons"], cells, settled)
+    assert unjudged == [] and list(j.by_dataset) == ["ring8"] and j.verdict == "reproduced"
+    assert j.missing == ["bn-split-shift@moons"]
+    table = summary_lines([(experiment(claim), [j])], ["ring8", "moons"], tmp_path / "verdicts.png")
+    row = next(line for line in table if line.startswith("| 1.1 "))
+    assert "| not trained yet |" in row and "(on ring8 only)" in row
+    assert "Judged on ring8 only; missing: bn-split-shift@moons." in "\n".join(unjudged_lines([], [(None, [j])]))
+
+
 def test_a_check_is_verified_on_every_log_and_is_not_a_claim():
     check = Check("no double win", "one computation", ("bn-split",))
     [(_, judged_claims)], _ = judged(experiment(checks=(check,)), {"bn-split@ring8": numbers(12)})

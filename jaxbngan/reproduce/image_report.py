@@ -215,7 +215,10 @@ def open_question_lines(
                 )
                 continue
             j = judged[claim_id]
-            per_dataset = "; ".join(_dataset_answer(j, d, steps[d]) for d in j.by_dataset)
+            per_dataset = "; ".join(
+                [_dataset_answer(j, d, steps[d]) for d in j.by_dataset]
+                + ([f"not judged yet elsewhere: missing {', '.join(j.missing)}"] if j.missing else [])
+            )
             lines.append(f"- {j.number} {j.claim.statement} **{j.verdict}**: {per_dataset}.")
         if question.elsewhere:
             lines.append(f"- Measured elsewhere: {question.elsewhere}.")
@@ -331,7 +334,7 @@ def write_image_report(
     lines += summary_lines(judged_all, datasets, figures / "verdicts.png")
     steps = {s.name: s.steps or profile.steps for s in profile.sets}
     lines += open_question_lines(OPEN_QUESTIONS, judged_all, unjudged, steps, out, experiments_dir)
-    lines += unjudged_lines(unjudged)
+    lines += unjudged_lines(unjudged, judged_all)
     lines += [VERDICT_RULES_TEXT + IMAGE_TEXT]
     lines += checks_lines(verified)
     lines += divergence_lines(numbers, present)

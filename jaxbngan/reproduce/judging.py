@@ -88,10 +88,11 @@ class Judged(NamedTuple):
     described: dict[str, list[float]]  # per data set, the share of kept seeds for each descriptive condition
     fragile: dict[str, list[str]]  # per data set and "overall": each neighbouring threshold that changes it
     moving: dict[str, list[str]]  # per data set, the claim's cells whose main metric was still moving
+    missing: list[str]  # cells not trained (`--report-only`): the claim is judged only on its other data sets
 
 
 class Unjudged(NamedTuple):
-    """A claim the report cannot judge: some of its cells were not trained (`--report-only`)."""
+    """A claim the report cannot judge on any data set: a cell of each was not trained (`--report-only`)."""
 
     number: str
     id: str
@@ -166,16 +167,18 @@ def judge_experiments(
     settled: dict[str, Settling],
 ) -> tuple[list[tuple[Experiment, list[Judged]]], list[Unjudged]]:
     """Every claim of every experiment judged on each of its data sets, at the report's thresholds and at
-    their neighbours; `numbers` and `settled` by cell key. A claim with a cell missing from `numbers` is
-    returned apart, unjudged, and keeps its number."""
+    their neighbours; `numbers` and `settled` by cell key. A claim is judged on each data set whose cells are
+    all in `numbers`, and lists the cells it lacks on the others; one that lacks a cell on every data set is
+    returned apart, unjudged. Either way it keeps its number."""
     judged_all, unjudged = [], []
     others = neighbours()
     for e_index, experiment in enumerate(experiments, start=1):
-        datasets = datasets_for(experiment)
-        judged = []
+        judged, available = [], datasets_for(experiment)
         for c_index, claim in enumerate(experiment.claims, start=1):
-            missing = [f"{v}@{d}" for d in datasets for v in claim.cells if f"{v}@{d}" not in numbers]
-            if missing:
+            lacking = {d: [f"{v}@{d}" for v in claim.cells if f"{v}@{d}" not in numbers] for d in available}
+            missing = [key for keys in lacking.values() for key in keys]
+            datasets = [d for d, keys in lacking.items() if not keys]
+            if not datasets:
                 unjudged.append(Unjudged(f"{e_index}.{c_index}", f"{experiment.name}.{c_index}", claim, missing))
                 continue
             cells_of = {d: common_seeds([numbers[f"{v}@{d}"] for v in claim.variants]) for d in datasets}
@@ -206,6 +209,7 @@ def judge_experiments(
                     described={d: described_shares(claim, named[d]) for d in datasets},
                     fragile=fragile,
                     moving={d: [f"`{v}@{d}`" for v in claim.variants if settled[f"{v}@{d}"].moving] for d in datasets},
+                    missing=missing,
                 )
             )
         judged_all.append((experiment, judged))
@@ -245,9 +249,13 @@ def verify_checks(
     ]
 
 
-def unjudged_lines(unjudged: Sequence[Unjudged]) -> list[str]:
-    """The claims left unjudged for want of cells, each with the cells it lacks."""
-    if not unjudged:
+def unjudged_lines(
+    unjudged: Sequence[Unjudged], judged_all: Sequence[tuple[Experiment, list[Judged]]] = ()
+) -> list[str]:
+    """The claims left unjudged for want of cells, and those judged on some data sets only, each with the cells
+    it lacks."""
+    partly = [j for _, judged in judged_all for j in judged if j.missing]
+    if not unjudged and not partly:
         return []
     lines = [
         "## Not judged in this report",
@@ -258,6 +266,11 @@ def unjudged_lines(unjudged: Sequence[Unjudged]) -> list[str]:
     ]
     for item in unjudged:
         lines.append(f"- {item.number} ({item.id}) {item.claim.statement} Missing: {', '.join(item.missing)}.")
+    for j in partly:
+        lines.append(
+            f"- {j.number} ({j.id}) {j.claim.statement} Judged on {', '.join(j.by_dataset)} only; missing:"
+            f" {', '.join(j.missing)}."
+        )
     return lines + [""]
 
 

@@ -59,6 +59,7 @@ from jaxbngan.verdicts import (
 )
 
 NOT_RUN = "-"  # a claim on a data set its experiment does not use
+NOT_TRAINED = "not trained yet"  # a claim on a data set whose cells it lacks (`--report-only`)
 
 
 def _summary_cell(judgement: Judgement, fragile: bool = False, moving: bool = False) -> str:
@@ -133,6 +134,12 @@ def claim_lines(judged: Judged, datasets: Sequence[str]) -> list[str]:
             f" against `{c.negative[1]}`; the table of controls below gives their numbers."
         )
     lines.append(f"- Claim id in `verdicts.json`: `{judged.id}`.")
+    if judged.missing:
+        lines.append(
+            f"- Judged on {', '.join(judged.by_dataset)} only: {', '.join(judged.missing)} not trained"
+            " (`--report-only`)."
+        )
+    datasets = [d for d in datasets if d in judged.by_dataset]
     for dataset in [*datasets, "overall"]:
         if judged.fragile.get(dataset):
             lines.append(f"- {FRAGILE_MARK} Fragile on {dataset}: {'; '.join(judged.fragile[dataset])}.")
@@ -288,7 +295,7 @@ def write_report(
     all_datasets = sorted({d for e in experiments for d in datasets_of(e, profile)}, key=_dataset_order(profile))
     lines = header_lines(run, experiments, results)
     lines += summary_lines(judged_all, all_datasets, figures / "verdicts.png")
-    lines += unjudged_lines(unjudged)
+    lines += unjudged_lines(unjudged, judged_all)
     lines += [RULES_TEXT]
     lines += checks_lines(verified)
     lines += divergence_lines(numbers, present)
@@ -353,10 +360,15 @@ def summary_lines(judged_all: list[tuple[Experiment, list[Judged]]], datasets: S
     for _, judged in judged_all:
         for j in judged:
             row = [
-                _summary_cell(j.by_dataset[d], bool(j.fragile[d]), bool(j.moving[d])) if d in j.by_dataset else NOT_RUN
+                _summary_cell(j.by_dataset[d], bool(j.fragile[d]), bool(j.moving[d]))
+                if d in j.by_dataset
+                else NOT_TRAINED
+                if any(key.endswith(f"@{d}") for key in j.missing)
+                else NOT_RUN
                 for d in datasets
             ]
             overall_mark = FRAGILE_MARK if j.fragile["overall"] else ""
+            overall_mark += f" (on {', '.join(j.by_dataset)} only)" if j.missing else ""
             lines.append(
                 f"| {j.number} {j.claim.statement} | " + " | ".join(row) + f" | **{j.verdict}**{overall_mark} |"
             )
@@ -396,6 +408,7 @@ def write_verdicts(
                 "statement": j.claim.statement,
                 "verdict": j.verdict,
                 "fragile": j.fragile["overall"],
+                "missing": j.missing,
                 "by_dataset": {
                     d: {
                         **_json_numbers(j.by_dataset[d]._asdict()),
