@@ -75,8 +75,7 @@ def add_report_only(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="draw the report from the cells already in --out and train nothing; a claim is judged on the"
-        " data sets whose cells it has and listed as not judged where it lacks some",
+        help="draw the report from the cells already in --out and train nothing; the report names the cells it lacks",
     )
 
 
