@@ -14,11 +14,12 @@ seed by seed. Two of these Ds are the controls each claim is judged under (`verd
 A claim at a weight where either control misbehaves is not judged there.
 
 At weights up to 0.5 the positive control barely moved on digits in 2000 steps (medians +0.007, +0.017
-and +0.057 std), so no claim could be judged there; STRONG_WEIGHTS extend the brightness sweeps. Their
-claims come after the others, so the earlier claims keep their numbers.
+and +0.057 std), so no claim could be judged there; STRONG_WEIGHTS extend the brightness sweeps, and
+STRONG_CONTRAST_WEIGHT the brightness-and-contrast ones. Their claims come after the others, so the
+earlier claims keep their numbers.
 
-Cells: 34 variants per data set, 30 of them in 7 sweep programs (4 Ds x 6 weights, 0 included, with the
-brightness reward, 3 Ds x 2 weights with brightness and contrast) and 4 presets for the blog's first-layer
+Cells: 37 variants per data set, 33 of them in 7 sweep programs (4 Ds x 6 weights, 0 included, with the
+brightness reward, 3 Ds x 3 weights with brightness and contrast) and 4 presets for the blog's first-layer
 claims.
 `images-cpu` runs this section on digits only. Each cell costs what a cell of the other sections costs at
 the profile's steps and seeds; the weights are where to trim.
@@ -38,6 +39,8 @@ CONTRAST_WEIGHTS = (0.05, 0.5)  # the brightness-and-contrast reward
 # turn white, D without norm too (+1.80).
 STRONG_WEIGHTS = (5.0, 20.0)
 BRIGHTNESS_SWEEP = (*WEIGHTS, *STRONG_WEIGHTS)
+STRONG_CONTRAST_WEIGHT = 5.0  # where both controls behave for brightness alone; at 20 D without norm lets G go
+CONTRAST_SWEEP = (*CONTRAST_WEIGHTS, STRONG_CONTRAST_WEIGHT)
 CONTRAST = "brightness_contrast"
 
 # Each normalization in every D layer: (preset it derives from, changes to D).
@@ -122,7 +125,7 @@ EXPERIMENT = Experiment(
         " (provably blind to both: the positive control), no normalization (sees both: the negative control),"
         " instance norm in every layer with reflected borders (blind per image to both), or layer norm in every"
         f" layer; each is swept over w ({', '.join(f'{w:g}' for w in BRIGHTNESS_SWEEP)} for brightness,"
-        f" {', '.join(f'{w:g}' for w in CONTRAST_WEIGHTS)} for brightness and contrast) as one program whose"
+        f" {', '.join(f'{w:g}' for w in CONTRAST_SWEEP)} for brightness and contrast) as one program whose"
         " weight-0 member is the twin each rewarded run is compared with, seed by seed. A claim is judged only at"
         " the weights where the blind D let the reward move G and the seeing D did not (or much less). The blog's"
         f" first-layer claims compare split BN in D's first layer (zero borders) and the DCGAN rule at"
@@ -134,7 +137,7 @@ EXPERIMENT = Experiment(
         *(
             variant
             for norm in (POSITIVE, NEGATIVE, "shift-instance")
-            for variant in sweep(norm, CONTRAST_WEIGHTS, CONTRAST)
+            for variant in sweep(norm, CONTRAST_SWEEP, CONTRAST)
         ),
         preset("dcgan-bn-first-shift"),
         preset("dcgan-bn-first"),
@@ -164,15 +167,16 @@ EXPERIMENT = Experiment(
         *(blind_instance(w, CONTRAST) for w in CONTRAST_WEIGHTS),
         *(blind_instance(w) for w in STRONG_WEIGHTS),
         *(seeing_layer(w) for w in STRONG_WEIGHTS),
+        blind_instance(STRONG_CONTRAST_WEIGHT, CONTRAST),
     ),
     plots=(
         reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-instance"), BRIGHTNESS_SWEEP)),
         reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-layer"), BRIGHTNESS_SWEEP)),
-        reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-instance"), CONTRAST_WEIGHTS, CONTRAST), CONTRAST),
+        reward_by_weight(pairs((POSITIVE, NEGATIVE, "shift-instance"), CONTRAST_SWEEP, CONTRAST), CONTRAST),
         brightness({"dcgan-bn-first-shift": "dcgan-bn-first", "dcgan-split-shift": "dcgan-split"}),
         image_samples(rewarded(POSITIVE, max(BRIGHTNESS_SWEEP))),
         image_samples(rewarded("shift-instance", max(BRIGHTNESS_SWEEP))),
-        image_samples(rewarded("shift-instance", max(CONTRAST_WEIGHTS), CONTRAST)),
+        image_samples(rewarded("shift-instance", max(CONTRAST_SWEEP), CONTRAST)),
     ),
     beyond_blog=True,
 )

@@ -54,7 +54,7 @@ OPEN_QUESTIONS = (
     OpenQuestion(
         'Is instance norm blind to what it normalizes away (the blog: it "cannot be tested" on points)?',
         # Instance norm's claims first, each reward's weights in order (the strong weights' claims came last).
-        tuple(f"image_shift.{i}" for i in (3, 4, 5, 11, 12, 9, 10, 1, 2, 6, 7, 8, 13, 14)),
+        tuple(f"image_shift.{i}" for i in (3, 4, 5, 11, 12, 9, 10, 15, 1, 2, 6, 7, 8, 13, 14)),
     ),
     OpenQuestion(
         "Does BN in later D layers hide higher-order differences?",
