@@ -280,12 +280,14 @@ def position_curves(histories: dict[str, dict], kept: dict[str, dict], steps: np
 
 
 def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -> None:
-    """Each variant's main metric and consistency gap over training (median over the kept seeds), per data set,
-    with the last MOVING_WINDOW of the logs shaded: the window `settling.still_moving` reads."""
-    fig = new_figure(4.2 * len(datasets), 5.6)
+    """Each variant's main metric and consistency gap over training (median over the kept seeds) and the share of
+    its kept seeds in the double win, per data set, with the last MOVING_WINDOW of the logs shaded: the window
+    `settling.still_moving` reads."""
+    fig = new_figure(4.2 * len(datasets), 8.0)
     for col, dataset in enumerate(datasets):
-        metric_ax = fig.add_subplot(2, len(datasets), col + 1)
-        gap_ax = fig.add_subplot(2, len(datasets), len(datasets) + col + 1)
+        metric_ax = fig.add_subplot(3, len(datasets), col + 1)
+        gap_ax = fig.add_subplot(3, len(datasets), len(datasets) + col + 1)
+        win_ax = fig.add_subplot(3, len(datasets), 2 * len(datasets) + col + 1)
         steps = None
         for j, variant in enumerate(experiment.variants):
             key = f"{variant.name}@{dataset}"
@@ -300,15 +302,19 @@ def settling_curves(experiment, datasets, results, cells, numbers, path: Path) -
             metric = np.asarray(history.energy_distance if points else history.frechet_distance, dtype=float)
             metric_ax.plot(steps, np.nanmedian(metric[kept], axis=0), color=f"C{j % 10}", label=variant.name)
             gap_ax.plot(steps, np.nanmedian(consistency_gap(history, config)[kept], axis=0), color=f"C{j % 10}")
+            win_ax.plot(steps, np.mean(np.asarray(history.both_win, dtype=bool)[kept], axis=0), color=f"C{j % 10}")
             metric_ax.set_ylabel("energy distance" if points else "Frechet distance", fontsize=8)
-        for ax in (metric_ax, gap_ax):
+        for ax in (metric_ax, gap_ax, win_ax):
             if steps is not None:
                 ax.axvspan(steps[settling.window_start(steps.size)], steps[-1], color="0.9", zorder=0)
-            ax.set_yscale("symlog", linthresh=1e-3)
             ax.tick_params(labelsize=7)
+        for ax in (metric_ax, gap_ax):
+            ax.set_yscale("symlog", linthresh=1e-3)
+        win_ax.set_ylim(-0.05, 1.05)
         metric_ax.set_title(dataset, fontsize=9)
         gap_ax.set_ylabel("consistency gap", fontsize=8)
-        gap_ax.set_xlabel("step (shaded: the window judged for movement)", fontsize=8)
+        win_ax.set_ylabel("share of seeds in the double win", fontsize=8)
+        win_ax.set_xlabel("step (shaded: the window judged for movement)", fontsize=8)
         if col == 0:
             metric_ax.legend(fontsize=6)
     save_figure(fig, path)

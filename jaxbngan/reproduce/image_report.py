@@ -360,7 +360,7 @@ def write_image_report(
             lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
         path = figures / f"{experiment.name}-settling.png"
         settling_curves(experiment, datasets, results, cells, numbers, path)
-        lines += [f"![settling: the Frechet distance and the gap over training](figures/{path.name})", ""]
+        lines += [f"![settling: the Frechet distance, the gap, the double-win share](figures/{path.name})", ""]
     lines += closing_lines(judged_all, run, results)
     report = out / "report.md"
     with atomic_path(report) as tmp:

@@ -371,7 +371,8 @@ def settling_lines(settled: dict[str, Settling]) -> list[str]:
         f" the last {MOVING_WINDOW:.0%} of the logs (and by more than a floor below which a change is noise:"
         " `numbers.MOVING_FLOORS`). A verdict that reads such a cell is marked"
         f" {MOVING_MARK}: it may describe where training was, not where it goes. Each section's settling figure"
-        " shows the curves with that window shaded.",
+        " shows the curves with that window shaded, and below them the share of seeds in the double win at each log"
+        " (not part of the rule).",
         "",
         f"{len(moving)} of {len(settled)} cells were still moving.",
         "",

@@ -321,7 +321,7 @@ def write_report(
             lines += [f"![{plot.kind}: {', '.join(plot.variants)}](figures/{path.name})", ""]
         path = figures / f"{experiment.name}-settling.png"
         settling_curves(experiment, datasets, results, cells, numbers, path)
-        lines += [f"![settling: the main metric and the gap over training](figures/{path.name})", ""]
+        lines += [f"![settling: the main metric, the gap, the double-win share](figures/{path.name})", ""]
 
     report = out / "report.md"
     with atomic_path(report) as tmp:
