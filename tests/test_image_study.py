@@ -28,7 +28,7 @@ from jaxbngan.reproduce import (
     plan_cells,
 )
 from jaxbngan.reproduce.cells import run_cell, run_sweep_cells
-from jaxbngan.reproduce.image_command import parse_image_args, resolve_image_profile
+from jaxbngan.reproduce.image_command import experiments_on, parse_image_args, resolve_image_profile
 from jaxbngan.reproduce.image_numbers import ImageStats, image_seed_numbers
 from jaxbngan.reproduce.image_spec import OPEN_QUESTIONS, OpenQuestion, plan_image_cells
 from jaxbngan.reproduce.report import Invocation
@@ -111,6 +111,7 @@ def test_image_experiments_are_not_2d_sections():
         (["--only", "shift"], "unknown experiment 'shift'"),
         (["--adaptive-seeds", "8"], "--adaptive-seeds takes BLOCK:CAP"),
         (["--profile", "tiny", "--adaptive-seeds", "1:2"], "the cap 2 must exceed the profile's 2 seeds"),
+        (["--datasets", "shapes", "--only", "image_lag"], "profile images-cpu runs none of image_lag on shapes"),
     ],
 )
 def test_bad_input_ends_as_one_line_and_exit_code_2(tmp_path, capsys, args, message):
@@ -126,6 +127,12 @@ def test_a_second_process_on_the_same_directory_is_refused(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert "is in use by pid" in error and "\n" not in error
     assert not (tmp_path / "cells").exists()
+
+
+def test_a_data_set_leaves_out_the_sections_that_do_not_run_on_it():
+    args = parse_image_args(["--datasets", "shapes"], "prog", "out", "experiments")  # images-cpu: 2 sections
+    chosen = load_experiments(EXPERIMENTS, ["image_strategies", "image_lag"])
+    assert [e.name for e in experiments_on(resolve_image_profile(args), chosen)] == ["image_strategies"]
 
 
 def test_seeds_and_datasets_flags_narrow_the_profile():

@@ -68,6 +68,15 @@ def resolve_image_profile(args: argparse.Namespace) -> ImageProfile:
     return profile
 
 
+def experiments_on(profile: ImageProfile, chosen: Sequence[Experiment]) -> list[Experiment]:
+    """The chosen experiments that run on a data set of the profile: --datasets may leave a section none."""
+    kept = [e for e in chosen if profile.datasets_of(e)]
+    if not kept:
+        names = ", ".join(e.name for e in chosen)
+        raise ConfigError(f"profile {profile.name} runs none of {names} on {', '.join(profile.datasets)}")
+    return kept
+
+
 def image_main(
     argv: Sequence[str] | None = None,
     *,
@@ -82,7 +91,7 @@ def image_main(
 def _study(args: argparse.Namespace, command: str, given: Sequence[Experiment] | None) -> int:
     start = time.perf_counter()
     profile = resolve_image_profile(args)
-    given = select_experiments(args, IMAGE_SECTIONS, given, "study")
+    given = experiments_on(profile, select_experiments(args, IMAGE_SECTIONS, given, "study"))
     rule = seed_rule(args, max(s.seeds for s in profile.sets))
     cells = plan_image_cells(list(given), profile)
     by_key = {c.key: c for c in cells}
