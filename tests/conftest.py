@@ -2,6 +2,8 @@
 
 import os
 
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # on a GPU, the test workers share its memory
+
 import chex
 import jax
 import pytest
