@@ -101,14 +101,6 @@ EXPERIMENT = Experiment(
             "approach 2 (Keras-GAN's frozen D in inference mode); in Keras-GAN's order the running averages G sees"
             " were last moved by a fake batch, in the blog's by a real one",
         ),
-        Claim(
-            statement="The fix with standing statistics (D's averages recomputed from the current joint batch before"
-            " G's step, so they do not lag): no double win.",
-            blog='"Most likely, the accumulated population statistics (which are updated with a slowmoving average)'
-            " lag behind the current batch statistics\" (the blog's guess at why the fix double-wins at scale)",
-            variants=("dcgan-standing",),
-            main=no_both_win(),
-        ),
     ),
     checks=(
         Check(

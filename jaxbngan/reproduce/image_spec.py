@@ -49,7 +49,7 @@ OPEN_QUESTIONS = (
     ),
     OpenQuestion(
         "Is it the running averages' lag, and does a faster or unbiased average close it?",
-        (*(f"image_lag.{i}" for i in range(1, 7)), "image_strategies.7"),
+        tuple(f"image_lag.{i}" for i in range(1, 7)),
     ),
     OpenQuestion(
         'Is instance norm blind to what it normalizes away (the blog: it "cannot be tested" on points)?',
